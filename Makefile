@@ -1,0 +1,81 @@
+# rpctls: NFS over TLS for Linux (RFC 9289).  See README.md.
+#
+#   make            kernel, modules and user-space programs
+#   make check      every test (host unit tests, then VM scenarios)
+#   make demo       the main job, shown working
+#   make deps       install build and test dependencies with apt
+
+SHELL := /bin/bash
+REPO := $(CURDIR)
+BUILD := $(REPO)/build
+TREE := $(BUILD)/linux
+MODDIR := $(BUILD)/modules
+JOBS ?= $(shell nproc)
+# ccache lives outside the checkout so clean clones and CI reuse it.
+export CCACHE_DIR ?= /var/cache/rpctls/ccache
+export CCACHE_BASEDIR := $(TREE)
+export CCACHE_MAXSIZE ?= 5G
+export CCACHE_NOHASHDIR := 1
+export CCACHE_SLOPPINESS := time_macros,include_file_mtime,include_file_ctime
+KMAKE = $(MAKE) -s -C $(TREE) ARCH=x86_64 CC="ccache gcc" \
+	KBUILD_BUILD_TIMESTAMP="2026-01-01" KBUILD_BUILD_USER=rpctls \
+	KBUILD_BUILD_HOST=rpctls -j$(JOBS)
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps kernel kernel-locked kernel-config kernel-export kernel-check kernel-reset \
+	userspace check check-host check-vm demo bench clean distclean
+
+all: kernel userspace
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): tests/deps.sh kernel/VERSION
+	@tests/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+# One kernel build at a time in the shared tree (helpers, CI, make check).
+kernel: deps
+	@mkdir -p $(BUILD) && exec 9>$(BUILD)/.kernel.lock && flock 9 && \
+	$(MAKE) --no-print-directory kernel-locked
+
+kernel-locked:
+	@kernel/tree.sh sync
+	@CONFIG_EXTRA="$(CONFIG_EXTRA)" TREE=$(TREE) kernel/tree.sh config
+	@echo "  BUILD   bzImage modules ($(JOBS) jobs)"
+	@$(KMAKE) bzImage modules
+	@rm -rf $(MODDIR).tmp
+	@$(KMAKE) INSTALL_MOD_PATH=$(MODDIR).tmp DEPMOD=/sbin/depmod modules_install >/dev/null
+	@rm -rf $(MODDIR) && mv $(MODDIR).tmp $(MODDIR)
+	@echo "  KERNEL  $$(cat $(TREE)/include/config/kernel.release) $(TREE)/arch/x86/boot/bzImage"
+
+kernel-export:
+	@EXPORT_PATCH="$(PATCH)" kernel/tree.sh export
+
+kernel-check:
+	@kernel/tree.sh check
+
+kernel-reset:
+	@kernel/tree.sh reset
+
+userspace: deps
+	@if [ -f tlshd/Makefile ]; then $(MAKE) -s -C tlshd BUILD=$(BUILD); fi
+
+check: deps all
+	@tests/check
+
+check-host: deps
+	@tests/check --host-only
+
+demo: deps all
+	@tests/demo.sh
+
+bench: deps all
+	@tests/bench.sh
+
+clean:
+	@if [ -d $(TREE) ]; then $(KMAKE) clean; fi
+	@rm -rf $(BUILD)/bin $(MODDIR)
+
+distclean:
+	@kernel/tree.sh check
+	rm -rf $(BUILD)

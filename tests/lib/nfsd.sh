@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0
+# The in-kernel NFS server inside the "server" test host (tests/lib/netns.sh).
+#
+#   nfsd_start [EXPORT_OPTIONS]   export /srv/export to everyone
+#   nfsd_stop
+#
+# Grace and lease times are cut to the minimum and the grace period is ended
+# at once, so that no test waits 90 seconds for its first OPEN.
+
+NFSD_EXPORT=/srv/export
+
+nfsd_start() {
+	local opts=${1:-rw,no_root_squash,insecure,no_subtree_check,fsid=1}
+	mkdir -p "$NFSD_EXPORT"
+	mountpoint -q "$NFSD_EXPORT" || mount -t tmpfs -o size=512m tmpfs "$NFSD_EXPORT"
+	chmod 0777 "$NFSD_EXPORT"
+	echo "$NFSD_EXPORT *($opts)" >/etc/exports
+
+	# nfsd's control filesystem is per network namespace: mount it from
+	# inside "server" before rpc.nfsd talks to it.
+	mountpoint -q /proc/fs/nfsd && umount /proc/fs/nfsd
+	in_ns server mount -t nfsd nfsd /proc/fs/nfsd || return 1
+	in_ns server rpcbind -w || return 1
+	in_ns server exportfs -ra || return 1
+	in_ns server rpc.mountd --no-udp || return 1
+	echo 10 >/proc/fs/nfsd/nfsv4leasetime
+	echo 10 >/proc/fs/nfsd/nfsv4gracetime
+	in_ns server rpc.nfsd --no-udp 8 || return 1
+	echo Y >/proc/fs/nfsd/v4_end_grace 2>/dev/null
+	# Ready when the server answers on 2049.
+	local i
+	for i in $(seq 100); do
+		in_ns client bash -c "exec 3<>/dev/tcp/$SERVER_IP4/2049" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "nfsd_start: nfsd does not answer on $SERVER_IP4:2049" >&2
+	return 1
+}
+
+nfsd_stop() {
+	in_ns server rpc.nfsd 0 2>/dev/null
+	in_ns server exportfs -ua 2>/dev/null
+	pkill -x rpc.mountd 2>/dev/null
+	pkill -x rpcbind 2>/dev/null
+	umount /proc/fs/nfsd 2>/dev/null
+	return 0
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Keys by serial (libkeyutils).
+ *
+ *  - certificates and private keys: a key whose payload is the PEM or DER
+ *    encoding (any readable type, usually "user");
+ *  - PSKs: a "psk" or "user" key whose description is the PSK identity
+ *    and whose payload is the raw key;
+ *  - the server finds a PSK by identity in the kernel's keyring for the
+ *    request, then in each keyring named by [authenticate] keyrings, then
+ *    in the session keyring;
+ *  - a verified peer certificate (DER) is added as a "user" key to the
+ *    keyring the kernel passed (else the session keyring, expiring after
+ *    ten minutes) and its serial is the peer identity reported.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <keyutils.h>
+
+#include "tlshd.h"
+
+#define PEER_KEY_TIMEOUT_S	600
+
+int tlshd_keyring_read(int32_t serial, gnutls_datum_t *out)
+{
+	void *buf = NULL;
+	long n;
+
+	n = keyctl_read_alloc(serial, &buf);
+	if (n < 0)
+		return -errno;
+	out->data = buf;
+	out->size = (unsigned int)n;
+	return 0;
+}
+
+/* "type;uid;gid;perm;description" */
+static int describe(int32_t serial, char *type, size_t tlen, char *desc,
+		    size_t dlen)
+{
+	char *d = NULL, *p;
+	int i;
+
+	if (keyctl_describe_alloc(serial, &d) < 0)
+		return -errno;
+	p = d;
+	for (i = 0; i < 4 && p; i++) {
+		char *semi = strchr(p, ';');
+
+		if (i == 0 && type)
+			snprintf(type, tlen, "%.*s",
+				 semi ? (int)(semi - p) : (int)strlen(p), p);
+		p = semi ? semi + 1 : NULL;
+	}
+	if (!p) {
+		free(d);
+		return -EINVAL;
+	}
+	if (desc)
+		snprintf(desc, dlen, "%s", p);
+	free(d);
+	return 0;
+}
+
+int tlshd_keyring_psk_identity(int32_t serial, char *buf, size_t len)
+{
+	char type[32];
+	int ret;
+
+	ret = describe(serial, type, sizeof(type), buf, len);
+	if (ret < 0)
+		return ret;
+	if (strcmp(type, "psk") && strcmp(type, "user"))
+		return -EKEYREJECTED;
+	return 0;
+}
+
+static int32_t search(int32_t ring, const char *identity)
+{
+	long k;
+
+	k = keyctl_search(ring, "psk", identity, 0);
+	if (k > 0)
+		return (int32_t)k;
+	k = keyctl_search(ring, "user", identity, 0);
+	return k > 0 ? (int32_t)k : 0;
+}
+
+int32_t tlshd_keyring_find_psk(const struct tlshd_config *cf,
+			       int32_t kernel_keyring, const char *identity)
+{
+	unsigned int i;
+	int32_t k;
+
+	if (kernel_keyring > 0) {
+		k = search(kernel_keyring, identity);
+		if (k)
+			return k;
+	}
+	for (i = 0; i < cf->cf_nkeyrings; i++) {
+		long ring = find_key_by_type_and_desc("keyring",
+						      cf->cf_keyrings[i], 0);
+
+		if (ring <= 0)
+			continue;
+		k = search((int32_t)ring, identity);
+		if (k)
+			return k;
+	}
+	return search(KEY_SPEC_SESSION_KEYRING, identity);
+}
+
+int32_t tlshd_keyring_add_peer_cert(int32_t keyring, uint64_t req_id,
+				    const gnutls_datum_t *der)
+{
+	char desc[64];
+	key_serial_t k;
+
+	snprintf(desc, sizeof(desc), "tlshd:peer:%" PRIu64, req_id);
+	k = add_key("user", desc, der->data, der->size,
+		    keyring > 0 ? keyring : KEY_SPEC_SESSION_KEYRING);
+	if (k < 0 && keyring > 0) {
+		tlshd_log_warn("req=%" PRIu64 ": cannot add the peer certificate to keyring %d: %s; using the session keyring",
+			       req_id, keyring, strerror(errno));
+		keyring = 0;
+		k = add_key("user", desc, der->data, der->size,
+			    KEY_SPEC_SESSION_KEYRING);
+	}
+	if (k < 0) {
+		tlshd_log_warn("req=%" PRIu64 ": cannot add the peer certificate to a keyring: %s",
+			       req_id, strerror(errno));
+		return 0;
+	}
+	if (keyring <= 0)
+		keyctl_set_timeout(k, PEER_KEY_TIMEOUT_S);
+	return k;
+}
+
+/* Link the configured keyrings into our session keyring (as ktls-utils). */
+void tlshd_keyring_link_session(const struct tlshd_config *cf)
+{
+	unsigned int i;
+
+	for (i = 0; i < cf->cf_nkeyrings; i++) {
+		long ring = find_key_by_type_and_desc("keyring",
+						      cf->cf_keyrings[i], 0);
+
+		if (ring <= 0) {
+			tlshd_log_warn("keyring '%s' not found: %s",
+				       cf->cf_keyrings[i], strerror(errno));
+			continue;
+		}
+		if (keyctl_link(ring, KEY_SPEC_SESSION_KEYRING) < 0)
+			tlshd_log_warn("cannot link keyring '%s': %s",
+				       cf->cf_keyrings[i], strerror(errno));
+		else
+			tlshd_log_info("linked keyring '%s' (%ld)",
+				       cf->cf_keyrings[i], ring);
+	}
+}
+
+/* The certificate and key the kernel named by serial. */
+int tlshd_keyring_load_certkey(struct tlshd_handshake *hs)
+{
+	const struct tlshd_params *p = &hs->hs_params;
+	gnutls_datum_t cert = { NULL, 0 }, key = { NULL, 0 };
+	char why[200];
+	int ret;
+
+	ret = tlshd_keyring_read(p->p_cert, &cert);
+	if (ret < 0)
+		return tlshd_handshake_error(hs, ENOKEY,
+					     "certificate key %d: %s",
+					     p->p_cert, strerror(-ret));
+	ret = tlshd_keyring_read(p->p_privkey, &key);
+	if (ret < 0) {
+		free(cert.data);
+		return tlshd_handshake_error(hs, ENOKEY, "private key %d: %s",
+					     p->p_privkey, strerror(-ret));
+	}
+	hs->hs_keyring_ck = calloc(1, sizeof(*hs->hs_keyring_ck));
+	if (!hs->hs_keyring_ck)
+		ret = tlshd_handshake_error(hs, ENOMEM, "out of memory");
+	else if (tlshd_x509_certkey_load_mem(hs->hs_keyring_ck, &cert, &key,
+					     why, sizeof(why)) < 0)
+		ret = tlshd_handshake_error(hs, ENOKEY, "keys %d/%d: %s",
+					    p->p_cert, p->p_privkey, why);
+	else
+		ret = 0;
+	explicit_bzero(key.data, key.size);
+	free(key.data);
+	free(cert.data);
+	return ret;
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Logging: syslog (LOG_DAEMON) or stderr with -s.
+ *
+ * Every handshake ends with exactly one audit line at NOTICE level, the
+ * record of the security mode chosen for the connection that RFC 9289
+ * section 6.1 requires.  Nothing here ever prints key material.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "tlshd.h"
+
+static bool log_stderr;
+static int log_level = TLSHD_LOG_NOTICE;
+
+static void gnutls_log_cb(int level, const char *msg)
+{
+	size_t n = strlen(msg);
+
+	while (n && msg[n - 1] == '\n')
+		n--;
+	tlshd_log(TLSHD_LOG_DEBUG, "gnutls[%d]: %.*s", level, (int)n, msg);
+}
+
+void tlshd_log_open(bool to_stderr)
+{
+	log_stderr = to_stderr;
+	if (!to_stderr)
+		openlog("tlshd", LOG_PID, LOG_DAEMON);
+}
+
+/* loglevel 0: errors, warnings, audit; 1: + info; 2 and up: + debug */
+void tlshd_log_set_level(int loglevel, int tls_debug)
+{
+	log_level = TLSHD_LOG_NOTICE + (loglevel > 2 ? 2 : loglevel);
+	gnutls_global_set_log_function(gnutls_log_cb);
+	gnutls_global_set_log_level(tls_debug);
+	if (tls_debug && log_level < TLSHD_LOG_DEBUG)
+		log_level = TLSHD_LOG_DEBUG;
+}
+
+void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
+{
+	static const int prio[] = {
+		[TLSHD_LOG_ERR] = LOG_ERR,
+		[TLSHD_LOG_WARN] = LOG_WARNING,
+		[TLSHD_LOG_NOTICE] = LOG_NOTICE,
+		[TLSHD_LOG_INFO] = LOG_INFO,
+		[TLSHD_LOG_DEBUG] = LOG_DEBUG,
+	};
+	static const char *const tag[] = {
+		[TLSHD_LOG_ERR] = "error: ",
+		[TLSHD_LOG_WARN] = "warning: ",
+		[TLSHD_LOG_NOTICE] = "",
+		[TLSHD_LOG_INFO] = "",
+		[TLSHD_LOG_DEBUG] = "debug: ",
+	};
+	char msg[1024];
+	va_list ap;
+
+	if ((int)level > log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_stderr)
+		fprintf(stderr, "tlshd: %s%s\n", tag[level], msg);
+	else
+		syslog(prio[level], "%s%s", tag[level], msg);
+}
+
+const char *tlshd_log_type_name(uint32_t type)
+{
+	switch (type) {
+	case TLSH_TYPE_CLIENTHELLO_ANON:
+		return "client-anon";
+	case TLSH_TYPE_CLIENTHELLO_X509:
+		return "client-x509";
+	case TLSH_TYPE_CLIENTHELLO_PSK:
+		return "client-psk";
+	case TLSH_TYPE_SERVERHELLO_X509:
+		return "server-x509";
+	case TLSH_TYPE_SERVERHELLO_PSK:
+		return "server-psk";
+	}
+	return "unknown";
+}
+
+/* Each certificate-verification status bit in words. */
+void tlshd_log_cert_status(unsigned int status, char *buf, size_t len)
+{
+	static const struct {
+		unsigned int bit;
+		const char *word;
+	} bits[] = {
+		{ GNUTLS_CERT_REVOKED, "revoked" },
+		{ GNUTLS_CERT_SIGNER_NOT_FOUND, "unknown issuer" },
+		{ GNUTLS_CERT_SIGNER_NOT_CA, "issuer is not a CA" },
+		{ GNUTLS_CERT_INSECURE_ALGORITHM, "insecure algorithm" },
+		{ GNUTLS_CERT_NOT_ACTIVATED, "not yet valid" },
+		{ GNUTLS_CERT_EXPIRED, "expired" },
+		{ GNUTLS_CERT_SIGNATURE_FAILURE, "bad signature" },
+		{ GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED, "CRL superseded" },
+		{ GNUTLS_CERT_UNEXPECTED_OWNER, "unexpected owner" },
+		{ GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE,
+		  "CRL issued in the future" },
+		{ GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE,
+		  "issuer constraints violated" },
+		{ GNUTLS_CERT_MISMATCH, "certificate mismatch" },
+		{ GNUTLS_CERT_PURPOSE_MISMATCH, "purpose mismatch" },
+		{ GNUTLS_CERT_MISSING_OCSP_STATUS, "missing OCSP status" },
+		{ GNUTLS_CERT_INVALID_OCSP_STATUS, "invalid OCSP status" },
+		{ GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS,
+		  "unknown critical extension" },
+	};
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		if (!(status & bits[i].bit))
+			continue;
+		used += snprintf(buf + used, used < len ? len - used : 0,
+				 "%s%s", used ? ", " : "", bits[i].word);
+		if (used >= len)
+			return;
+	}
+	if (!used && (status & GNUTLS_CERT_INVALID))
+		snprintf(buf, len, "invalid");
+}
+
+void tlshd_log_audit(const struct tlshd_handshake *hs)
+{
+	const struct tlshd_params *p = &hs->hs_params;
+	const char *version = "-", *cipher = "-", *alpn = "-";
+	gnutls_datum_t proto;
+	struct timespec now;
+	long ms;
+	char status[48];
+
+	if (hs->hs_session) {
+		gnutls_protocol_t v = gnutls_protocol_get_version(hs->hs_session);
+		gnutls_cipher_algorithm_t c = gnutls_cipher_get(hs->hs_session);
+
+		if (v != GNUTLS_VERSION_UNKNOWN && gnutls_protocol_get_name(v))
+			version = gnutls_protocol_get_name(v);
+		if (c != GNUTLS_CIPHER_UNKNOWN && c != GNUTLS_CIPHER_NULL &&
+		    gnutls_cipher_get_name(c))
+			cipher = gnutls_cipher_get_name(c);
+		if (!gnutls_alpn_get_selected_protocol(hs->hs_session, &proto) &&
+		    proto.size == strlen(TLSHD_ALPN) &&
+		    !memcmp(proto.data, TLSHD_ALPN, proto.size))
+			alpn = TLSHD_ALPN;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - hs->hs_start.tv_sec) * 1000 +
+	     (now.tv_nsec - hs->hs_start.tv_nsec) / 1000000;
+	if (hs->hs_status)
+		snprintf(status, sizeof(status), "%s", strerrorname_np(hs->hs_status) ?
+			 strerrorname_np(hs->hs_status) : "error");
+	else
+		snprintf(status, sizeof(status), "0");
+
+	tlshd_log(TLSHD_LOG_NOTICE,
+		  "handshake req=%llu peer=%s name=%s type=%s result=%s status=%s version=%s cipher=%s alpn=%s auth=%s peerid=%d duration_ms=%ld%s%s%s%s%s%s",
+		  (unsigned long long)p->p_req_id,
+		  hs->hs_peeraddr[0] ? hs->hs_peeraddr : "-",
+		  p->p_peername[0] ? p->p_peername : "-",
+		  tlshd_log_type_name(p->p_type),
+		  hs->hs_status ? "fail" : "ok", status, version, cipher, alpn,
+		  hs->hs_status ? "none" :
+		  hs->hs_peer_auth ? "peer-verified" : "peer-anonymous",
+		  hs->hs_peerid, ms,
+		  hs->hs_peer_subject[0] ? " subject=\"" : "",
+		  hs->hs_peer_subject,
+		  hs->hs_peer_subject[0] ? "\"" : "",
+		  hs->hs_reason[0] ? " reason=\"" : "",
+		  hs->hs_reason,
+		  hs->hs_reason[0] ? "\"" : "");
+}

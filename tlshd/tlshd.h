@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tlshd: the user-space TLS handshake agent for the AF_TLSH upcall.
+ *
+ * Prototypes are grouped by the file that defines them.  Functions are
+ * named tlshd_<file>_<verb>; per-request state lives in struct
+ * tlshd_handshake.
+ */
+#ifndef TLSHD_H
+#define TLSHD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
+#include <gnutls/x509.h>
+
+#include <linux/tlsh.h>
+
+#define TLSHD_VERSION		"1.0"
+#define TLSHD_DEFAULT_CONFIG	"/etc/tlshd.conf"
+#define TLSHD_ALPN		"sunrpc"
+/* Used when the kernel passes a zero timeout. */
+#define TLSHD_DEFAULT_TIMEOUT_MS	20000U
+#define TLSHD_MAX_CHAIN		16
+#define TLSHD_MAX_KEYRINGS	16
+
+/* RFC 9289 section 7.1: the RPC-with-TLS extended key usages */
+#define TLSHD_OID_RPC_TLS_CLIENT	"1.3.6.1.5.5.7.3.33"
+#define TLSHD_OID_RPC_TLS_SERVER	"1.3.6.1.5.5.7.3.34"
+
+/* A certificate chain with its private key, as GnuTLS sends it. */
+struct tlshd_certkey {
+	gnutls_pcert_st		ck_pcert[TLSHD_MAX_CHAIN];
+	unsigned int		ck_ncerts;
+	gnutls_privkey_t	ck_key;
+};
+
+/* One [authenticate.client] or [authenticate.server] section. */
+struct tlshd_auth_conf {
+	char			*ac_truststore;
+	char			*ac_crl;
+	char			*ac_certificate;
+	char			*ac_private_key;
+	bool			ac_require_eku;
+};
+
+/*
+ * A parsed configuration file plus the GnuTLS credentials built from it.
+ * Handshakes hold a reference, so SIGHUP can swap in a new one while
+ * older handshakes finish with the one they started with.
+ */
+struct tlshd_config {
+	unsigned int		cf_refs;
+	char			*cf_path;
+	int			cf_loglevel;	/* [debug] loglevel */
+	int			cf_tls_debug;	/* [debug] tls */
+	char			*cf_keyrings[TLSHD_MAX_KEYRINGS];
+	unsigned int		cf_nkeyrings;
+	struct tlshd_auth_conf	cf_client;
+	struct tlshd_auth_conf	cf_server;
+
+	/* built by tlshd_config_load_creds() */
+	gnutls_certificate_credentials_t cf_client_creds;
+	gnutls_certificate_credentials_t cf_server_creds;
+	struct tlshd_certkey	*cf_client_ck;	/* NULL: none configured */
+	struct tlshd_certkey	*cf_server_ck;
+};
+
+/* The request parameters the kernel passes (SOL_TLSH getsockopt). */
+struct tlshd_params {
+	uint64_t		p_req_id;
+	uint32_t		p_type;		/* enum tlsh_type */
+	uint32_t		p_flags;	/* TLSH_F_* */
+	uint32_t		p_timeout_ms;
+	int32_t			p_cert;		/* key serials, 0 = none */
+	int32_t			p_privkey;
+	int32_t			p_keyring;
+	int32_t			p_psk_ids[TLSH_PSK_IDS_MAX];
+	unsigned int		p_npsk;
+	char			p_peername[TLSH_PEERNAME_MAX];
+	char			p_priorities[TLSH_PRIORITIES_MAX];
+};
+
+enum tlshd_hs_state {
+	TLSHD_HS_RUNNING,
+	TLSHD_HS_DONE,
+};
+
+/* Per-request state. */
+struct tlshd_handshake {
+	int			hs_fd;
+	int			hs_orig_flags;	/* fcntl F_GETFL at start */
+	struct tlshd_params	hs_params;
+	struct tlshd_config	*hs_config;
+	gnutls_session_t	hs_session;
+	gnutls_psk_client_credentials_t hs_psk_client;
+	gnutls_psk_server_credentials_t hs_psk_server;
+	struct tlshd_certkey	*hs_keyring_ck;	/* from kernel key serials */
+	enum tlshd_hs_state	hs_state;
+	bool			hs_want_write;
+	struct timespec		hs_start;
+	uint64_t		hs_deadline_ms;	/* CLOCK_MONOTONIC */
+	char			hs_peeraddr[INET6_ADDRSTRLEN];
+	unsigned int		hs_peerport;
+
+	/* outcome */
+	int			hs_status;	/* 0 or positive errno */
+	int32_t			hs_peerid;
+	bool			hs_peer_auth;
+	int32_t			hs_psk_serial;	/* PSK the server accepted */
+	bool			hs_psk_unknown;
+	int			hs_verify_errno;	/* set by verify callback */
+	char			hs_reason[256];
+	char			hs_peer_subject[256];
+
+	/* event loop bookkeeping (upcall.c) */
+	struct tlshd_handshake	*hs_next;
+	struct tlshd_handshake	*hs_prev;
+	uint32_t		hs_events;
+};
+
+/* config.c */
+struct tlshd_config *tlshd_config_parse_buf(const char *buf, size_t len,
+					    const char *name, char *err,
+					    size_t errlen);
+struct tlshd_config *tlshd_config_load(const char *path, char *err,
+				       size_t errlen);
+int tlshd_config_load_creds(struct tlshd_config *cf, char *err,
+			    size_t errlen);
+struct tlshd_config *tlshd_config_get(struct tlshd_config *cf);
+void tlshd_config_put(struct tlshd_config *cf);
+bool tlshd_config_parse_bool(const char *s, bool *out);
+
+/* log.c */
+enum tlshd_log_level {
+	TLSHD_LOG_ERR,
+	TLSHD_LOG_WARN,
+	TLSHD_LOG_NOTICE,	/* audit lines */
+	TLSHD_LOG_INFO,
+	TLSHD_LOG_DEBUG,
+};
+void tlshd_log_open(bool to_stderr);
+void tlshd_log_set_level(int loglevel, int tls_debug);
+void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define tlshd_log_err(...)	tlshd_log(TLSHD_LOG_ERR, __VA_ARGS__)
+#define tlshd_log_warn(...)	tlshd_log(TLSHD_LOG_WARN, __VA_ARGS__)
+#define tlshd_log_info(...)	tlshd_log(TLSHD_LOG_INFO, __VA_ARGS__)
+#define tlshd_log_debug(...)	tlshd_log(TLSHD_LOG_DEBUG, __VA_ARGS__)
+void tlshd_log_audit(const struct tlshd_handshake *hs);
+const char *tlshd_log_type_name(uint32_t type);
+void tlshd_log_cert_status(unsigned int status, char *buf, size_t len);
+
+/* x509.c */
+enum tlshd_name_kind {
+	TLSHD_NAME_DNS,
+	TLSHD_NAME_IP,
+};
+struct tlshd_san {
+	enum tlshd_name_kind	san_kind;
+	unsigned char		san_data[256];	/* DNS name or address bytes */
+	size_t			san_len;
+};
+int tlshd_x509_name_match(const struct tlshd_san *sans, unsigned int nsans,
+			  const char *peername, char *why, size_t whylen);
+int tlshd_x509_crt_name_match(gnutls_x509_crt_t crt, const char *peername,
+			      char *why, size_t whylen);
+bool tlshd_x509_crt_has_eku(gnutls_x509_crt_t crt, const char *oid);
+int tlshd_x509_certkey_load_mem(struct tlshd_certkey *ck,
+				const gnutls_datum_t *cert,
+				const gnutls_datum_t *key, char *err,
+				size_t errlen);
+int tlshd_x509_certkey_load_files(struct tlshd_certkey *ck,
+				  const char *certfile, const char *keyfile,
+				  char *err, size_t errlen);
+void tlshd_x509_certkey_free(struct tlshd_certkey *ck);
+int tlshd_x509_verify_cb(gnutls_session_t session);
+int tlshd_x509_retrieve_cb(gnutls_session_t session,
+			   const gnutls_datum_t *req_ca_rdn, int nreqs,
+			   const gnutls_pk_algorithm_t *pk_algos,
+			   int pk_algos_length, gnutls_pcert_st **pcert,
+			   unsigned int *pcert_length,
+			   gnutls_privkey_t *privkey);
+
+/* keyring.c */
+int tlshd_keyring_read(int32_t serial, gnutls_datum_t *out);
+int tlshd_keyring_psk_identity(int32_t serial, char *buf, size_t len);
+int32_t tlshd_keyring_find_psk(const struct tlshd_config *cf,
+			       int32_t kernel_keyring, const char *identity);
+int32_t tlshd_keyring_add_peer_cert(int32_t keyring, uint64_t req_id,
+				    const gnutls_datum_t *der);
+void tlshd_keyring_link_session(const struct tlshd_config *cf);
+int tlshd_keyring_load_certkey(struct tlshd_handshake *hs);
+
+/* ktls.c */
+/*
+ * Test seam: the host has no kTLS, so the host tests in tlshd/tests/
+ * set this to finish handshakes without installing keys and keep the
+ * GnuTLS session for record I/O.  The daemon never sets it.
+ */
+extern bool tlshd_ktls_disabled;
+int tlshd_ktls_install(gnutls_session_t session, int fd, char *why,
+		       size_t whylen);
+bool tlshd_ktls_cipher_ok(gnutls_cipher_algorithm_t cipher);
+
+/* handshake.c */
+struct tlshd_handshake *tlshd_handshake_new(int fd,
+					    const struct tlshd_params *p,
+					    struct tlshd_config *cf);
+int tlshd_handshake_start(struct tlshd_handshake *hs);
+int tlshd_handshake_step(struct tlshd_handshake *hs);
+void tlshd_handshake_timeout(struct tlshd_handshake *hs);
+void tlshd_handshake_fail(struct tlshd_handshake *hs, int status,
+			  const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int tlshd_handshake_error(struct tlshd_handshake *hs, int status,
+			  const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void tlshd_handshake_free(struct tlshd_handshake *hs);
+const char *tlshd_handshake_priorities(const struct tlshd_handshake *hs,
+				       bool psk, char *buf, size_t len);
+uint64_t tlshd_now_ms(void);
+
+/* client.c */
+int tlshd_client_setup(struct tlshd_handshake *hs);
+int tlshd_client_finish(struct tlshd_handshake *hs);
+
+/* server.c */
+int tlshd_server_setup(struct tlshd_handshake *hs);
+int tlshd_server_finish(struct tlshd_handshake *hs);
+
+/* upcall.c */
+int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path);
+int tlshd_upcall_read_params(int fd, struct tlshd_params *p);
+
+#endif /* TLSHD_H */

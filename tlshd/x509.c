@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * x.509: certificate chains with their keys, peer verification, and the
+ * peer-name check of RFC 9289 section 5.2.1:
+ *
+ *  - the peer name the kernel passes is a DNS name or an IP address;
+ *  - a DNS name matches a dNSName SAN, case-insensitively, trailing dot
+ *    ignored; SANs containing '*' never match (RFC 9289: no wildcards);
+ *  - an address matches an iPAddress SAN of the same family, exactly;
+ *  - the subject CN is never used (RFC 6125 DNS-ID only).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tlshd.h"
+
+#define MAX_SANS	64
+
+static bool dns_equal(const unsigned char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+
+	if (alen && a[alen - 1] == '.')
+		alen--;
+	if (blen && b[blen - 1] == '.')
+		blen--;
+	return alen && alen == blen && !strncasecmp((const char *)a, b, alen);
+}
+
+/*
+ * Parse @name as an address: "192.0.2.1", "fd00::1", "[fd00::1]".
+ * Returns the address length (4 or 16), or 0 for a DNS name.
+ */
+static size_t parse_addr(const char *name, unsigned char *addr)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(name);
+
+	if (inet_pton(AF_INET, name, addr) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, name, addr) == 1)
+		return 16;
+	if (n > 2 && n < sizeof(buf) && name[0] == '[' && name[n - 1] == ']') {
+		memcpy(buf, name + 1, n - 2);
+		buf[n - 2] = '\0';
+		if (inet_pton(AF_INET6, buf, addr) == 1)
+			return 16;
+	}
+	return 0;
+}
+
+static void describe_san(const struct tlshd_san *s, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (s->san_kind == TLSHD_NAME_DNS) {
+		snprintf(buf, len, "DNS:%.*s", (int)s->san_len,
+			 (const char *)s->san_data);
+	} else if (s->san_len == 4 || s->san_len == 16) {
+		inet_ntop(s->san_len == 4 ? AF_INET : AF_INET6, s->san_data, a,
+			  sizeof(a));
+		snprintf(buf, len, "IP:%s", a);
+	} else {
+		snprintf(buf, len, "IP:(%zu bytes)", s->san_len);
+	}
+}
+
+int tlshd_x509_name_match(const struct tlshd_san *sans, unsigned int nsans,
+			  const char *peername, char *why, size_t whylen)
+{
+	unsigned char addr[16];
+	size_t alen, used = 0;
+	bool wildcard = false;
+	unsigned int i;
+	char one[300];
+
+	if (!peername || !*peername) {
+		snprintf(why, whylen, "no peer name to check the certificate against");
+		return -1;
+	}
+	alen = parse_addr(peername, addr);
+	for (i = 0; i < nsans; i++) {
+		const struct tlshd_san *s = &sans[i];
+
+		if (alen) {
+			if (s->san_kind == TLSHD_NAME_IP && s->san_len == alen &&
+			    !memcmp(s->san_data, addr, alen))
+				return 0;
+			continue;
+		}
+		if (s->san_kind != TLSHD_NAME_DNS)
+			continue;
+		if (memchr(s->san_data, '*', s->san_len)) {
+			wildcard = true;
+			continue;
+		}
+		if (memchr(s->san_data, '\0', s->san_len))
+			continue;
+		if (dns_equal(s->san_data, s->san_len, peername))
+			return 0;
+	}
+
+	used = snprintf(why, whylen, "certificate names (");
+	for (i = 0; i < nsans && used < whylen; i++) {
+		describe_san(&sans[i], one, sizeof(one));
+		used += snprintf(why + used, whylen - used, "%s%s",
+				 i ? " " : "", one);
+	}
+	if (used < whylen)
+		used += snprintf(why + used, whylen - used,
+				 "%s) do not match %s '%s'%s",
+				 nsans ? "" : "none", alen ? "address" : "name",
+				 peername,
+				 wildcard ? " (wildcard names are not accepted)" :
+				 "");
+	return -1;
+}
+
+int tlshd_x509_crt_name_match(gnutls_x509_crt_t crt, const char *peername,
+			      char *why, size_t whylen)
+{
+	static struct tlshd_san sans[MAX_SANS];
+	unsigned int n = 0, idx;
+
+	for (idx = 0; n < MAX_SANS; idx++) {
+		size_t size = sizeof(sans[n].san_data);
+		unsigned int critical;
+		int ret;
+
+		ret = gnutls_x509_crt_get_subject_alt_name(crt, idx,
+							   sans[n].san_data,
+							   &size, &critical);
+		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (ret == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			continue;	/* longer than any DNS name */
+		if (ret < 0)
+			break;
+		if (ret == GNUTLS_SAN_DNSNAME)
+			sans[n].san_kind = TLSHD_NAME_DNS;
+		else if (ret == GNUTLS_SAN_IPADDRESS)
+			sans[n].san_kind = TLSHD_NAME_IP;
+		else
+			continue;
+		sans[n].san_len = size;
+		n++;
+	}
+	return tlshd_x509_name_match(sans, n, peername, why, whylen);
+}
+
+bool tlshd_x509_crt_has_eku(gnutls_x509_crt_t crt, const char *oid)
+{
+	unsigned int idx;
+
+	for (idx = 0;; idx++) {
+		char buf[128];
+		size_t size = sizeof(buf);
+		int ret;
+
+		ret = gnutls_x509_crt_get_key_purpose_oid(crt, idx, buf, &size,
+							  NULL);
+		if (ret == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			continue;
+		if (ret < 0)
+			return false;
+		if (!strcmp(buf, oid))
+			return true;
+	}
+}
+
+static void certkey_clear(struct tlshd_certkey *ck)
+{
+	unsigned int i;
+
+	for (i = 0; i < ck->ck_ncerts; i++)
+		gnutls_pcert_deinit(&ck->ck_pcert[i]);
+	ck->ck_ncerts = 0;
+	if (ck->ck_key)
+		gnutls_privkey_deinit(ck->ck_key);
+	ck->ck_key = NULL;
+}
+
+void tlshd_x509_certkey_free(struct tlshd_certkey *ck)
+{
+	if (!ck)
+		return;
+	certkey_clear(ck);
+	free(ck);
+}
+
+static gnutls_x509_crt_fmt_t guess_format(const gnutls_datum_t *d)
+{
+	return memmem(d->data, d->size, "-----BEGIN", 10) ?
+		GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
+}
+
+/* Prove that @key belongs to the leaf certificate: sign and verify. */
+static int check_pair(struct tlshd_certkey *ck)
+{
+	static const unsigned char msg[] = "tlshd key pair check";
+	const gnutls_datum_t data = { (unsigned char *)msg, sizeof(msg) };
+	gnutls_datum_t sig = { NULL, 0 };
+	gnutls_sign_algorithm_t algo;
+	int pk, ret;
+
+	pk = gnutls_pubkey_get_pk_algorithm(ck->ck_pcert[0].pubkey, NULL);
+	if (pk == GNUTLS_PK_RSA_PSS)
+		pk = GNUTLS_PK_RSA;
+	algo = gnutls_pk_to_sign(pk, GNUTLS_DIG_SHA256);
+	if (algo == GNUTLS_SIGN_UNKNOWN)
+		return 0;	/* cannot tell; the handshake will */
+	ret = gnutls_privkey_sign_data2(ck->ck_key, algo, 0, &data, &sig);
+	if (ret < 0)
+		return ret;
+	ret = gnutls_pubkey_verify_data2(ck->ck_pcert[0].pubkey, algo, 0,
+					 &data, &sig);
+	gnutls_free(sig.data);
+	return ret < 0 ? ret : 0;
+}
+
+int tlshd_x509_certkey_load_mem(struct tlshd_certkey *ck,
+				const gnutls_datum_t *cert,
+				const gnutls_datum_t *key, char *err,
+				size_t errlen)
+{
+	unsigned int n = TLSHD_MAX_CHAIN;
+	int ret;
+
+	ret = gnutls_pcert_list_import_x509_raw(ck->ck_pcert, &n, cert,
+						guess_format(cert), 0);
+	if (ret < 0 || n == 0) {
+		snprintf(err, errlen, "certificate: %s",
+			 ret < 0 ? gnutls_strerror(ret) : "no certificate");
+		return -1;
+	}
+	ck->ck_ncerts = n;
+	ret = gnutls_privkey_init(&ck->ck_key);
+	if (ret < 0)
+		goto fail;
+	ret = gnutls_privkey_import_x509_raw(ck->ck_key, key,
+					     guess_format(key), NULL, 0);
+	if (ret < 0) {
+		snprintf(err, errlen, "private key: %s", gnutls_strerror(ret));
+		return -1;
+	}
+	ret = check_pair(ck);
+	if (ret < 0) {
+		snprintf(err, errlen,
+			 "private key does not match the certificate (%s)",
+			 gnutls_strerror(ret));
+		return -1;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", gnutls_strerror(ret));
+	return -1;
+}
+
+int tlshd_x509_certkey_load_files(struct tlshd_certkey *ck,
+				  const char *certfile, const char *keyfile,
+				  char *err, size_t errlen)
+{
+	gnutls_datum_t cert = { NULL, 0 }, key = { NULL, 0 };
+	char why[200];
+	int ret;
+
+	ret = gnutls_load_file(certfile, &cert);
+	if (ret < 0) {
+		snprintf(err, errlen, "x509.certificate %s: %s", certfile,
+			 errno ? strerror(errno) : gnutls_strerror(ret));
+		return -1;
+	}
+	errno = 0;
+	ret = gnutls_load_file(keyfile, &key);
+	if (ret < 0) {
+		snprintf(err, errlen, "x509.private_key %s: %s", keyfile,
+			 errno ? strerror(errno) : gnutls_strerror(ret));
+		gnutls_free(cert.data);
+		return -1;
+	}
+	ret = tlshd_x509_certkey_load_mem(ck, &cert, &key, why, sizeof(why));
+	if (ret < 0) {
+		/* Name the file that holds the culprit. */
+		snprintf(err, errlen, "%s %s: %s",
+			 strncmp(why, "certificate", 11) ? "x509.private_key" :
+			 "x509.certificate",
+			 strncmp(why, "certificate", 11) ? keyfile : certfile,
+			 why);
+		certkey_clear(ck);
+	}
+	gnutls_memset(key.data, 0, key.size);
+	gnutls_free(key.data);
+	gnutls_free(cert.data);
+	return ret;
+}
+
+static bool is_server(const struct tlshd_handshake *hs)
+{
+	return hs->hs_params.p_type == TLSH_TYPE_SERVERHELLO_X509 ||
+	       hs->hs_params.p_type == TLSH_TYPE_SERVERHELLO_PSK;
+}
+
+static int verify_fail(struct tlshd_handshake *hs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int verify_fail(struct tlshd_handshake *hs, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(hs->hs_reason, sizeof(hs->hs_reason), fmt, ap);
+	va_end(ap);
+	hs->hs_verify_errno = EACCES;
+	return GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+/*
+ * Called by GnuTLS once the peer's Certificate and CertificateVerify are
+ * in: verify the chain (truststore, CRLs, validity), then the name
+ * (client side) and the RPC-with-TLS EKU when configured.
+ */
+int tlshd_x509_verify_cb(gnutls_session_t session)
+{
+	struct tlshd_handshake *hs = gnutls_session_get_ptr(session);
+	const struct tlshd_auth_conf *ac;
+	const gnutls_datum_t *peers;
+	unsigned int n = 0, status = 0;
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t dn;
+	char words[256], why[400];
+	int ret;
+
+	if (!hs)
+		return GNUTLS_E_CERTIFICATE_ERROR;
+	ac = is_server(hs) ? &hs->hs_config->cf_server :
+			     &hs->hs_config->cf_client;
+	peers = gnutls_certificate_get_peers(session, &n);
+	if (!peers || !n) {
+		if (is_server(hs) &&
+		    !(hs->hs_params.p_flags & TLSH_F_PEER_CERT_REQUIRED))
+			return 0;
+		return verify_fail(hs, "peer sent no certificate");
+	}
+
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return GNUTLS_E_MEMORY_ERROR;
+	if (gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) < 0) {
+		gnutls_x509_crt_deinit(crt);
+		return verify_fail(hs, "peer certificate does not parse");
+	}
+	if (!gnutls_x509_crt_get_dn3(crt, &dn, 0)) {
+		snprintf(hs->hs_peer_subject, sizeof(hs->hs_peer_subject),
+			 "%.*s", (int)dn.size, (const char *)dn.data);
+		gnutls_free(dn.data);
+	}
+
+	ret = gnutls_certificate_verify_peers2(session, &status);
+	if (ret < 0) {
+		gnutls_x509_crt_deinit(crt);
+		return verify_fail(hs, "certificate verification: %s",
+				   gnutls_strerror(ret));
+	}
+	if (status) {
+		tlshd_log_cert_status(status, words, sizeof(words));
+		gnutls_x509_crt_deinit(crt);
+		return verify_fail(hs, "peer certificate: %s", words);
+	}
+
+	if (!is_server(hs)) {
+		const char *name = hs->hs_params.p_peername;
+
+		/* No name from the kernel: the address it connected to. */
+		if (!*name)
+			name = hs->hs_peeraddr;
+		if (tlshd_x509_crt_name_match(crt, name, why, sizeof(why))) {
+			gnutls_x509_crt_deinit(crt);
+			return verify_fail(hs, "%s", why);
+		}
+	}
+	if (ac->ac_require_eku) {
+		const char *oid = is_server(hs) ? TLSHD_OID_RPC_TLS_CLIENT :
+						  TLSHD_OID_RPC_TLS_SERVER;
+
+		if (!tlshd_x509_crt_has_eku(crt, oid)) {
+			gnutls_x509_crt_deinit(crt);
+			return verify_fail(hs,
+					   "peer certificate lacks the %s EKU %s",
+					   is_server(hs) ? "id-kp-rpcTLSClient" :
+					   "id-kp-rpcTLSServer", oid);
+		}
+	}
+	gnutls_x509_crt_deinit(crt);
+	hs->hs_peer_auth = true;
+	return 0;
+}
+
+/* Hands GnuTLS our certificate: from the kernel's key serials, or config. */
+int tlshd_x509_retrieve_cb(gnutls_session_t session,
+			   const gnutls_datum_t *req_ca_rdn, int nreqs,
+			   const gnutls_pk_algorithm_t *pk_algos,
+			   int pk_algos_length, gnutls_pcert_st **pcert,
+			   unsigned int *pcert_length,
+			   gnutls_privkey_t *privkey)
+{
+	struct tlshd_handshake *hs = gnutls_session_get_ptr(session);
+	struct tlshd_certkey *ck = NULL;
+
+	(void)req_ca_rdn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)pk_algos_length;
+	*pcert_length = 0;
+	*pcert = NULL;
+	*privkey = NULL;
+	if (!hs)
+		return -1;
+	switch (hs->hs_params.p_type) {
+	case TLSH_TYPE_CLIENTHELLO_X509:
+		ck = hs->hs_keyring_ck ? hs->hs_keyring_ck :
+					 hs->hs_config->cf_client_ck;
+		break;
+	case TLSH_TYPE_SERVERHELLO_X509:
+		ck = hs->hs_keyring_ck ? hs->hs_keyring_ck :
+					 hs->hs_config->cf_server_ck;
+		break;
+	default:
+		break;
+	}
+	if (ck) {
+		*pcert = ck->ck_pcert;
+		*pcert_length = ck->ck_ncerts;
+		*privkey = ck->ck_key;
+	}
+	return 0;
+}

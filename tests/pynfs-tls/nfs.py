@@ -1,0 +1,260 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The NFS pieces the conformance tests need, over rpc.py.
+
+  NFSv4.0 COMPOUND (RFC 7530): PUTROOTFH, PUTFH, GETFH, GETATTR, LOOKUP
+  NFSv3 (RFC 1813): NULL, GETATTR
+  MOUNT v3 (RFC 1813 appendix I): MNT, UMNT
+  portmapper v2 (RFC 1833): GETPORT
+"""
+
+import rpc
+
+NFS_PROGRAM, MOUNT_PROGRAM, PMAP_PROGRAM = 100003, 100005, 100000
+IPPROTO_TCP = 6
+
+# NFSv4 operations and status codes used here
+OP_GETATTR, OP_GETFH, OP_LOOKUP, OP_PUTFH, OP_PUTROOTFH = 9, 10, 15, 22, 24
+OP_NAMES = {OP_GETATTR: "GETATTR", OP_GETFH: "GETFH", OP_LOOKUP: "LOOKUP",
+            OP_PUTFH: "PUTFH", OP_PUTROOTFH: "PUTROOTFH"}
+NFS4_OK = 0
+_ERRS = """PERM 1 NOENT 2 IO 5 NXIO 6 ACCESS 13 EXIST 17 XDEV 18 NOTDIR 20 ISDIR 21
+INVAL 22 FBIG 27 NOSPC 28 ROFS 30 MLINK 31 NAMETOOLONG 63 NOTEMPTY 66 DQUOT 69
+STALE 70 BADHANDLE 10001 BAD_COOKIE 10003 NOTSUPP 10004 TOOSMALL 10005
+SERVERFAULT 10006 BADTYPE 10007 DELAY 10008 SAME 10009 DENIED 10010 EXPIRED 10011
+LOCKED 10012 GRACE 10013 FHEXPIRED 10014 SHARE_DENIED 10015 WRONGSEC 10016
+CLID_INUSE 10017 RESOURCE 10018 MOVED 10019 NOFILEHANDLE 10020
+MINOR_VERS_MISMATCH 10021 STALE_CLIENTID 10022 STALE_STATEID 10023
+OLD_STATEID 10024 BAD_STATEID 10025 BAD_SEQID 10026 NOT_SAME 10027
+LOCK_RANGE 10028 SYMLINK 10029 RESTOREFH 10030 LEASE_MOVED 10031
+ATTRNOTSUPP 10032 NO_GRACE 10033 RECLAIM_BAD 10034 RECLAIM_CONFLICT 10035
+BADXDR 10036 LOCKS_HELD 10037 OPENMODE 10038 BADOWNER 10039 BADCHAR 10040
+BADNAME 10041 BAD_RANGE 10042 LOCK_NOTSUPP 10043 OP_ILLEGAL 10044""".split()
+NFS4ERR_NAMES = {int(n): "NFS4ERR_" + e for e, n in zip(_ERRS[::2], _ERRS[1::2])}
+NFS4ERR_NAMES[0] = "NFS4_OK"
+NFS4ERR_WRONGSEC = 10016
+NFS4ERR_MINOR_VERS_MISMATCH = 10021
+
+# fattr4 attribute numbers decoded here (all fixed-size)
+FATTR4_TYPE, FATTR4_CHANGE, FATTR4_SIZE, FATTR4_FSID = 1, 3, 4, 8
+FATTR4_LEASE_TIME, FATTR4_FILEID, FATTR4_MODE = 10, 20, 33
+NF4REG, NF4DIR = 1, 2
+NF3REG, NF3DIR = 1, 2
+
+
+def status4_name(st):
+    return NFS4ERR_NAMES.get(st, "NFS4ERR_%d" % st)
+
+
+def bitmap(attrs):
+    words = [0] * (max(attrs) // 32 + 1 if attrs else 0)
+    for a in attrs:
+        words[a // 32] |= 1 << (a % 32)
+    return words
+
+
+def bitmap_attrs(words):
+    return [w * 32 + b for w, word in enumerate(words) for b in range(32)
+            if word & (1 << b)]
+
+
+class Op:
+    """One NFSv4 operation: its number and XDR-encoded arguments."""
+
+    def __init__(self, num, args=b""):
+        self.num, self.args = num, args
+
+    def __repr__(self):
+        return OP_NAMES.get(self.num, "OP%d" % self.num)
+
+
+def putrootfh():
+    return Op(OP_PUTROOTFH)
+
+
+def putfh(fh):
+    p = rpc.Packer()
+    p.pack_opaque(fh, 128)
+    return Op(OP_PUTFH, p.get_buffer())
+
+
+def getfh():
+    return Op(OP_GETFH)
+
+
+def lookup(name):
+    p = rpc.Packer()
+    p.pack_string(name)
+    return Op(OP_LOOKUP, p.get_buffer())
+
+
+def getattr4(attrs):
+    p = rpc.Packer()
+    p.pack_array(bitmap(attrs), p.pack_uint)
+    return Op(OP_GETATTR, p.get_buffer())
+
+
+def lookup_path(path):
+    """LOOKUP operations for each component of an absolute path."""
+    return [lookup(c) for c in path.split("/") if c]
+
+
+def encode_compound(ops, tag="pynfs-tls", minorversion=0):
+    p = rpc.Packer()
+    p.pack_string(tag)
+    p.pack_uint(minorversion)
+    p.pack_uint(len(ops))
+    for op in ops:
+        p.pack_uint(op.num)
+        p.pack_raw(op.args)
+    return p.get_buffer()
+
+
+def _decode_fattr4(u):
+    mask = u.unpack_array(u.unpack_uint)
+    vals = rpc.Unpacker(u.unpack_opaque())
+    attrs = {}
+    for a in bitmap_attrs(mask):
+        if a in (FATTR4_TYPE, FATTR4_LEASE_TIME, FATTR4_MODE):
+            attrs[a] = vals.unpack_uint()
+        elif a in (FATTR4_CHANGE, FATTR4_SIZE, FATTR4_FILEID):
+            attrs[a] = vals.unpack_uhyper()
+        elif a == FATTR4_FSID:
+            attrs[a] = (vals.unpack_uhyper(), vals.unpack_uhyper())
+        else:
+            raise rpc.XDRError("server returned attribute %d, which was not asked for" % a)
+    vals.done()
+    return attrs
+
+
+_RESOK = {
+    OP_PUTROOTFH: lambda u: None,
+    OP_PUTFH: lambda u: None,
+    OP_LOOKUP: lambda u: None,
+    OP_GETFH: lambda u: u.unpack_opaque(128),
+    OP_GETATTR: _decode_fattr4,
+}
+
+
+class CompoundResult:
+    """status, tag and a list of (op, status, resok) tuples."""
+
+    def __init__(self, status, tag, results):
+        self.status, self.tag, self.results = status, tag, results
+
+    def describe(self):
+        ops = " ".join("%s:%s" % (OP_NAMES.get(o, o), status4_name(s))
+                       for o, s, _ in self.results)
+        return "%s [%s]" % (status4_name(self.status), ops)
+
+    def resok(self, op):
+        for o, s, r in self.results:
+            if o == op and s == NFS4_OK:
+                return r
+        return None
+
+    def failed_op(self):
+        for o, s, _ in self.results:
+            if s != NFS4_OK:
+                return o
+        return None
+
+
+def decode_compound(data):
+    try:
+        u = rpc.Unpacker(data)
+        status = u.unpack_uint()
+        tag = u.unpack_string()
+        n = u.unpack_uint()
+        results = []
+        for _ in range(n):
+            op = u.unpack_uint()
+            st = u.unpack_uint()
+            res = None
+            if st == NFS4_OK:
+                if op not in _RESOK:
+                    raise rpc.XDRError("no decoder for the result of operation %d" % op)
+                res = _RESOK[op](u)
+            results.append((op, st, res))
+            if st != NFS4_OK:
+                break
+        return CompoundResult(status, tag, results)
+    except rpc.XDRError as e:
+        raise rpc.RPCError("malformed COMPOUND reply: %s" % e) from None
+
+
+def compound_call(xid, ops, cred=None, minorversion=0):
+    return rpc.encode_call(xid, NFS_PROGRAM, 4, 1,
+                           encode_compound(ops, minorversion=minorversion),
+                           cred or rpc.auth_sys())
+
+
+# ---------------------------------------------------------------------------
+# NFSv3, MOUNT v3, portmapper
+
+def v3_getattr_call(xid, fh, cred=None):
+    p = rpc.Packer()
+    p.pack_opaque(fh, 64)
+    return rpc.encode_call(xid, NFS_PROGRAM, 3, 1, p.get_buffer(), cred or rpc.auth_sys())
+
+
+def decode_v3_getattr(data):
+    """(nfsstat3, dict of attributes or None)."""
+    try:
+        u = rpc.Unpacker(data)
+        st = u.unpack_uint()
+        if st != 0:
+            return st, None
+        a = {"type": u.unpack_uint(), "mode": u.unpack_uint(), "nlink": u.unpack_uint(),
+             "uid": u.unpack_uint(), "gid": u.unpack_uint(), "size": u.unpack_uhyper(),
+             "used": u.unpack_uhyper(), "rdev": (u.unpack_uint(), u.unpack_uint()),
+             "fsid": u.unpack_uhyper(), "fileid": u.unpack_uhyper()}
+        for t in ("atime", "mtime", "ctime"):
+            a[t] = (u.unpack_uint(), u.unpack_uint())
+        u.done()
+        return st, a
+    except rpc.XDRError as e:
+        raise rpc.RPCError("malformed GETATTR3 reply: %s" % e) from None
+
+
+def mnt_call(xid, path, cred=None):
+    p = rpc.Packer()
+    p.pack_string(path, 1024)
+    return rpc.encode_call(xid, MOUNT_PROGRAM, 3, 1, p.get_buffer(), cred or rpc.auth_sys())
+
+
+def decode_mnt(data):
+    """(mountstat3, file handle or None, auth flavors)."""
+    try:
+        u = rpc.Unpacker(data)
+        st = u.unpack_uint()
+        if st != 0:
+            return st, None, []
+        fh = u.unpack_opaque(64)
+        flavors = u.unpack_array(u.unpack_int)
+        u.done()
+        return st, fh, flavors
+    except rpc.XDRError as e:
+        raise rpc.RPCError("malformed MNT reply: %s" % e) from None
+
+
+def umnt_call(xid, path, cred=None):
+    p = rpc.Packer()
+    p.pack_string(path, 1024)
+    return rpc.encode_call(xid, MOUNT_PROGRAM, 3, 3, p.get_buffer(), cred or rpc.auth_sys())
+
+
+def getport_call(xid, prog, vers, prot=IPPROTO_TCP):
+    p = rpc.Packer()
+    for v in (prog, vers, prot, 0):
+        p.pack_uint(v)
+    return rpc.encode_call(xid, PMAP_PROGRAM, 2, 3, p.get_buffer())
+
+
+def decode_getport(data):
+    try:
+        u = rpc.Unpacker(data)
+        port = u.unpack_uint()
+        u.done()
+        return port
+    except rpc.XDRError as e:
+        raise rpc.RPCError("malformed GETPORT reply: %s" % e) from None

@@ -1,0 +1,992 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""RFC 9289 (RPC-with-TLS) conformance tests for an NFS server.
+
+  python3 tests/pynfs-tls/testserver.py HOST[:PORT] [options] [CODE|FLAG ...]
+
+Every test has a code (PROBE1, TLS2, ALPN3, REC2, MTLS4, V4TLS1 ...), flags
+(probe, tls, alpn, record, mtls, v4, v3, policy, all) and the RFC 9289
+section it checks.  A test whose prerequisite did not pass is reported as
+OMIT.  Tests that need TLS FAIL when the server does not offer STARTTLS, or
+are SKIPped with --allow-no-tls.  See README.md in this directory.
+"""
+
+import argparse
+import json
+import os
+import ssl
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import certs  # noqa: E402
+import nfs  # noqa: E402
+import rpc  # noqa: E402
+import tlsio  # noqa: E402
+from tlsio import Closed, HandshakeError  # noqa: E402
+
+PASS, FAIL, WARN, OMIT, SKIP = "PASS", "FAIL", "WARN", "OMIT", "SKIP"
+NO_TLS = "server does not offer STARTTLS (server TLS not landed)"
+
+
+class Outcome(Exception):
+    status = None
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Fail(Outcome):
+    status = FAIL
+
+
+class Warn(Outcome):
+    status = WARN
+
+
+class Skip(Outcome):
+    status = SKIP
+
+
+class Test:
+    def __init__(self, code, fn, flags, section, deps, needs_tls):
+        self.code, self.fn, self.section = code, fn, section
+        self.flags = set(flags.split()) | {"all"}
+        self.deps = list(deps)
+        self.needs_tls = needs_tls
+        self.doc = (fn.__doc__ or "").strip().splitlines()[0]
+        self.status, self.reason, self.duration = None, "", 0.0
+
+
+TESTS = []
+
+
+def test(code, flags, section, deps=(), tls=False):
+    def deco(fn):
+        TESTS.append(Test(code, fn, flags, section, deps, tls))
+        return fn
+    return deco
+
+
+# ---------------------------------------------------------------------------
+# The environment the tests run in
+
+class Env:
+    def __init__(self, args):
+        self.args = args
+        self.host, self.port = tlsio.parse_hostport(args.server, 2049)
+        self.timeout = args.timeout
+        self.privileged = os.geteuid() == 0 and not args.no_reserved_port
+        self._xid = int(time.time()) & 0xFFFFFF
+        self.state = {}
+        self.no_tls = None
+        self.tmp = None
+
+    def xid(self):
+        self._xid = (self._xid + 1) & 0xFFFFFFFF
+        return self._xid
+
+    def tmpdir(self):
+        if self.tmp is None:
+            self.tmp = tempfile.TemporaryDirectory(prefix="pynfs-tls.")
+        return self.tmp.name
+
+    def connect(self, port=None):
+        return tlsio.Conn.connect(self.host, port or self.port, self.timeout, self.privileged)
+
+    def null(self, cred=rpc.NULL_AUTH, vers=None):
+        return rpc.encode_call(self.xid(), nfs.NFS_PROGRAM, vers or self.args.vers, 0,
+                               b"", cred)
+
+    def probe_msg(self):
+        return rpc.encode_probe(self.xid(), nfs.NFS_PROGRAM, self.args.vers)
+
+    def ctx(self, alpn=(tlsio.ALPN_SUNRPC,), cert=True, **kw):
+        """The default client context: TLS 1.3, ALPN sunrpc, --ca, --cert."""
+        kw.setdefault("cafile", self.args.ca)
+        if cert and self.args.cert:
+            kw.setdefault("certfile", self.args.cert)
+            kw.setdefault("keyfile", self.args.key)
+        ctx = tlsio.client_context(alpn=alpn, **kw)
+        if self.args.psk:
+            _use_psk(ctx, self.args.psk)
+        return ctx
+
+    def probe(self, c):
+        """Probe on c; return the reply.  Fail on anything but a reply."""
+        try:
+            return c.call(self.probe_msg())
+        except Closed as e:
+            raise Fail("no reply to the AUTH_TLS probe: %s" % e) from None
+        except rpc.RPCError as e:
+            raise Fail("bad reply to the AUTH_TLS probe: %s" % e) from None
+
+    def starttls_conn(self):
+        """A fresh connection whose probe was answered with STARTTLS."""
+        c = self.connect()
+        verdict, detail = rpc.probe_verdict(self.probe(c))
+        if verdict != "starttls":
+            c.close()
+            raise Fail("probe not answered with STARTTLS: " + detail)
+        return c
+
+    def tls_conn(self, ctx=None, hostname=None):
+        """Probe, STARTTLS and handshake; Fail if any step fails."""
+        c = self.starttls_conn()
+        try:
+            c.start_tls(ctx or self.ctx(), server_hostname=hostname or self.server_name())
+        except HandshakeError as e:
+            c.close()
+            raise Fail(str(e)) from None
+        return c
+
+    def server_name(self):
+        return self.args.server_name or self.host
+
+    def rpc(self, c, msg, what="RPC"):
+        """Call and require MSG_ACCEPTED SUCCESS; return the reply."""
+        try:
+            r = c.call(msg)
+        except Closed as e:
+            raise Fail("%s: no reply (%s)" % (what, e)) from None
+        except rpc.RPCError as e:
+            raise Fail("%s: %s" % (what, e)) from None
+        if r.reply_stat != rpc.MSG_ACCEPTED or r.accept_stat != rpc.SUCCESS:
+            raise Fail("%s: %s" % (what, r.describe()))
+        return r
+
+    def compound(self, c, ops, what="COMPOUND"):
+        r = self.rpc(c, nfs.compound_call(self.xid(), ops), what)
+        try:
+            return nfs.decode_compound(r.results)
+        except rpc.RPCError as e:
+            raise Fail("%s: %s" % (what, e)) from None
+
+    def refused(self, ctx, hostname=None, starttls_conn=None):
+        """Try a TLS session with ctx and one NULL RPC over it.
+
+        Returns (True, how) when the server refused the session (handshake
+        failure, alert, or the connection dropped before the RPC was
+        answered), (False, how) when the RPC was answered, and None with the
+        reason when the server neither answered nor closed in time.
+        """
+        c = starttls_conn or self.starttls_conn()
+        try:
+            try:
+                c.start_tls(ctx, server_hostname=hostname or self.server_name())
+            except HandshakeError as e:
+                if e.how == "timeout":
+                    return None, "handshake stalled: %s" % e
+                return True, str(e)
+            try:
+                r = c.call(self.null())
+            except Closed as e:
+                if e.how == "timeout":
+                    return None, "no reply and no close within %.1f s" % self.timeout
+                return True, "session ended after the handshake: %s" % e
+            return False, "handshake done (%s), NULL answered: %s" % (
+                c.describe_tls(), r.describe())
+        finally:
+            c.close()
+
+
+def _use_psk(ctx, spec):
+    ident, key = spec
+    ctx.set_psk_client_callback(lambda hint: (ident, key))
+
+
+def _expect_refused(env, ctx, what, hostname=None):
+    ok, how = env.refused(ctx, hostname)
+    if ok is None:
+        raise Warn("%s: server did not refuse clearly: %s" % (what, how))
+    if not ok:
+        raise Fail("%s was accepted: %s" % (what, how))
+    return "refused: " + how
+
+
+# ---------------------------------------------------------------------------
+# Probe (RFC 9289 section 4.1)
+
+@test("PROBE1", "probe", "4.1")
+def t_probe_format(env):
+    """The AUTH_TLS probe gets a well-formed answer"""
+    c = env.connect()
+    try:
+        r = env.probe(c)
+    finally:
+        c.close()
+    verdict, detail = rpc.probe_verdict(r)
+    env.state["probe"] = (verdict, detail, r)
+    if verdict == "malformed":
+        raise Fail(detail)
+    if r.reply_stat == rpc.MSG_DENIED:
+        return "server does not know AUTH_TLS: " + detail
+    if r.accept_stat != rpc.SUCCESS:
+        raise Warn("accept_stat is not SUCCESS: " + detail)
+    if r.results:
+        raise Fail("NULL result is not empty: " + detail)
+    return detail
+
+
+@test("PROBE2", "probe", "4.1", deps=["PROBE1"])
+def t_probe_starttls(env):
+    """The server offers RPC-with-TLS: verifier AUTH_NONE "STARTTLS\""""
+    verdict, detail, _ = env.state["probe"]
+    if verdict != "starttls":
+        env.no_tls = detail
+        if env.args.allow_no_tls:
+            raise Skip("%s: %s" % (NO_TLS, detail))
+        raise Fail("server does not offer STARTTLS: %s" % detail)
+    return detail
+
+
+@test("PROBE3", "probe", "4.1")
+def t_probe_nonnull(env):
+    """AUTH_TLS on a non-NULL procedure is rejected with AUTH_BADCRED"""
+    if env.args.vers == 4:
+        msg = rpc.encode_call(env.xid(), nfs.NFS_PROGRAM, 4, 1,
+                              nfs.encode_compound([nfs.putrootfh()]), rpc.TLS_CRED)
+    else:
+        msg = rpc.encode_call(env.xid(), nfs.NFS_PROGRAM, 3, 1, b"\0\0\0\0", rpc.TLS_CRED)
+    c = env.connect()
+    try:
+        r = c.call(msg)
+    except Closed as e:
+        raise Fail("no reply: %s" % e) from None
+    finally:
+        c.close()
+    if r.reply_stat == rpc.MSG_DENIED and r.reject_stat == rpc.AUTH_ERROR and \
+            r.auth_stat == rpc.AUTH_BADCRED:
+        return r.describe()
+    raise Fail("want MSG_DENIED AUTH_ERROR AUTH_BADCRED, got " + r.describe())
+
+
+@test("PROBE4", "probe", "4.1", deps=["TLS1"], tls=True)
+def t_probe_in_tls(env):
+    """A probe inside an established TLS session is rejected with AUTH_BADCRED"""
+    c = env.tls_conn()
+    try:
+        r = c.call(env.probe_msg())
+    except Closed as e:
+        raise Fail("no reply: %s" % e) from None
+    finally:
+        c.close()
+    if r.reply_stat == rpc.MSG_DENIED and r.reject_stat == rpc.AUTH_ERROR and \
+            r.auth_stat == rpc.AUTH_BADCRED:
+        return r.describe()
+    raise Fail("want MSG_DENIED AUTH_ERROR AUTH_BADCRED, got " + r.describe())
+
+
+# ---------------------------------------------------------------------------
+# TLS use (sections 5, 5.1.1)
+
+@test("TLS1", "tls", "5", deps=["PROBE2"], tls=True)
+def t_tls13(env):
+    """TLS 1.3 handshake after STARTTLS"""
+    c = env.tls_conn()
+    try:
+        v = c.tls.version()
+        d = c.describe_tls()
+    finally:
+        c.close()
+    if v != "TLSv1.3":
+        raise Fail("negotiated %s, want TLSv1.3" % v)
+    return d
+
+
+@test("TLS2", "tls", "5", deps=["TLS1"], tls=True)
+def t_tls12_refused(env):
+    """A client that offers at most TLS 1.2 is refused"""
+    ctx = env.ctx(min_version=ssl.TLSVersion.TLSv1_2, max_version=ssl.TLSVersion.TLSv1_2)
+    return _expect_refused(env, ctx, "a TLS 1.2 session")
+
+
+@test("TLS3", "tls", "5.1.1", deps=["REC1"], tls=True)
+def t_close_notify(env):
+    """The server answers the client's close_notify with its own and closes"""
+    c = env.tls_conn()
+    try:
+        env.rpc(c, env.null(), "NULL over TLS")
+        try:
+            how = c.close_notify()
+        except Closed as e:
+            if e.how == "timeout":
+                raise Warn("server neither answered close_notify nor closed within %.1f s"
+                           % env.timeout) from None
+            raise Fail("after close_notify: %s" % e) from None
+        if how != "close_notify":
+            raise Fail("server closed TCP without a close_notify alert")
+        try:
+            data = c._recv_raw(env.timeout)
+        except Closed as e:
+            if e.how == "timeout":
+                raise Warn("server sent close_notify but kept TCP open") from None
+            data = b""
+        if data:
+            raise Fail("server sent %d bytes after its close_notify" % len(data))
+        return "close_notify answered, TCP closed"
+    finally:
+        c.close()
+
+
+@test("TLS4", "tls record", "5.1.1", deps=["REC1"], tls=True)
+def t_cleartext_after(env):
+    """Cleartext RPC after the handshake makes the server drop the connection"""
+    c = env.tls_conn()
+    try:
+        env.rpc(c, env.null(), "NULL over TLS")
+        c.send_raw(rpc.frame(env.null()))
+        try:
+            data = c.recv()
+        except Closed as e:
+            if e.how == "timeout":
+                raise Fail("connection still open %.1f s after cleartext" % env.timeout) \
+                    from None
+            return "dropped: %s" % e
+        raise Fail("server answered %d bytes in TLS after cleartext input" % len(data))
+    finally:
+        c.close()
+
+
+@test("TLS5", "tls", "4.1, 5.1.1", deps=["TLS1"], tls=True)
+def t_junk_before_hello(env):
+    """Data between the probe reply and the ClientHello is not answered; connection dropped"""
+    c = env.starttls_conn()
+    try:
+        junk = env.null()
+        c.send_raw(rpc.frame(junk))
+        try:
+            data = c._recv_raw(min(1.0, env.timeout))
+        except Closed as e:
+            if e.how != "timeout":
+                return "dropped at once: %s" % e
+            data = None
+        if data == b"":
+            return "dropped at once (TCP closed)"
+        if data:
+            if data[0] == 0x15:
+                return "server answered with a TLS alert and should close"
+            raise Fail("server answered %d bytes of cleartext to the junk" % len(data))
+        try:
+            c.start_tls(env.ctx(), server_hostname=env.server_name())
+        except HandshakeError as e:
+            return "handshake refused after the junk: %s" % e
+        try:
+            r = c.call(env.null())
+        except Closed as e:
+            return "session ended after the junk: %s" % e
+        raise Warn("junk was discarded but the connection was kept (SHOULD be dropped); "
+                   "RPC answered: %s" % r.describe())
+    finally:
+        c.close()
+
+
+# ---------------------------------------------------------------------------
+# ALPN (section 5)
+
+@test("ALPN1", "alpn", "5", deps=["TLS1"], tls=True)
+def t_alpn_sunrpc(env):
+    """ALPN "sunrpc" is negotiated"""
+    c = env.tls_conn()
+    try:
+        p = c.tls.selected_alpn_protocol()
+    finally:
+        c.close()
+    if p != tlsio.ALPN_SUNRPC:
+        raise Fail("server selected ALPN %r, want 'sunrpc'" % p)
+    return "ALPN sunrpc"
+
+
+@test("ALPN2", "alpn", "5", deps=["ALPN1"], tls=True)
+def t_alpn_choice(env):
+    """Offered ["h2", "sunrpc"], the server selects "sunrpc\""""
+    c = env.tls_conn(env.ctx(alpn=("h2", tlsio.ALPN_SUNRPC)))
+    try:
+        p = c.tls.selected_alpn_protocol()
+    finally:
+        c.close()
+    if p != tlsio.ALPN_SUNRPC:
+        raise Fail("server selected ALPN %r, want 'sunrpc'" % p)
+    return "ALPN sunrpc"
+
+
+@test("ALPN3", "alpn", "5", deps=["TLS1"], tls=True)
+def t_alpn_other(env):
+    """A ClientHello whose only ALPN is "h2" is refused"""
+    return _expect_refused(env, env.ctx(alpn=("h2",)), "a session with ALPN h2")
+
+
+@test("ALPN4", "alpn", "5", deps=["TLS1"], tls=True)
+def t_alpn_missing(env):
+    """A ClientHello without ALPN is refused"""
+    return _expect_refused(env, env.ctx(alpn=()), "a session without ALPN")
+
+
+# ---------------------------------------------------------------------------
+# Record marking, in cleartext and inside TLS (section 5.1.1)
+
+def _null_reply_ok(env, c, xid, what):
+    try:
+        rep = rpc.decode_reply(c.recv_record())
+    except Closed as e:
+        raise Fail("%s: no reply (%s)" % (what, e)) from None
+    if rep.xid != xid:
+        raise Fail("%s: reply xid %#x, want %#x" % (what, rep.xid, xid))
+    if rep.reply_stat != rpc.MSG_ACCEPTED or rep.accept_stat != rpc.SUCCESS:
+        raise Fail("%s: %s" % (what, rep.describe()))
+
+
+@test("RM1", "record", "RFC 5531 11")
+def t_plain_fragments(env):
+    """A NULL call in three record-marking fragments (cleartext) is answered"""
+    c = env.connect()
+    try:
+        msg = env.null()
+        xid = rpc.decode_call(msg).xid
+        c.send(rpc.frame(msg, [4, 8, len(msg) - 12]))
+        _null_reply_ok(env, c, xid, "fragmented NULL")
+    finally:
+        c.close()
+    return "answered"
+
+
+@test("REC1", "record", "5.1.1", deps=["TLS1"], tls=True)
+def t_tls_null(env):
+    """A NULL call over TLS is answered"""
+    c = env.tls_conn()
+    try:
+        r = env.rpc(c, env.null(), "NULL over TLS")
+    finally:
+        c.close()
+    return r.describe()
+
+
+@test("REC2", "record", "5.1.1", deps=["REC1"], tls=True)
+def t_split_records(env):
+    """One RPC split across several TLS records is answered"""
+    c = env.tls_conn()
+    try:
+        msg = env.null()
+        xid = rpc.decode_call(msg).xid
+        data = rpc.frame(msg)
+        for part in (data[:2], data[2:4], data[4:17], data[17:]):
+            c.send(part)        # one SSLObject.write: its own TLS record
+            time.sleep(0.02)
+        _null_reply_ok(env, c, xid, "NULL in 4 TLS records")
+    finally:
+        c.close()
+    return "answered"
+
+
+@test("REC3", "record", "5.1.1", deps=["REC1"], tls=True)
+def t_many_in_one(env):
+    """16 RPCs in one TLS record are all answered"""
+    c = env.tls_conn()
+    try:
+        msgs = [env.null() for _ in range(16)]
+        want = {rpc.decode_call(m).xid for m in msgs}
+        c.send(b"".join(rpc.frame(m) for m in msgs))
+        got = set()
+        while got != want:
+            try:
+                rep = rpc.decode_reply(c.recv_record())
+            except Closed as e:
+                raise Fail("%d of 16 replies, then %s" % (len(got), e)) from None
+            if rep.accept_stat != rpc.SUCCESS:
+                raise Fail("reply %#x: %s" % (rep.xid, rep.describe()))
+            if rep.xid not in want:
+                raise Fail("reply with unknown xid %#x" % rep.xid)
+            got.add(rep.xid)
+    finally:
+        c.close()
+    return "16 replies"
+
+
+@test("REC4", "record", "5.1.1", deps=["REC1"], tls=True)
+def t_tls_fragments(env):
+    """One RPC in several record-marking fragments inside TLS is answered"""
+    c = env.tls_conn()
+    try:
+        msg = env.null()
+        xid = rpc.decode_call(msg).xid
+        c.send(rpc.frame(msg, [0, 4, 4, len(msg) - 8]))
+        _null_reply_ok(env, c, xid, "NULL in 4 fragments")
+    finally:
+        c.close()
+    return "answered"
+
+
+# ---------------------------------------------------------------------------
+# Peer authentication (sections 4.2, 5.2)
+
+@test("MTLS1", "mtls", "4.2", deps=["TLS1"], tls=True)
+def t_cert_request(env):
+    """The server requests a client certificate (CertificateRequest)"""
+    ctx = env.ctx()
+    seen = tlsio.watch_handshake(ctx)
+    if seen is None:
+        raise Skip("this Python cannot observe TLS handshake messages")
+    c = env.tls_conn(ctx)
+    c.close()
+    if ("read", "CERTIFICATE_REQUEST") not in seen:
+        raise Fail("no CertificateRequest: the server does not ask for a peer identity")
+    return "CertificateRequest received"
+
+
+@test("MTLS2", "mtls", "4.2, 5.2.1", deps=["TLS1"], tls=True)
+def t_anonymous(env):
+    """A client without a certificate: accepted or refused per --client-auth"""
+    ok, how = env.refused(env.ctx(cert=False))
+    if env.args.client_auth == "required":
+        if ok is None:
+            raise Warn("server did not refuse clearly: " + how)
+        if not ok:
+            raise Fail("--client-auth required, but a client without certificate was accepted: "
+                       + how)
+        return "refused: " + how
+    if ok:
+        raise Fail("--client-auth optional, but a client without certificate was refused: "
+                   + how)
+    if ok is None:
+        raise Fail(how)
+    return "accepted: " + how
+
+
+@test("MTLS3", "mtls", "4.2, 5.2.1", deps=["MTLS1"], tls=True)
+def t_untrusted(env):
+    """A client certificate that does not chain to the server's trust anchors is refused"""
+    if not certs.have_openssl():
+        raise Skip("openssl command line tool not installed (needed to make the certificate)")
+    d = certs.CertDir(os.path.join(env.tmpdir(), "pki"))
+    cert, key = d.self_signed("untrusted", "untrusted client")
+    ok, how = env.refused(env.ctx(certfile=cert, keyfile=key))
+    if ok:
+        return "refused: " + how
+    if ok is None:
+        raise Warn("server did not refuse clearly: " + how)
+    if env.args.client_auth == "required":
+        raise Fail("untrusted client certificate accepted: " + how)
+    raise Warn("untrusted client certificate accepted as anonymous: " + how)
+
+
+@test("MTLS4", "mtls", "4.2, 5.2.1", deps=["TLS1"], tls=True)
+def t_good_cert(env):
+    """A client certificate from --cert/--key is accepted"""
+    if not env.args.cert:
+        raise Skip("no --cert/--key given")
+    ok, how = env.refused(env.ctx())
+    if ok is None:
+        raise Fail(how)
+    if ok:
+        raise Fail("client certificate %s refused: %s" % (env.args.cert, how))
+    return "accepted: " + how
+
+
+@test("MTLS5", "mtls", "5.2.1", deps=["TLS1"], tls=True)
+def t_server_identity(env):
+    """The server certificate chains to --ca and names the server (DNS-ID or IP SAN)"""
+    if not env.args.ca:
+        raise Skip("no --ca given")
+    ctx = env.ctx(check_hostname=True)
+    c = env.starttls_conn()
+    try:
+        try:
+            c.start_tls(ctx, server_hostname=env.server_name())
+        except HandshakeError as e:
+            raise Fail("server certificate for %r: %s" % (env.server_name(), e)) from None
+        cert = c.tls.getpeercert()
+    finally:
+        c.close()
+    sans = cert.get("subjectAltName", ())
+    wild = [v for k, v in sans if k == "DNS" and "*" in v]
+    if wild:
+        raise Fail("DNS names with '*' in the server certificate: %s" % ", ".join(wild))
+    return "verified for %r: %s" % (env.server_name(),
+                                    ", ".join("%s:%s" % kv for kv in sans))
+
+
+@test("PSK1", "mtls", "5.2.2", deps=["TLS1"], tls=True)
+def t_psk(env):
+    """A TLS 1.3 session with the pre-shared key from --psk"""
+    if not env.args.psk:
+        raise Skip("no --psk given")
+    if not hasattr(ssl.SSLContext, "set_psk_client_callback"):
+        raise Skip("Python %d.%d has no TLS PSK support (needs 3.13)" % sys.version_info[:2])
+    c = env.tls_conn()
+    try:
+        r = env.rpc(c, env.null(), "NULL over PSK session")
+    finally:
+        c.close()
+    return r.describe()
+
+
+# ---------------------------------------------------------------------------
+# NFS over cleartext and over TLS
+
+ROOT_ATTRS = [nfs.FATTR4_TYPE, nfs.FATTR4_FSID]
+
+
+def _root_compound(env, c, what):
+    res = env.compound(c, [nfs.putrootfh(), nfs.getfh(), nfs.getattr4(ROOT_ATTRS)], what)
+    if res.status != nfs.NFS4_OK:
+        raise Fail("%s: %s" % (what, res.describe()))
+    attrs = res.resok(nfs.OP_GETATTR)
+    if attrs.get(nfs.FATTR4_TYPE) != nfs.NF4DIR:
+        raise Fail("%s: root is not a directory: %r" % (what, attrs))
+    return "root fh %d bytes, fsid %r" % (len(res.resok(nfs.OP_GETFH)),
+                                          attrs.get(nfs.FATTR4_FSID))
+
+
+def _lookup_compound(env, c, path, what):
+    res = env.compound(c, [nfs.putrootfh()] + nfs.lookup_path(path) +
+                       [nfs.getfh(), nfs.getattr4(ROOT_ATTRS)], what)
+    return res
+
+
+@test("V4NULL", "v4", "-")
+def t_v4_null(env):
+    """NFSv4 NULL in cleartext"""
+    c = env.connect()
+    try:
+        return env.rpc(c, env.null(vers=4), "NFSv4 NULL").describe()
+    finally:
+        c.close()
+
+
+@test("V4ROOT", "v4", "-", deps=["V4NULL"])
+def t_v4_root(env):
+    """NFSv4.0 PUTROOTFH GETFH GETATTR in cleartext"""
+    c = env.connect()
+    try:
+        return _root_compound(env, c, "COMPOUND")
+    finally:
+        c.close()
+
+
+@test("V4LOOKUP", "v4", "-", deps=["V4ROOT"])
+def t_v4_lookup(env):
+    """NFSv4.0 LOOKUP of --export in cleartext"""
+    if not env.args.export:
+        raise Skip("no --export path given")
+    c = env.connect()
+    try:
+        res = _lookup_compound(env, c, env.args.export, "LOOKUP")
+    finally:
+        c.close()
+    if res.status != nfs.NFS4_OK:
+        raise Fail("LOOKUP %s: %s" % (env.args.export, res.describe()))
+    return res.describe()
+
+
+@test("V4TLS1", "v4", "5.1.1", deps=["REC1", "V4NULL"], tls=True)
+def t_v4_tls_root(env):
+    """NFSv4.0 PUTROOTFH GETFH GETATTR over TLS"""
+    c = env.tls_conn()
+    try:
+        return _root_compound(env, c, "COMPOUND over TLS")
+    finally:
+        c.close()
+
+
+@test("V4TLS2", "v4", "5.1.1", deps=["V4TLS1"], tls=True)
+def t_v4_tls_lookup(env):
+    """NFSv4.0 LOOKUP of --export over TLS"""
+    if not env.args.export:
+        raise Skip("no --export path given")
+    c = env.tls_conn()
+    try:
+        res = _lookup_compound(env, c, env.args.export, "LOOKUP over TLS")
+    finally:
+        c.close()
+    if res.status != nfs.NFS4_OK:
+        raise Fail("LOOKUP %s over TLS: %s" % (env.args.export, res.describe()))
+    return res.describe()
+
+
+def _mountd_port(env):
+    c = tlsio.Conn.connect(env.host, 111, env.timeout, env.privileged)
+    try:
+        r = env.rpc(c, nfs.getport_call(env.xid(), nfs.MOUNT_PROGRAM, 3), "GETPORT mountd")
+        port = nfs.decode_getport(r.results)
+    finally:
+        c.close()
+    if not port:
+        raise Fail("mountd v3 over TCP is not registered with the portmapper")
+    return port
+
+
+@test("V3NULL", "v3", "-")
+def t_v3_null(env):
+    """NFSv3 NULL in cleartext"""
+    c = env.connect()
+    try:
+        return env.rpc(c, env.null(vers=3), "NFSv3 NULL").describe()
+    finally:
+        c.close()
+
+
+@test("V3MNT", "v3", "-", deps=["V3NULL"])
+def t_v3_mnt(env):
+    """MOUNT v3 MNT of --export (portmapper on port 111) gives a file handle"""
+    if not env.args.export:
+        raise Skip("no --export path given")
+    try:
+        port = _mountd_port(env)
+        c = tlsio.Conn.connect(env.host, port, env.timeout, env.privileged)
+    except ConnectionError as e:
+        raise Fail(str(e)) from None
+    try:
+        r = env.rpc(c, nfs.mnt_call(env.xid(), env.args.export), "MNT")
+        st, fh, flavors = nfs.decode_mnt(r.results)
+        if st != 0:
+            raise Fail("MNT %s: mountstat3 %d" % (env.args.export, st))
+        env.rpc(c, nfs.umnt_call(env.xid(), env.args.export), "UMNT")
+    finally:
+        c.close()
+    env.state["v3fh"] = fh
+    return "fh %d bytes, flavors %r (mountd port %d)" % (len(fh), flavors, port)
+
+
+def _v3_getattr(env, c, what):
+    r = env.rpc(c, nfs.v3_getattr_call(env.xid(), env.state["v3fh"]), what)
+    st, attrs = nfs.decode_v3_getattr(r.results)
+    if st != 0:
+        raise Fail("%s: nfsstat3 %d" % (what, st))
+    if attrs["type"] != nfs.NF3DIR:
+        raise Fail("%s: export root is not a directory: type %d" % (what, attrs["type"]))
+    return "directory, fsid %#x, fileid %d" % (attrs["fsid"], attrs["fileid"])
+
+
+@test("V3GETATTR", "v3", "-", deps=["V3MNT"])
+def t_v3_getattr(env):
+    """NFSv3 GETATTR of the export root in cleartext"""
+    c = env.connect()
+    try:
+        return _v3_getattr(env, c, "GETATTR")
+    finally:
+        c.close()
+
+
+@test("V3TLS1", "v3", "5.1.1", deps=["V3MNT", "REC1"], tls=True)
+def t_v3_tls(env):
+    """NFSv3 NULL and GETATTR over TLS"""
+    c = env.tls_conn()
+    try:
+        env.rpc(c, env.null(vers=3), "NFSv3 NULL over TLS")
+        return _v3_getattr(env, c, "GETATTR over TLS")
+    finally:
+        c.close()
+
+
+# ---------------------------------------------------------------------------
+# Export policy
+
+@test("POL1", "policy", "6.1", deps=["PROBE2", "V4ROOT"], tls=True)
+def t_policy_plain(env):
+    """A TLS-only export (--tls-export) is refused in cleartext with NFS4ERR_WRONGSEC"""
+    if not env.args.tls_export:
+        raise Skip("no --tls-export path given")
+    c = env.connect()
+    try:
+        res = _lookup_compound(env, c, env.args.tls_export, "LOOKUP in cleartext")
+    finally:
+        c.close()
+    if res.status == nfs.NFS4ERR_WRONGSEC:
+        return res.describe()
+    raise Fail("want NFS4ERR_WRONGSEC for %s in cleartext, got %s"
+               % (env.args.tls_export, res.describe()))
+
+
+@test("POL2", "policy", "6.1", deps=["V4TLS1"], tls=True)
+def t_policy_tls(env):
+    """The TLS-only export (--tls-export) is reachable over TLS"""
+    if not env.args.tls_export:
+        raise Skip("no --tls-export path given")
+    c = env.tls_conn()
+    try:
+        res = _lookup_compound(env, c, env.args.tls_export, "LOOKUP over TLS")
+    finally:
+        c.close()
+    if res.status != nfs.NFS4_OK:
+        raise Fail("LOOKUP %s over TLS: %s" % (env.args.tls_export, res.describe()))
+    return res.describe()
+
+
+# ---------------------------------------------------------------------------
+# Runner
+
+FLAGS = sorted({f for t in TESTS for f in t.flags})
+BY_CODE = {t.code: t for t in TESTS}
+
+
+def select(names):
+    """Tests named by code or flag, plus their prerequisites.
+
+    Returns (tests in an order where prerequisites come first, number of
+    tests the command line named).
+    """
+    want = set()
+    for n in names or ["all"]:
+        if n.upper() in BY_CODE:
+            want.add(n.upper())
+        elif n.lower() in FLAGS:
+            want |= {t.code for t in TESTS if n.lower() in t.flags}
+        else:
+            raise ValueError("unknown test code or flag %r (see --list)" % n)
+    asked = len(want)
+    order, seen = [], set()
+
+    def visit(code, path):
+        if code in seen:
+            return
+        if code in path:
+            raise ValueError("dependency cycle: %s" % " -> ".join(path + [code]))
+        for d in BY_CODE[code].deps:
+            visit(d, path + [code])
+        seen.add(code)
+        order.append(BY_CODE[code])
+    for t in TESTS:
+        if t.code in want:
+            visit(t.code, [])
+    return order, asked
+
+
+def run_one(env, t):
+    for d in t.deps:
+        dt = BY_CODE[d]
+        if dt.status not in (PASS, WARN):
+            if t.needs_tls and env.no_tls is not None:
+                if env.args.allow_no_tls:
+                    return SKIP, "%s: %s" % (NO_TLS, env.no_tls)
+                return FAIL, "server does not offer STARTTLS: %s" % env.no_tls
+            return OMIT, "prerequisite %s did not pass (%s)" % (d, dt.status)
+    try:
+        reason = t.fn(env)
+        return PASS, reason or ""
+    except Outcome as o:
+        return o.status, o.reason
+    except (ConnectionError, OSError) as e:
+        return FAIL, "network error: %s" % e
+    except rpc.RPCError as e:
+        return FAIL, str(e)
+
+
+def parse_psk(s):
+    ident, sep, hexkey = s.partition(":")
+    if not sep or not ident:
+        raise ValueError("--psk wants IDENTITY:HEXKEY, got %r" % s)
+    try:
+        key = bytes.fromhex(hexkey)
+    except ValueError:
+        raise ValueError("--psk key %r is not hexadecimal" % hexkey) from None
+    if len(key) < 16:
+        raise ValueError("--psk key has %d bytes; want at least 16" % len(key))
+    return ident, key
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description="RFC 9289 RPC-with-TLS conformance tests for an NFS server.",
+        epilog="Flags: %s.  Use --list for the test codes." % ", ".join(FLAGS))
+    ap.add_argument("server", nargs="?", help="HOST[:PORT] (port 2049 by default)")
+    ap.add_argument("tests", nargs="*", metavar="CODE|FLAG",
+                    help="tests to run (default: all)")
+    ap.add_argument("--ca", help="CA certificate(s) to verify the server with")
+    ap.add_argument("--cert", help="client certificate (PEM)")
+    ap.add_argument("--key", help="client private key (PEM)")
+    ap.add_argument("--psk", help="TLS pre-shared key IDENTITY:HEX")
+    ap.add_argument("--server-name", help="name to verify in the server certificate "
+                    "(default: HOST)")
+    ap.add_argument("--client-auth", choices=("optional", "required"), default="optional",
+                    help="the server's policy for clients without a certificate")
+    ap.add_argument("--export", help="exported path for LOOKUP and MNT tests")
+    ap.add_argument("--tls-export", help="exported path that requires TLS")
+    ap.add_argument("--vers", type=int, choices=(3, 4), default=4,
+                    help="NFS version used for probes and NULL calls (default 4)")
+    ap.add_argument("--timeout", type=float, default=5.0,
+                    help="seconds to wait for any answer (default 5)")
+    ap.add_argument("--allow-no-tls", action="store_true",
+                    help="report TLS tests as SKIP, not FAIL, when the server does not "
+                    "offer STARTTLS")
+    ap.add_argument("--no-reserved-port", action="store_true",
+                    help="do not bind a source port below 1024 (default: do, as root)")
+    ap.add_argument("--json", metavar="FILE", help="write a JSON report to FILE")
+    ap.add_argument("--tap", action="store_true", help="end with TAP lines for tests/check")
+    ap.add_argument("--list", action="store_true", help="list the tests and exit")
+    args = ap.parse_intermixed_args(argv)
+
+    if args.list:
+        for t in TESTS:
+            print("%-10s %-14s %-13s %s" % (t.code, ",".join(sorted(t.flags - {"all"})),
+                                            "RFC 9289 " + t.section if t.section[0].isdigit()
+                                            else t.section, t.doc))
+        return 0
+    try:
+        if not args.server:
+            raise ValueError("no server given: HOST[:PORT]")
+        if bool(args.cert) != bool(args.key):
+            raise ValueError("--cert and --key go together")
+        for f in (args.ca, args.cert, args.key):
+            if f and not os.path.isfile(f):
+                raise ValueError("no such file: %s" % f)
+        if args.psk:
+            args.psk = parse_psk(args.psk)
+        if args.timeout <= 0:
+            raise ValueError("--timeout must be positive")
+        env = Env(args)
+        tests, asked = select(args.tests)
+        if args.psk and not hasattr(ssl.SSLContext, "set_psk_client_callback"):
+            print("note: --psk needs Python 3.13; PSK tests are skipped", file=sys.stderr)
+            args.psk = None
+    except (ValueError, ssl.SSLError) as e:
+        print("testserver.py: %s" % e, file=sys.stderr)
+        return 2
+
+    print("RFC 9289 conformance tests against %s port %d (%d tests)"
+          % (env.host, env.port, len(tests)))
+    start = time.monotonic()
+    for t in tests:
+        t0 = time.monotonic()
+        t.status, t.reason = run_one(env, t)
+        t.duration = time.monotonic() - t0
+        print("%-10s %-66s : %s" % (t.code, t.doc[:66], t.status))
+        if t.reason and (t.status != PASS or os.environ.get("PYNFS_TLS_VERBOSE")):
+            print("%10s %s" % ("", t.reason))
+        sys.stdout.flush()
+    if env.tmp:
+        env.tmp.cleanup()
+
+    count = {s: sum(1 for t in tests if t.status == s) for s in (PASS, FAIL, WARN, OMIT, SKIP)}
+    print("*" * 72)
+    print("Command line asked for %d of %d tests (%d with prerequisites) in %.1f s"
+          % (asked, len(TESTS), len(tests), time.monotonic() - start))
+    print("Of those: %d Skipped, %d Failed, %d Warned, %d Omitted, %d Passed"
+          % (count[SKIP], count[FAIL], count[WARN], count[OMIT], count[PASS]))
+
+    if args.json:
+        report = {"server": "%s:%d" % (env.host, env.port), "summary": count,
+                  "tests": [{"code": t.code, "description": t.doc,
+                             "flags": sorted(t.flags), "rfc9289_section": t.section,
+                             "depends": t.deps, "status": t.status, "reason": t.reason,
+                             "seconds": round(t.duration, 3)} for t in tests]}
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    if args.tap:
+        for t in tests:
+            if t.status == PASS:
+                print("ok - %s" % t.code)
+            elif t.status == WARN:
+                print("ok - %s # warning: %s" % (t.code, t.reason))
+            elif t.status in (SKIP, OMIT):
+                print("ok - %s # SKIP %s%s" % (t.code, "omitted: " if t.status == OMIT
+                                               else "", t.reason))
+            else:
+                print("not ok - %s: %s" % (t.code, t.reason))
+    return 1 if count[FAIL] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,446 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# AF_TLSH, the TLS handshake upcall, end to end in the VM: tlsh.ko, the
+# test consumer tlsh_test.ko (debugfs) and the fake agent
+# build/bin/tlsh-agent (tests/tlsh/tlsh-agent.c).
+#
+#   +----------------------------- netns per block ------------------------------+
+#   |  tlsh_test (kernel consumer)  --TCP-->  tlsh-agent peer (user, kTLS, echo)  |
+#   |        | request                                                            |
+#   |        v                                                                    |
+#   |  AF_TLSH listener  <--accept/getsockopt/setsockopt--  tlsh-agent serve      |
+#   +-----------------------------------------------------------------------------+
+#
+# Each block runs in a fresh network namespace, so the counters in its
+# /proc/net/tlsh start at zero and are checked by exact value.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/tap.sh
+
+AGENT=$PWD/build/bin/tlsh-agent
+DBG=/sys/kernel/debug/tlsh_test
+TRACE=/sys/kernel/tracing
+LOGS=/tmp/tlsh-logs
+mkdir -p "$LOGS"
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+
+# The agent is built on the host (make); build it here if it is missing.
+if [ ! -x "$AGENT" ] || [ tests/tlsh/tlsh-agent.c -nt "$AGENT" ]; then
+	AGENT=/tmp/tlsh-agent
+	gcc -O2 -Wall -I tlsh-kmod/include/uapi -o "$AGENT" tests/tlsh/tlsh-agent.c ||
+		{ tap_fail "build tlsh-agent"; exit 1; }
+fi
+
+ns_new() {
+	ip netns del "$1" 2>/dev/null
+	ip netns add "$1" && nsenter --net=/run/netns/"$1" ip link set lo up
+}
+in_ns() {
+	local ns=$1
+	shift
+	nsenter --net=/run/netns/"$ns" "$@"
+}
+# tt NS COMMAND...: one tlsh_test command; prints OK or the errno text.
+tt() {
+	local ns=$1 out
+	shift
+	if out=$(in_ns "$ns" bash -c 'echo "$1" >'"$DBG/ctl" _ "$*" 2>&1); then
+		echo OK
+	else
+		echo "${out##*: }"
+		return 1
+	fi
+}
+# field SLOT NAME: a field of the slot's line in $DBG/slots
+field() {
+	awk -v s="$1" '$1 == s' "$DBG/slots" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+# stat NS NAME: a counter in the namespace's /proc/net/tlsh
+stat() {
+	in_ns "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/tlsh
+}
+# stats NS: every counter on one line
+stats() {
+	in_ns "$1" awk '{ printf "%s=%s ", $1, $2 }' /proc/net/tlsh
+}
+# bg NS LOG CMD...: run in the background, remember the pid in $BG
+bg() {
+	local ns=$1 log=$2
+	shift 2
+	in_ns "$ns" "$@" >"$log" 2>&1 &
+	BG=$!
+	PIDS+=("$BG")
+}
+# until_true SECONDS CMD...: poll until CMD succeeds
+until_true() {
+	local n=$(($1 * 10))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+stat_is() { [ "$(stat "$1" "$2")" = "$3" ]; }
+log_has() { grep -q -- "$2" "$1"; }
+agent_up() { until_true 10 stat_is "$1" "listener_${2:-inet}" 1; }
+stop() {
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+# req_line LOG: the agent's first "req" line without its id
+req_line() { sed -n 's/^req id=[0-9]* //p' "$1" | head -n 1; }
+close_slots() {
+	local s
+	for s in "$@"; do tt "${NS:-x}" close "$s" >/dev/null; done
+}
+
+# --- modules ---
+tap_run "modprobe tlsh" modprobe tlsh
+tap_run "modprobe tlsh_test" modprobe tlsh_test
+tap_run "/proc/net/tlsh exists" test -r /proc/net/tlsh
+tap_run "debugfs control of tlsh_test" test -w "$DBG/ctl"
+dmesg -c >/dev/null
+echo 1 >"$TRACE/events/tlsh/enable"
+echo >"$TRACE/trace"
+
+# --- listener rules ---
+NS=rules
+ns_new $NS
+in_ns $NS "$AGENT" rules
+tap_expect "bind without CAP_NET_ADMIN in the netns's user ns: EPERM" EPERM \
+	"$(unshare -U -r "$AGENT" bind inet)"
+tap_expect "bind in a netns owned by the caller's own user ns" ok \
+	"$(unshare -U -r -n "$AGENT" bind inet)"
+
+# --- namespace isolation, no agent: fast failure ---
+ns_new iso-a
+ns_new iso-b
+bg iso-a "$LOGS/iso-peer" "$AGENT" peer -P 4433
+bg iso-b "$LOGS/iso-peerb" "$AGENT" peer -P 4433
+bg iso-a "$LOGS/iso-agent" "$AGENT" serve -a fail -s 5 -n 1
+A=$BG
+agent_up iso-a
+until_true 5 log_has "$LOGS/iso-peerb" listening
+tap_expect "consumer in a netns without agent: connect" OK "$(tt iso-b connect 1 127.0.0.1 4433)"
+t0=$(date +%s%N)
+tap_expect "no agent in the consumer's netns: ESRCH" "No such process" \
+	"$(tt iso-b hello 1 client_anon)"
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ $ms -lt 1000 ]; then tap_ok "no agent fails at once (${ms} ms)"; else tap_fail "no agent fails at once: took ${ms} ms"; fi
+tap_expect "no agent: done is never called" none "$(field 1 req)"
+tap_expect "no agent: counted in no_agent, not in requests" "1 0" \
+	"$(stat iso-b no_agent) $(stat iso-b requests)"
+tap_expect "the other netns's agent saw nothing" 0 "$(stat iso-a requests)"
+tap_expect "consumer beside the agent: connect" OK "$(tt iso-a connect 2 127.0.0.1 4433)"
+tap_expect "consumer beside the agent: queued" OK "$(tt iso-a hello 2 client_anon)"
+tt iso-a wait 2 10000 >/dev/null
+tap_expect "the agent of the consumer's own netns answered" "done -5" \
+	"$(field 2 req) $(field 2 status)"
+stop "$A"
+NS=iso-a close_slots 1 2
+ip netns del iso-a
+ip netns del iso-b
+
+# --- every handshake type's parameters round trip ---
+NS=params
+ns_new $NS
+bg $NS "$LOGS/params-peer" "$AGENT" peer -P 4433
+until_true 5 log_has "$LOGS/params-peer" listening
+check_params() {
+	local name=$1 want=$2 hello=$3 log=$LOGS/params-$1
+	bg $NS "$log" "$AGENT" serve -a fail -s 5 -n 1
+	agent_up $NS
+	tt $NS connect 3 127.0.0.1 4433 >/dev/null
+	tap_expect "$name: request queued" OK "$(tt $NS hello 3 $hello)"
+	tt $NS wait 3 10000 >/dev/null
+	wait "$BG"
+	tap_expect "$name: parameters read by the agent" "$want" "$(req_line "$log")"
+	tap_expect "$name: agent's report accepted" 1 "$(grep -c 'report=OK' "$log")"
+	tap_expect "$name: done with the reported EIO" "done -5 0" \
+		"$(field 3 req) $(field 3 status) $(field 3 peerid)"
+	tt $NS close 3 >/dev/null
+}
+check_params client_anon \
+	"type=1 flags=0 peername=server.test cert=0 privkey=0 keyring=7 timeout=5000 prio=SECURE256:+VERS-TLS1.3 psk=-" \
+	"client_anon peername=server.test keyring=7 timeout=5000 prio=SECURE256:+VERS-TLS1.3"
+check_params client_x509 \
+	"type=2 flags=0 peername=nfs.example.org cert=11 privkey=12 keyring=0 timeout=30000 prio=- psk=-" \
+	"client_x509 peername=nfs.example.org cert=11 privkey=12"
+check_params client_psk \
+	"type=3 flags=0 peername=- cert=0 privkey=0 keyring=8 timeout=1234 prio=- psk=21,22,23" \
+	"client_psk psk=21,22,23 keyring=8 timeout=1234"
+check_params server_x509 \
+	"type=4 flags=1 peername=- cert=31 privkey=32 keyring=9 timeout=30000 prio=- psk=-" \
+	"server_x509 cert=31 privkey=32 keyring=9 flags=1"
+check_params server_psk \
+	"type=5 flags=0 peername=- cert=0 privkey=0 keyring=41 timeout=30000 prio=NORMAL psk=-" \
+	"server_psk keyring=41 prio=NORMAL"
+tt $NS connect 3 127.0.0.1 4433 >/dev/null
+tap_expect "client_x509 without a key: EINVAL" "Invalid argument" "$(tt $NS hello 3 client_x509 cert=1)"
+tap_expect "client_psk without an identity: EINVAL" "Invalid argument" "$(tt $NS hello 3 client_psk)"
+tap_expect "17 PSK identities: EINVAL" "Invalid argument" \
+	"$(tt $NS hello 3 client_psk psk=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17)"
+tap_expect "peer-cert-required on a client: EINVAL" "Invalid argument" "$(tt $NS hello 3 client_anon flags=1)"
+tap_expect "a timeout over the maximum: EINVAL" "Invalid argument" "$(tt $NS hello 3 client_anon timeout=600001)"
+tt $NS close 3 >/dev/null
+tap_expect "params: counters" "requests=5 accepted=5 succeeded=0 failed=5 failed_eacces=0 failed_ekeyrejected=0 failed_etimedout=0 failed_eio=5 failed_eproto=0 failed_epipe=0 failed_other=0 timed_out=0 cancelled=0 no_agent=0 in_flight=0 queued=0 listener_inet=0 listener_inet6=0 " \
+	"$(stats $NS)"
+ip netns del $NS
+
+# --- each failure report reaches the consumer, counted by reason ---
+NS=fail
+ns_new $NS
+bg $NS "$LOGS/fail-peer" "$AGENT" peer -P 4433
+until_true 5 log_has "$LOGS/fail-peer" listening
+for e in 13:eacces 129:ekeyrejected 110:etimedout 5:eio 126:other; do
+	n=${e%%:*}
+	bg $NS "$LOGS/fail-$n" "$AGENT" serve -a fail -s "$n" -n 1
+	agent_up $NS
+	tt $NS connect 4 127.0.0.1 4433 >/dev/null
+	tt $NS hello 4 client_anon >/dev/null
+	tt $NS wait 4 10000 >/dev/null
+	wait "$BG"
+	tap_expect "report errno $n reaches done as -$n" "done -$n" "$(field 4 req) $(field 4 status)"
+	tap_expect "report errno $n counted as failed_${e#*:}" 1 "$(stat $NS "failed_${e#*:}")"
+	tt $NS close 4 >/dev/null
+done
+tap_expect "failure counters" "5 5 0" "$(stat $NS failed) $(stat $NS requests) $(stat $NS succeeded)"
+ip netns del $NS
+
+# --- success: kTLS installed by the agent carries data both ways ---
+NS=ok
+ns_new $NS
+echo >"$TRACE/trace"
+bg $NS "$LOGS/ok-peer" "$AGENT" peer -k -P 4433
+until_true 5 log_has "$LOGS/ok-peer" listening
+bg $NS "$LOGS/ok-agent" "$AGENT" serve -a ktls -p 777 -n 2
+agent_up $NS
+tt $NS connect 5 127.0.0.1 4433 >/dev/null
+tap_expect "client hello queued" OK "$(tt $NS hello 5 client_anon peername=server.test)"
+tap_expect "client hello done in time" OK "$(tt $NS wait 5 10000)"
+tap_expect "client hello succeeded with the agent's peer id" "done 0 777" \
+	"$(field 5 req) $(field 5 status) $(field 5 peerid)"
+tap_expect "kernel sends through kTLS" OK "$(tt $NS send 5 ping-from-kernel)"
+tap_expect "kernel receives through kTLS" OK "$(tt $NS recv 5 5000)"
+tap_expect "the peer decrypted and echoed the data" "23 ping-from-kernel" \
+	"$(field 5 rxtype) $(field 5 rx)"
+tap_run "the peer saw the plaintext" log_has "$LOGS/ok-peer" "rx ping-from-kernel"
+id=$(sed -n 's/^req id=\([0-9]*\) .*/\1/p' "$LOGS/ok-agent" | head -n 1)
+tap_run "trace: tlsh_queued" grep -q "tlsh_queued: id=$id type=1 family=2 timeout_ms=30000" "$TRACE/trace"
+tap_run "trace: tlsh_accepted" grep -q "tlsh_accepted: id=$id type=1" "$TRACE/trace"
+tap_run "trace: tlsh_getsockopt of TLSH_TYPE" grep -q "tlsh_getsockopt: id=$id optname=1 err=0" "$TRACE/trace"
+tap_run "trace: tlsh_report" grep -q "tlsh_report: id=$id status=0 peerid=777" "$TRACE/trace"
+tap_run "trace: tlsh_done" grep -q "tlsh_done: id=$id status=0 peerid=777" "$TRACE/trace"
+# server side: the kernel accepts, the agent does a server hello
+tt $NS listen 6 127.0.0.1 5001 >/dev/null
+bg $NS "$LOGS/ok-client" "$AGENT" client -k -P 5001 -m pong-from-user
+tap_expect "kernel accepts a connection" OK "$(tt $NS accept 7 6)"
+tap_expect "server hello queued" OK "$(tt $NS hello 7 server_x509 cert=1 privkey=2)"
+tt $NS wait 7 10000 >/dev/null
+tap_expect "server hello succeeded" "done 0 777" "$(field 7 req) $(field 7 status) $(field 7 peerid)"
+tt $NS send 7 hi-from-server >/dev/null
+tap_expect "server side receives through kTLS" OK "$(tt $NS recv 7 5000)"
+tap_expect "server side: the client's reply" "23 pong-from-user" "$(field 7 rxtype) $(field 7 rx)"
+tap_run "the client decrypted the server's data" until_true 5 log_has "$LOGS/ok-client" "rx hi-from-server"
+tap_run "kTLS in use (/proc/net/tls_stat)" in_ns $NS awk '$1 == "TlsCurrTxSw" && $2 >= 2 { f = 1 } END { exit !f }' /proc/net/tls_stat
+tap_expect "success counters" "2 2 2 0 0" \
+	"$(stat $NS requests) $(stat $NS accepted) $(stat $NS succeeded) $(stat $NS failed) $(stat $NS in_flight)"
+NS=ok close_slots 5 6 7
+ip netns del $NS
+
+# --- a success report without kTLS is refused ---
+NS=noktls
+ns_new $NS
+bg $NS "$LOGS/noktls-peer" "$AGENT" peer -P 4433
+until_true 5 log_has "$LOGS/noktls-peer" listening
+bg $NS "$LOGS/noktls-agent" "$AGENT" serve -a noktls -p 5 -n 1
+agent_up $NS
+tt $NS connect 8 127.0.0.1 4433 >/dev/null
+tt $NS hello 8 client_anon >/dev/null
+tt $NS wait 8 10000 >/dev/null
+wait "$BG"
+tap_run "the agent's fake success report gets EPROTO" log_has "$LOGS/noktls-agent" "report=EPROTO"
+tap_expect "the consumer gets -EPROTO and no peer id" "done -71 0" "$(field 8 req) $(field 8 status) $(field 8 peerid)"
+tap_expect "counted as failed_eproto" "1 1 0" "$(stat $NS failed) $(stat $NS failed_eproto) $(stat $NS succeeded)"
+NS=noktls close_slots 8
+ip netns del $NS
+
+# --- the kernel's timeout; a late report is refused ---
+NS=timeout
+ns_new $NS
+echo >"$TRACE/trace"
+bg $NS "$LOGS/to-peer" "$AGENT" peer -P 4433
+until_true 5 log_has "$LOGS/to-peer" listening
+bg $NS "$LOGS/to-agent" "$AGENT" serve -a fail -s 5 -d 2000 -n 1
+agent_up $NS
+tt $NS connect 9 127.0.0.1 4433 >/dev/null
+t0=$(date +%s%N)
+tt $NS hello 9 client_anon timeout=500 >/dev/null
+tt $NS wait 9 10000 >/dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
+tap_expect "timeout: done with -ETIMEDOUT" "done -110" "$(field 9 req) $(field 9 status)"
+if [ $ms -ge 450 ] && [ $ms -lt 1900 ]; then tap_ok "timeout: after about 500 ms (${ms} ms)"; else tap_fail "timeout: after about 500 ms: ${ms} ms"; fi
+wait "$BG"
+tap_run "timeout: the agent's late report gets ENOENT" log_has "$LOGS/to-agent" "report=ENOENT"
+tap_expect "timeout: counters" "1 0 1 0" "$(stat $NS timed_out) $(stat $NS failed) $(stat $NS accepted) $(stat $NS in_flight)"
+tid=$(sed -n 's/^req id=\([0-9]*\) .*/\1/p' "$LOGS/to-agent" | head -n 1)
+tap_run "trace: tlsh_timed_out" grep -q "tlsh_timed_out: id=$tid type=1" "$TRACE/trace"
+tap_run "trace: tlsh_done with -110" grep -q "tlsh_done: id=$tid status=-110 peerid=0" "$TRACE/trace"
+NS=timeout close_slots 9
+ip netns del $NS
+
+# --- cancel: queued, and while the agent holds the socket ---
+NS=cancel
+ns_new $NS
+echo >"$TRACE/trace"
+bg $NS "$LOGS/cancel-peer" "$AGENT" peer -P 4433
+until_true 5 log_has "$LOGS/cancel-peer" listening
+bg $NS "$LOGS/cancel-idle" "$AGENT" serve -a idle
+A=$BG
+agent_up $NS
+tt $NS connect 10 127.0.0.1 4433 >/dev/null
+tt $NS hello 10 client_anon >/dev/null
+tap_expect "a queued request" 1 "$(stat $NS queued)"
+tap_expect "cancel a queued request" OK "$(tt $NS cancel 10)"
+tap_expect "cancelled: done not called, queue empty" "cancelled 1 0" \
+	"$(field 10 req) $(field 10 cancel) $(stat $NS queued)"
+tap_expect "a second cancel finds nothing" "No such file or directory" "$(tt $NS cancel 10)"
+stop "$A"
+bg $NS "$LOGS/cancel-agent" "$AGENT" serve -a fail -s 5 -d 1500 -n 1
+agent_up $NS
+tt $NS hello 10 client_anon >/dev/null
+until_true 10 stat_is $NS accepted 1
+tap_expect "cancel while the agent holds the socket" OK "$(tt $NS cancel 10)"
+wait "$BG"
+tap_run "the agent's report after the cancel gets ENOENT" log_has "$LOGS/cancel-agent" "report=ENOENT"
+tap_expect "done never called after cancel" "cancelled -1" "$(field 10 req) $(field 10 status | sed 's/^0$/-1/')"
+tap_expect "cancel counters" "2 2 0 0 0" \
+	"$(stat $NS requests) $(stat $NS cancelled) $(stat $NS failed) $(stat $NS succeeded) $(stat $NS in_flight)"
+tap_run "trace: tlsh_cancelled" grep -q "tlsh_cancelled: id=" "$TRACE/trace"
+# the consumer releases its socket while the agent holds it
+bg $NS "$LOGS/release-agent" "$AGENT" serve -a fail -s 5 -d 1000 -n 1
+agent_up $NS
+tt $NS hello 10 client_anon >/dev/null
+until_true 10 stat_is $NS accepted 2
+tap_expect "the consumer releases its socket while the agent holds it" OK "$(tt $NS close 10)"
+tt $NS wait 10 10000 >/dev/null
+wait "$BG"
+tap_expect "done still called, socket kept alive for the agent" "closed done -5" \
+	"$(field 10 state) $(field 10 req) $(field 10 status)"
+tap_run "the agent's report after the consumer's release is accepted" log_has "$LOGS/release-agent" "report=OK"
+ip netns del $NS
+
+# --- the agent dies: accepted and queued requests fail with EPIPE ---
+NS=gone
+ns_new $NS
+bg $NS "$LOGS/gone-peer" "$AGENT" peer -P 4433
+until_true 5 log_has "$LOGS/gone-peer" listening
+bg $NS "$LOGS/gone-agent" "$AGENT" serve -a hold -n 2
+A=$BG
+agent_up $NS
+for s in 11 12 13 14; do
+	tt $NS connect $s 127.0.0.1 4433 >/dev/null
+	tt $NS hello $s client_anon >/dev/null
+done
+until_true 10 stat_is $NS accepted 2
+tap_expect "two held by the agent, two queued" "2 2 4" "$(stat $NS accepted) $(stat $NS queued) $(stat $NS in_flight)"
+stop "$A"
+for s in 11 12 13 14; do tt $NS wait $s 5000 >/dev/null; done
+tap_expect "agent killed: every request done with -EPIPE" "-32 -32 -32 -32" \
+	"$(field 11 status) $(field 12 status) $(field 13 status) $(field 14 status)"
+tap_expect "agent killed: counters" "4 4 0 0 0" \
+	"$(stat $NS failed) $(stat $NS failed_epipe) $(stat $NS in_flight) $(stat $NS queued) $(stat $NS listener_inet)"
+# the listener closed with queued requests only
+bg $NS "$LOGS/gone-idle" "$AGENT" serve -a idle -f inet6
+A=$BG
+agent_up $NS inet6
+for s in 11 12 13; do
+	tt $NS close $s >/dev/null
+	tt $NS connect $s ::1 4433 2>/dev/null >/dev/null ||
+		tt $NS connect $s 127.0.0.1 4433 >/dev/null
+done
+bg $NS "$LOGS/gone-peer6" "$AGENT" peer -f inet6 -P 4434
+until_true 5 log_has "$LOGS/gone-peer6" listening
+for s in 11 12 13; do
+	tt $NS close $s >/dev/null
+	tt $NS connect $s ::1 4434 >/dev/null
+	tt $NS hello $s client_anon >/dev/null
+done
+tap_expect "three requests queued on the AF_INET6 listener" 3 "$(stat $NS queued)"
+stop "$A"
+for s in 11 12 13; do tt $NS wait $s 5000 >/dev/null; done
+tap_expect "listener closed with queued requests: all -EPIPE" "-32 -32 -32" \
+	"$(field 11 status) $(field 12 status) $(field 13 status)"
+tap_expect "listener closed: queue empty, nothing in flight" "0 0 7" \
+	"$(stat $NS queued) $(stat $NS in_flight) $(stat $NS failed_epipe)"
+NS=gone close_slots 11 12 13 14
+ip netns del $NS
+
+# --- 200 requests in parallel ---
+NS=par
+ns_new $NS
+bg $NS "$LOGS/par-peer" "$AGENT" peer -P 4433
+until_true 5 log_has "$LOGS/par-peer" listening
+bg $NS "$LOGS/par-agent" "$AGENT" serve -a ktls -p 9 -n 200
+agent_up $NS
+for g in 0 1 2 3; do
+	(
+		for i in $(seq $((100 + g * 50)) $((149 + g * 50))); do
+			tt $NS connect "$i" 127.0.0.1 4433 >/dev/null &&
+				tt $NS hello "$i" client_psk psk=$i timeout=60000 >/dev/null
+		done
+	) &
+done
+wait_all() {
+	local i
+	for i in $(seq 100 299); do
+		tt $NS wait "$i" 60000 >/dev/null || return 1
+	done
+}
+tap_run "200 parallel requests all done" wait_all
+ok=$(awk '$1 >= 100 && $1 < 300' "$DBG/slots" | grep -c 'req=done status=0 peerid=9 ')
+tap_expect "200 parallel requests all succeeded" 200 "$ok"
+PAR_STATS=$(stats $NS)
+tap_expect "200 parallel: counters" "requests=200 accepted=200 succeeded=200 failed=0 in_flight=0 queued=0" \
+	"$(for k in requests accepted succeeded failed in_flight queued; do printf '%s=%s ' $k "$(stat $NS $k)"; done | sed 's/ $//')"
+echo "# counters after the parallel test: $PAR_STATS"
+for i in $(seq 100 299); do tt $NS close "$i" >/dev/null; done
+ip netns del $NS
+
+# --- rmmod with requests pending ---
+NS=rmmod
+ns_new $NS
+bg $NS "$LOGS/rmmod-peer" "$AGENT" peer -P 4433
+until_true 5 log_has "$LOGS/rmmod-peer" listening
+bg $NS "$LOGS/rmmod-agent" "$AGENT" serve -a hold -n 1
+A=$BG
+agent_up $NS
+tt $NS connect 15 127.0.0.1 4433 >/dev/null
+tt $NS hello 15 client_anon >/dev/null
+tt $NS connect 16 127.0.0.1 4433 >/dev/null
+tt $NS hello 16 client_anon >/dev/null
+until_true 10 stat_is $NS accepted 1
+if rmmod tlsh 2>/dev/null; then tap_fail "rmmod tlsh with requests pending is refused"; else tap_ok "rmmod tlsh with requests pending is refused"; fi
+tap_run "rmmod tlsh_test with requests pending (it cancels them)" rmmod tlsh_test
+tap_expect "both pending requests cancelled" "2 0" "$(stat $NS cancelled) $(stat $NS in_flight)"
+stop "$A"
+tap_run "rmmod tlsh once the agent is gone" rmmod tlsh
+tap_run "/proc/net/tlsh gone with the module" test ! -e /proc/net/tlsh
+tap_expect "socket(AF_TLSH) loads tlsh.ko again" ok "$(in_ns $NS "$AGENT" bind inet)"
+tap_run "tlsh is loaded" grep -q '^tlsh ' /proc/modules
+ip netns del $NS
+
+# --- the kernel log stays clean ---
+bad=$(dmesg | grep -E 'WARNING|BUG|lockdep|KASAN|Oops|circular locking|refcount_t|kmemleak|general protection' || true)
+tap_expect "no WARN, BUG, lockdep or KASAN report in dmesg" "" "$bad"
+echo 0 >"$TRACE/events/tlsh/enable"
+tap_done

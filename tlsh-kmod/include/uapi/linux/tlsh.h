@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * AF_TLSH: the TLS handshake upcall.
+ *
+ * A kernel consumer (SunRPC, a test module, ...) that owns a connected TCP
+ * socket asks a user-space agent to perform a TLS handshake on it.  The
+ * agent:
+ *
+ *   1. fd = socket(AF_TLSH, SOCK_STREAM, 0);
+ *      bind(fd, &(struct sockaddr_tlsh){ .tlsh_sa_family = AF_TLSH,
+ *                                        .tlsh_family = AF_INET }, ...);
+ *      listen(fd, backlog);
+ *      One listener per address family (AF_INET, AF_INET6) per network
+ *      namespace; a second bind() fails with EADDRINUSE.  bind() needs
+ *      CAP_NET_ADMIN in the socket's network namespace.
+ *   2. poll(fd, POLLIN); tcp = accept(fd, NULL, NULL);
+ *      @tcp is the consumer's connected TCP socket.
+ *   3. getsockopt(tcp, SOL_TLSH, TLSH_*, ...) reads the request parameters.
+ *   4. The agent runs the handshake on @tcp, installs the kTLS keys
+ *      (TCP_ULP "tls", TLS_TX and TLS_RX), then reports the outcome:
+ *      setsockopt(tcp, SOL_TLSH, TLSH_RESULT, &result, sizeof(result));
+ *   5. close(tcp).
+ *
+ * Closing @tcp without a TLSH_RESULT report, or the agent's listener going
+ * away while it holds requests, completes the request with an error.  The
+ * kernel enforces the request's timeout whatever the agent does.
+ */
+#ifndef _UAPI_LINUX_TLSH_H
+#define _UAPI_LINUX_TLSH_H
+
+#include <linux/types.h>
+#include <linux/socket.h>
+
+#ifndef AF_TLSH
+#define AF_TLSH		46
+#endif
+#ifndef PF_TLSH
+#define PF_TLSH		AF_TLSH
+#endif
+#ifndef SOL_TLSH
+#define SOL_TLSH	287
+#endif
+
+/* bind() address of a listener */
+struct sockaddr_tlsh {
+	__kernel_sa_family_t	tlsh_sa_family;	/* AF_TLSH */
+	__u16			tlsh_family;	/* AF_INET or AF_INET6 */
+	__u32			tlsh_reserved;	/* must be zero */
+};
+
+/* TLSH_TYPE values */
+enum tlsh_type {
+	TLSH_TYPE_CLIENTHELLO_ANON	= 1,	/* x.509, no client certificate */
+	TLSH_TYPE_CLIENTHELLO_X509	= 2,	/* x.509, mutual */
+	TLSH_TYPE_CLIENTHELLO_PSK	= 3,
+	TLSH_TYPE_SERVERHELLO_X509	= 4,
+	TLSH_TYPE_SERVERHELLO_PSK	= 5,
+};
+
+/* TLSH_FLAGS bits */
+#define TLSH_F_PEER_CERT_REQUIRED	(1U << 0) /* server: client cert required */
+
+/*
+ * Socket options at level SOL_TLSH on an accepted fd.  Reading an option
+ * whose value was not set by the consumer returns a zero value (an empty
+ * string, a zero serial, an empty array).
+ */
+enum {
+	TLSH_TYPE		= 1,	/* get: __u32, enum tlsh_type */
+	TLSH_FLAGS		= 2,	/* get: __u32, TLSH_F_* */
+	TLSH_PEERNAME		= 3,	/* get: NUL-terminated string */
+	TLSH_X509_CERT		= 4,	/* get: __s32 key serial, 0 = none */
+	TLSH_PRIVKEY		= 5,	/* get: __s32 key serial, 0 = none */
+	TLSH_PSK_IDS		= 6,	/* get: __s32[] key serials */
+	TLSH_KEYRING		= 7,	/* get: __s32 key serial, 0 = none */
+	TLSH_TIMEOUT_MS		= 8,	/* get: __u32, whole request timeout */
+	TLSH_PRIORITIES		= 9,	/* get: NUL-terminated string, may be "" */
+	TLSH_REQ_ID		= 10,	/* get: __u64 request id (logs, traces) */
+	TLSH_RESULT		= 20,	/* set: struct tlsh_result */
+};
+
+/* TLSH_RESULT: the agent's report */
+struct tlsh_result {
+	__s32	status;		/* 0, or a positive errno: EACCES, ... */
+	__s32	peerid;		/* success: key serial of the verified peer
+				 * certificate, or of the PSK identity used;
+				 * 0 when the peer was not authenticated
+				 */
+	__u32	flags;		/* TLSH_RESULT_F_* */
+	__u32	reserved;	/* must be zero */
+};
+
+#define TLSH_RESULT_F_PEER_AUTHENTICATED	(1U << 0)
+
+#define TLSH_PEERNAME_MAX	256
+#define TLSH_PRIORITIES_MAX	512
+#define TLSH_PSK_IDS_MAX	16
+
+#endif /* _UAPI_LINUX_TLSH_H */

@@ -518,9 +518,61 @@ def run_e2e():
                            capture_output=True, text=True)
         e.check("peer-missing-cert", p.returncode == 2 and "/nonexistent.pem" in p.stderr,
                 "exit %d, stderr %r" % (p.returncode, p.stderr))
+        run_pynfs_shim(e, tmp)
         e.check("backend-saw-calls", e.backend.calls > 20,
                 "the fake backend saw only %d calls" % e.backend.calls)
         return e.failed
+
+
+# A stand-in for pynfs's nfs4.1/testserver.py: it checks the HOST:PORT/PATH
+# argument it is given and makes one NULL call through it in cleartext.
+FAKE_PYNFS = r'''
+import socket, struct, sys
+target = sys.argv[1]
+hostport, _, path = target.partition("/")
+host, port = hostport.rsplit(":", 1)
+assert path == "export", path
+s = socket.create_connection((host, int(port)), 10)
+call = struct.pack(">10I", 77, 0, 2, 100003, 4, 0, 0, 0, 0, 0)
+s.sendall(struct.pack(">I", 0x80000000 | len(call)) + call)
+data = b""
+while len(data) < 28:
+    chunk = s.recv(100)
+    if not chunk:
+        sys.exit("connection closed")
+    data += chunk
+xid, mtype, stat = struct.unpack(">III", data[4:16])
+print("fake pynfs: reply xid %d type %d stat %d, args %r" % (xid, mtype, stat, sys.argv[2:]))
+sys.exit(0 if (xid, mtype, stat) == (77, 1, 0) and sys.argv[2:] == ["all"] else 1)
+'''
+
+
+def run_pynfs_shim(e, tmp):
+    shim = [sys.executable, os.path.join(HERE, "pynfs_tls.py")]
+    env = dict(os.environ)
+    env.pop("PYNFS_DIR", None)
+    p = subprocess.run(shim + ["127.0.0.1:1", "--tap"], capture_output=True, text=True,
+                       env=env)
+    e.check("pynfs-shim-skips-without-PYNFS_DIR",
+            p.returncode == 0 and "ok - pynfs # SKIP PYNFS_DIR is not set" in p.stdout,
+            "exit %d, stdout %r" % (p.returncode, p.stdout))
+    fake = os.path.join(tmp, "pynfs")
+    os.makedirs(os.path.join(fake, "nfs4.1"))
+    with open(os.path.join(fake, "nfs4.1", "testserver.py"), "w") as f:
+        f.write(FAKE_PYNFS)
+    env["PYNFS_DIR"] = fake
+    peer = e.peer("normal")
+    try:
+        p = subprocess.run(shim + ["127.0.0.1:%d" % peer.port, "--ca", e.pki.ca,
+                                   "--server-name", "localhost", "--path", "/export", "--",
+                                   "all"], capture_output=True, text=True, env=env,
+                           timeout=60)
+    finally:
+        prc, log = e.stop(peer)
+    e.check("pynfs-shim-runs-pynfs-over-tls",
+            p.returncode == 0 and "reply xid 77 type 1 stat 0" in p.stdout and
+            "relayed over TLSv1.3" in p.stderr and "tls-up" in log,
+            "exit %d, output %r %r" % (p.returncode, p.stdout, p.stderr), log)
 
 
 def main():

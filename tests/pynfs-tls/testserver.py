@@ -920,7 +920,7 @@ def main(argv=None):
 
     if args.list:
         for t in TESTS:
-            print("%-10s %-14s %-13s %s" % (t.code, ",".join(sorted(t.flags - {"all"})),
+            print("%-10s %-11s %-20s %s" % (t.code, ",".join(sorted(t.flags - {"all"})),
                                             "RFC 9289 " + t.section if t.section[0].isdigit()
                                             else t.section, t.doc))
         return 0

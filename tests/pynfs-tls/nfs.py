@@ -7,15 +7,22 @@
   portmapper v2 (RFC 1833): GETPORT
 """
 
+import struct
+
 import rpc
 
 NFS_PROGRAM, MOUNT_PROGRAM, PMAP_PROGRAM = 100003, 100005, 100000
 IPPROTO_TCP = 6
 
 # NFSv4 operations and status codes used here
-OP_GETATTR, OP_GETFH, OP_LOOKUP, OP_PUTFH, OP_PUTROOTFH = 9, 10, 15, 22, 24
-OP_NAMES = {OP_GETATTR: "GETATTR", OP_GETFH: "GETFH", OP_LOOKUP: "LOOKUP",
-            OP_PUTFH: "PUTFH", OP_PUTROOTFH: "PUTROOTFH"}
+OP_CLOSE, OP_GETATTR, OP_GETFH, OP_LOOKUP, OP_OPEN, OP_OPEN_CONFIRM = 4, 9, 10, 15, 18, 20
+OP_PUTFH, OP_PUTROOTFH, OP_READ, OP_REMOVE, OP_SETCLIENTID = 22, 24, 25, 28, 35
+OP_SETCLIENTID_CONFIRM, OP_WRITE = 36, 38
+OP_NAMES = {OP_CLOSE: "CLOSE", OP_GETATTR: "GETATTR", OP_GETFH: "GETFH",
+            OP_LOOKUP: "LOOKUP", OP_OPEN: "OPEN", OP_OPEN_CONFIRM: "OPEN_CONFIRM",
+            OP_PUTFH: "PUTFH", OP_PUTROOTFH: "PUTROOTFH", OP_READ: "READ",
+            OP_REMOVE: "REMOVE", OP_SETCLIENTID: "SETCLIENTID",
+            OP_SETCLIENTID_CONFIRM: "SETCLIENTID_CONFIRM", OP_WRITE: "WRITE"}
 NFS4_OK = 0
 _ERRS = """PERM 1 NOENT 2 IO 5 NXIO 6 ACCESS 13 EXIST 17 XDEV 18 NOTDIR 20 ISDIR 21
 INVAL 22 FBIG 27 NOSPC 28 ROFS 30 MLINK 31 NAMETOOLONG 63 NOTEMPTY 66 DQUOT 69
@@ -32,6 +39,7 @@ BADNAME 10041 BAD_RANGE 10042 LOCK_NOTSUPP 10043 OP_ILLEGAL 10044""".split()
 NFS4ERR_NAMES = {int(n): "NFS4ERR_" + e for e, n in zip(_ERRS[::2], _ERRS[1::2])}
 NFS4ERR_NAMES[0] = "NFS4_OK"
 NFS4ERR_WRONGSEC = 10016
+NFS4ERR_DELAY, NFS4ERR_GRACE = 10008, 10013
 NFS4ERR_MINOR_VERS_MISMATCH = 10021
 
 # fattr4 attribute numbers decoded here (all fixed-size)
@@ -93,12 +101,94 @@ def getattr4(attrs):
     return Op(OP_GETATTR, p.get_buffer())
 
 
+def _pack_stateid(p, stateid):
+    p.pack_uint(stateid[0])
+    p.pack_fopaque(12, stateid[1])
+
+
+def _unpack_stateid(u):
+    return (u.unpack_uint(), u.unpack_fopaque(12))
+
+
+def setclientid(verifier, client_id, netid="tcp", addr="0.0.0.0.0.0"):
+    """SETCLIENTID with a callback address nobody listens on (no delegations)."""
+    p = rpc.Packer()
+    p.pack_fopaque(8, verifier)
+    p.pack_opaque(client_id, 1024)
+    p.pack_uint(0x40000000)         # cb_program
+    p.pack_string(netid)
+    p.pack_string(addr)
+    p.pack_uint(1)                  # callback_ident
+    return Op(OP_SETCLIENTID, p.get_buffer())
+
+
+def setclientid_confirm(clientid, confirm):
+    p = rpc.Packer()
+    p.pack_uhyper(clientid)
+    p.pack_fopaque(8, confirm)
+    return Op(OP_SETCLIENTID_CONFIRM, p.get_buffer())
+
+
+def open_create(seqid, clientid, owner, name, mode=0o644):
+    """OPEN4_CREATE UNCHECKED4 of name, read-write, deny none, CLAIM_NULL."""
+    p = rpc.Packer()
+    p.pack_uint(seqid)
+    p.pack_uint(3)                  # OPEN4_SHARE_ACCESS_BOTH
+    p.pack_uint(0)                  # OPEN4_SHARE_DENY_NONE
+    p.pack_uhyper(clientid)
+    p.pack_opaque(owner, 1024)
+    p.pack_uint(1)                  # OPEN4_CREATE
+    p.pack_uint(0)                  # UNCHECKED4
+    p.pack_array(bitmap([FATTR4_MODE]), p.pack_uint)
+    p.pack_opaque(struct.pack(">I", mode))
+    p.pack_uint(0)                  # CLAIM_NULL
+    p.pack_string(name)
+    return Op(OP_OPEN, p.get_buffer())
+
+
+def open_confirm(stateid, seqid):
+    p = rpc.Packer()
+    _pack_stateid(p, stateid)
+    p.pack_uint(seqid)
+    return Op(OP_OPEN_CONFIRM, p.get_buffer())
+
+
+def write(stateid, offset, data, stable=2):
+    p = rpc.Packer()
+    _pack_stateid(p, stateid)
+    p.pack_uhyper(offset)
+    p.pack_uint(stable)             # FILE_SYNC4 by default
+    p.pack_opaque(data)
+    return Op(OP_WRITE, p.get_buffer())
+
+
+def read(stateid, offset, count):
+    p = rpc.Packer()
+    _pack_stateid(p, stateid)
+    p.pack_uhyper(offset)
+    p.pack_uint(count)
+    return Op(OP_READ, p.get_buffer())
+
+
+def close(seqid, stateid):
+    p = rpc.Packer()
+    p.pack_uint(seqid)
+    _pack_stateid(p, stateid)
+    return Op(OP_CLOSE, p.get_buffer())
+
+
+def remove(name):
+    p = rpc.Packer()
+    p.pack_string(name)
+    return Op(OP_REMOVE, p.get_buffer())
+
+
 def lookup_path(path):
     """LOOKUP operations for each component of an absolute path."""
     return [lookup(c) for c in path.split("/") if c]
 
 
-def encode_compound(ops, tag="pynfs-tls", minorversion=0):
+def encode_compound(ops, tag="pynfs-tls-v4", minorversion=0):
     p = rpc.Packer()
     p.pack_string(tag)
     p.pack_uint(minorversion)
@@ -111,7 +201,7 @@ def encode_compound(ops, tag="pynfs-tls", minorversion=0):
 
 def _decode_fattr4(u):
     mask = u.unpack_array(u.unpack_uint)
-    vals = rpc.Unpacker(u.unpack_opaque())
+    vals = rpc.Unpacker(u.unpack_opaque(), strict_padding=False)
     attrs = {}
     for a in bitmap_attrs(mask):
         if a in (FATTR4_TYPE, FATTR4_LEASE_TIME, FATTR4_MODE):
@@ -126,7 +216,39 @@ def _decode_fattr4(u):
     return attrs
 
 
+def _decode_change_info(u):
+    return (u.unpack_bool(), u.unpack_uhyper(), u.unpack_uhyper())
+
+
+def _decode_ace(u):
+    return (u.unpack_uint(), u.unpack_uint(), u.unpack_uint(), u.unpack_string())
+
+
+def _decode_open(u):
+    res = {"stateid": _unpack_stateid(u), "cinfo": _decode_change_info(u),
+           "rflags": u.unpack_uint(), "attrset": u.unpack_array(u.unpack_uint)}
+    dtype = u.unpack_uint()
+    if dtype == 1:                      # OPEN_DELEGATE_READ
+        res["delegation"] = ("read", _unpack_stateid(u), u.unpack_bool(), _decode_ace(u))
+    elif dtype == 2:                    # OPEN_DELEGATE_WRITE
+        sid, recall = _unpack_stateid(u), u.unpack_bool()
+        limitby = u.unpack_uint()
+        limit = u.unpack_uhyper() if limitby == 1 else (u.unpack_uint(), u.unpack_uint())
+        res["delegation"] = ("write", sid, recall, limit, _decode_ace(u))
+    elif dtype != 0:
+        raise rpc.XDRError("unknown delegation type %d" % dtype)
+    return res
+
+
 _RESOK = {
+    OP_SETCLIENTID: lambda u: (u.unpack_uhyper(), u.unpack_fopaque(8)),
+    OP_SETCLIENTID_CONFIRM: lambda u: None,
+    OP_OPEN: _decode_open,
+    OP_OPEN_CONFIRM: _unpack_stateid,
+    OP_CLOSE: _unpack_stateid,
+    OP_WRITE: lambda u: (u.unpack_uint(), u.unpack_uint(), u.unpack_fopaque(8)),
+    OP_READ: lambda u: (u.unpack_bool(), u.unpack_opaque()),
+    OP_REMOVE: _decode_change_info,
     OP_PUTROOTFH: lambda u: None,
     OP_PUTFH: lambda u: None,
     OP_LOOKUP: lambda u: None,
@@ -161,7 +283,7 @@ class CompoundResult:
 
 def decode_compound(data):
     try:
-        u = rpc.Unpacker(data)
+        u = rpc.Unpacker(data, strict_padding=False)
         status = u.unpack_uint()
         tag = u.unpack_string()
         n = u.unpack_uint()
@@ -200,7 +322,7 @@ def v3_getattr_call(xid, fh, cred=None):
 def decode_v3_getattr(data):
     """(nfsstat3, dict of attributes or None)."""
     try:
-        u = rpc.Unpacker(data)
+        u = rpc.Unpacker(data, strict_padding=False)
         st = u.unpack_uint()
         if st != 0:
             return st, None
@@ -225,7 +347,7 @@ def mnt_call(xid, path, cred=None):
 def decode_mnt(data):
     """(mountstat3, file handle or None, auth flavors)."""
     try:
-        u = rpc.Unpacker(data)
+        u = rpc.Unpacker(data, strict_padding=False)
         st = u.unpack_uint()
         if st != 0:
             return st, None, []
@@ -252,7 +374,7 @@ def getport_call(xid, prog, vers, prot=IPPROTO_TCP):
 
 def decode_getport(data):
     try:
-        u = rpc.Unpacker(data)
+        u = rpc.Unpacker(data, strict_padding=False)
         port = u.unpack_uint()
         u.done()
         return port

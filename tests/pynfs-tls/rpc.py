@@ -129,11 +129,16 @@ class Packer:
 
 
 class Unpacker:
-    """XDR decoder over a bytes object."""
+    """XDR decoder over a bytes object.
 
-    def __init__(self, data):
+    strict_padding=False accepts non-zero padding bytes, which RFC 4506
+    forbids but some senders leave (Linux 6.1's nfsd after a COMPOUND tag).
+    """
+
+    def __init__(self, data, strict_padding=True):
         self._data = bytes(data)
         self._pos = 0
+        self.strict_padding = strict_padding
 
     def get_position(self):
         return self._pos
@@ -182,7 +187,7 @@ class Unpacker:
     def unpack_fopaque(self, n):
         data = self._take(n, "fixed opaque")
         pad = self._take(_pad(n), "opaque padding")
-        if pad.strip(b"\0"):
+        if self.strict_padding and pad.strip(b"\0"):
             raise XDRError("non-zero XDR padding")
         return data
 

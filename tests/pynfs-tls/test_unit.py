@@ -75,6 +75,8 @@ class XDRTest(unittest.TestCase):
     def test_nonzero_padding_is_an_error(self):
         with self.assertRaisesRegex(rpc.XDRError, "padding"):
             rpc.Unpacker(b"\0\0\0\1a\1\0\0").unpack_opaque()
+        lax = rpc.Unpacker(b"\0\0\0\1a\1\0\0", strict_padding=False)
+        self.assertEqual(lax.unpack_opaque(), b"a")
 
     def test_limits(self):
         with self.assertRaises(rpc.XDRError):
@@ -252,6 +254,39 @@ class NFSTest(unittest.TestCase):
         res = nfs.decode_compound(p.get_buffer())
         self.assertEqual(res.failed_op(), nfs.OP_LOOKUP)
         self.assertIn("NFS4ERR_WRONGSEC", res.describe())
+
+    def test_open_encode_and_decode(self):
+        op = nfs.open_create(0, 0x1122334455667788, b"ow", "f", mode=0o600)
+        self.assertEqual(op.num, nfs.OP_OPEN)
+        self.assertEqual(op.args, struct.pack(">IIIQ", 0, 3, 0, 0x1122334455667788) +
+                         b"\0\0\0\2ow\0\0" + struct.pack(">IIIIIII", 1, 0, 2, 0, 2, 4, 0o600) +
+                         struct.pack(">II", 0, 1) + b"f\0\0\0")
+        p = rpc.Packer()
+        p.pack_uint(0)
+        p.pack_string("")
+        p.pack_uint(1)
+        p.pack_uint(nfs.OP_OPEN)
+        p.pack_uint(0)
+        p.pack_uint(1)
+        p.pack_fopaque(12, b"S" * 12)                   # stateid
+        p.pack_raw(struct.pack(">IQQ", 1, 10, 11))      # change_info4
+        p.pack_uint(2)                                  # rflags: CONFIRM
+        p.pack_array([0, 2], p.pack_uint)               # attrset
+        p.pack_uint(0)                                  # OPEN_DELEGATE_NONE
+        res = nfs.decode_compound(p.get_buffer()).resok(nfs.OP_OPEN)
+        self.assertEqual(res["stateid"], (1, b"S" * 12))
+        self.assertEqual(res["cinfo"], (True, 10, 11))
+        self.assertEqual(res["rflags"], 2)
+
+    def test_setclientid_and_io_ops(self):
+        op = nfs.setclientid(b"V" * 8, b"id")
+        self.assertEqual(op.args, b"V" * 8 + b"\0\0\0\2id\0\0" +
+                         struct.pack(">I", 0x40000000) + b"\0\0\0\3tcp\0" +
+                         b"\0\0\0\x0b0.0.0.0.0.0\0" + struct.pack(">I", 1))
+        sid = (3, b"x" * 12)
+        self.assertEqual(nfs.write(sid, 8, b"abc").args, struct.pack(">I", 3) + b"x" * 12 +
+                         struct.pack(">QII", 8, 2, 3) + b"abc\0")
+        self.assertEqual(nfs.close(4, sid).args, struct.pack(">II", 4, 3) + b"x" * 12)
 
     def test_mnt_and_getport(self):
         p = rpc.Packer()

@@ -718,6 +718,76 @@ def _mountd_port(env):
     return port
 
 
+def _compound_ok(env, c, ops, what):
+    """A COMPOUND that must succeed; GRACE and DELAY are retried for 20 s."""
+    deadline = time.monotonic() + 20
+    while True:
+        res = env.compound(c, ops, what)
+        if res.status == nfs.NFS4_OK:
+            return res
+        if res.status not in (nfs.NFS4ERR_GRACE, nfs.NFS4ERR_DELAY) or \
+                time.monotonic() > deadline:
+            raise Fail("%s: %s" % (what, res.describe()))
+        time.sleep(1)
+
+
+def _v4_io(env, c, how):
+    """SETCLIENTID, OPEN (create), WRITE, READ, CLOSE, REMOVE in --export."""
+    name = "pynfs-tls.%d.%d" % (os.getpid(), env.xid())
+    res = _compound_ok(env, c, [nfs.setclientid(os.urandom(8), ("pynfs-tls " + name).encode())],
+                       "SETCLIENTID " + how)
+    clientid, confirm = res.resok(nfs.OP_SETCLIENTID)
+    _compound_ok(env, c, [nfs.setclientid_confirm(clientid, confirm)],
+                 "SETCLIENTID_CONFIRM " + how)
+    dirops = [nfs.putrootfh()] + nfs.lookup_path(env.args.export)
+    res = _compound_ok(env, c, dirops + [nfs.open_create(0, clientid, b"owner", name),
+                                         nfs.getfh()], "OPEN " + how)
+    opened, fh = res.resok(nfs.OP_OPEN), res.resok(nfs.OP_GETFH)
+    sid, seqid = opened["stateid"], 1
+    try:
+        if opened["rflags"] & 2:        # OPEN4_RESULT_CONFIRM
+            res = _compound_ok(env, c, [nfs.putfh(fh), nfs.open_confirm(sid, seqid)],
+                               "OPEN_CONFIRM " + how)
+            sid, seqid = res.resok(nfs.OP_OPEN_CONFIRM), seqid + 1
+        data = bytes((i * 7 + 3) & 0xFF for i in range(5000))
+        res = _compound_ok(env, c, [nfs.putfh(fh), nfs.write(sid, 0, data)], "WRITE " + how)
+        if res.resok(nfs.OP_WRITE)[0] != len(data):
+            raise Fail("WRITE %s: %d of %d bytes written" % (how, res.resok(nfs.OP_WRITE)[0],
+                                                            len(data)))
+        res = _compound_ok(env, c, [nfs.putfh(fh), nfs.read(sid, 0, 8192)], "READ " + how)
+        eof, got = res.resok(nfs.OP_READ)
+        if got != data:
+            raise Fail("READ %s: got %d bytes that differ from the %d written"
+                       % (how, len(got), len(data)))
+        _compound_ok(env, c, [nfs.putfh(fh), nfs.close(seqid, sid)], "CLOSE " + how)
+    finally:
+        try:
+            env.compound(c, dirops + [nfs.remove(name)], "REMOVE " + how)
+        except (Fail, Closed, rpc.RPCError):
+            pass
+    return "created %s, wrote and read back %d bytes %s" % (name, len(data), how)
+
+
+@test("V4IO", "v4", "-", deps=["V4LOOKUP"])
+def t_v4_io(env):
+    """NFSv4.0 OPEN, WRITE, READ, CLOSE of a new file in --export, in cleartext"""
+    c = env.connect()
+    try:
+        return _v4_io(env, c, "in cleartext")
+    finally:
+        c.close()
+
+
+@test("V4TLS3", "v4", "5.1.1", deps=["V4TLS2"], tls=True)
+def t_v4_tls_io(env):
+    """NFSv4.0 OPEN, WRITE, READ, CLOSE of a new file in --export, over TLS"""
+    c = env.tls_conn()
+    try:
+        return _v4_io(env, c, "over TLS")
+    finally:
+        c.close()
+
+
 @test("V3NULL", "v3", "-")
 def t_v3_null(env):
     """NFSv3 NULL in cleartext"""

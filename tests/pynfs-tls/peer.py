@@ -36,6 +36,7 @@ import selectors
 import signal
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -356,8 +357,9 @@ class Peer:
                 break
             if tls and self.args.mode == "plaintext-after-handshake":
                 c.send_raw(rpc.frame(rec))
-                self.log(n, "cleartext-reply", "reply %#x sent in cleartext after the "
-                         "handshake" % rpc.decode_reply(rec).xid)
+                kind = "reply" if rpc.msg_type(rec) == rpc.REPLY else "backchannel call"
+                self.log(n, "cleartext-reply", "%s %#x sent in cleartext after the "
+                         "handshake" % (kind, struct.unpack(">I", rec[:4])[0]))
             else:
                 c.send_record(rec)
             st["replies"] += 1

@@ -415,9 +415,9 @@ class E2E:
             return None, open(p.log).read()
         return rc, open(p.log).read()
 
-    def suite(self, port, tests, extra=(), tls_client=True):
+    def suite(self, port, tests, extra=(), tls_client=True, host="127.0.0.1"):
         js = os.path.join(self.tmp, "report%d.json" % self.n)
-        args = [sys.executable, os.path.join(HERE, "testserver.py"), "127.0.0.1:%d" % port,
+        args = [sys.executable, os.path.join(HERE, "testserver.py"), "%s:%d" % (host, port),
                 "--json", js, "--timeout", "3", "--no-reserved-port"]
         if tls_client:
             args += ["--ca", self.pki.ca, "--server-name", "localhost"]
@@ -458,6 +458,15 @@ class E2E:
         bad += ["peer log lacks %r" % s for s in log_has if s not in log]
         self.check(name, not bad, "; ".join(bad), out + "\n--- peer log\n" + log)
         return st
+
+
+def _have_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
 
 
 def run_e2e():
@@ -535,6 +544,18 @@ def run_e2e():
                       {"TLS1": "PASS", "MTLS5": "FAIL"}, 1, cert="wrongname")
         e.check("wrong-name-cert-reason", "mismatch" in st.get("MTLS5", ("", ""))[1].lower(),
                 "MTLS5 reason %r" % (st.get("MTLS5"),))
+
+        if socket.has_ipv6 and _have_ipv6_loopback():
+            p = e.peer("normal", extra=["--listen", "[::1]:0"])
+            try:
+                rc, st, out = e.suite(p.port, ["TLS1", "REC3"], tls_client=False,
+                                      host="[::1]")
+            finally:
+                prc, log = e.stop(p)
+            e.check("ipv6-loopback", rc == 0 and st.get("REC3", ("",))[0] == "PASS" and
+                    "from ::1" in log, "exit %s, statuses %r" % (rc, st), out + log)
+        else:
+            print("ok - e2e ipv6-loopback # SKIP no IPv6 loopback on this host")
 
         # Bad input gets a clear error naming the cause.
         ts = [sys.executable, os.path.join(HERE, "testserver.py")]

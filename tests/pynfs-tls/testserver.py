@@ -986,6 +986,8 @@ def main(argv=None):
     ap.add_argument("--json", metavar="FILE", help="write a JSON report to FILE")
     ap.add_argument("--tap", action="store_true", help="end with TAP lines for tests/check")
     ap.add_argument("--list", action="store_true", help="list the tests and exit")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="print the reason of passed tests too")
     args = ap.parse_intermixed_args(argv)
 
     if args.list:
@@ -1022,8 +1024,8 @@ def main(argv=None):
         t0 = time.monotonic()
         t.status, t.reason = run_one(env, t)
         t.duration = time.monotonic() - t0
-        print("%-10s %-66s : %s" % (t.code, t.doc[:66], t.status))
-        if t.reason and (t.status != PASS or os.environ.get("PYNFS_TLS_VERBOSE")):
+        print("%-10s %-66s : %s" % (t.code, t.doc, t.status))
+        if t.reason and (t.status != PASS or args.verbose):
             print("%10s %s" % ("", t.reason))
         sys.stdout.flush()
     if env.tmp:

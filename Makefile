@@ -8,8 +8,12 @@
 SHELL := /bin/bash
 REPO := $(CURDIR)
 BUILD := $(REPO)/build
-TREE := $(BUILD)/linux
-MODDIR := $(BUILD)/modules
+# TREE=build/linux-NAME gives a second work tree (its modules go to
+# build/linux-NAME-modules); the default tree's modules go to build/modules.
+TREE ?= $(BUILD)/linux
+override TREE := $(abspath $(TREE))
+export TREE
+MODDIR := $(if $(filter $(BUILD)/linux,$(TREE)),$(BUILD)/modules,$(TREE)-modules)
 JOBS ?= $(shell nproc)
 # ccache lives outside the checkout so clean clones and CI reuse it.
 export CCACHE_DIR ?= /var/cache/rpctls/ccache
@@ -40,11 +44,13 @@ kernel: deps
 
 kernel-locked:
 	@kernel/tree.sh sync
-	@CONFIG_EXTRA="$(CONFIG_EXTRA)" TREE=$(TREE) kernel/tree.sh config
+	@CONFIG_EXTRA="$(CONFIG_EXTRA)" kernel/tree.sh config
 	@echo "  BUILD   bzImage modules ($(JOBS) jobs)"
 	@$(KMAKE) bzImage modules
 	@rm -rf $(MODDIR).tmp
 	@$(KMAKE) INSTALL_MOD_PATH=$(MODDIR).tmp DEPMOD=/sbin/depmod modules_install >/dev/null
+	@rel=$$(cat $(TREE)/include/config/kernel.release) && \
+	mkdir -p $(MODDIR).tmp/lib/modules/$$rel && /sbin/depmod -b $(MODDIR).tmp $$rel
 	@rm -rf $(MODDIR) && mv $(MODDIR).tmp $(MODDIR)
 	@echo "  KERNEL  $$(cat $(TREE)/include/config/kernel.release) $(TREE)/arch/x86/boot/bzImage"
 

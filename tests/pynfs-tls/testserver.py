@@ -669,15 +669,15 @@ def t_v4_root(env):
 @test("V4LOOKUP", "v4", "-", deps=["V4ROOT"])
 def t_v4_lookup(env):
     """NFSv4.0 LOOKUP of --export in cleartext"""
-    if not env.args.export:
+    if not env.args.v4_export:
         raise Skip("no --export path given")
     c = env.connect()
     try:
-        res = _lookup_compound(env, c, env.args.export, "LOOKUP")
+        res = _lookup_compound(env, c, env.args.v4_export, "LOOKUP")
     finally:
         c.close()
     if res.status != nfs.NFS4_OK:
-        raise Fail("LOOKUP %s: %s" % (env.args.export, res.describe()))
+        raise Fail("LOOKUP %s: %s" % (env.args.v4_export, res.describe()))
     return res.describe()
 
 
@@ -694,15 +694,15 @@ def t_v4_tls_root(env):
 @test("V4TLS2", "v4", "5.1.1", deps=["V4TLS1"], tls=True)
 def t_v4_tls_lookup(env):
     """NFSv4.0 LOOKUP of --export over TLS"""
-    if not env.args.export:
+    if not env.args.v4_export:
         raise Skip("no --export path given")
     c = env.tls_conn()
     try:
-        res = _lookup_compound(env, c, env.args.export, "LOOKUP over TLS")
+        res = _lookup_compound(env, c, env.args.v4_export, "LOOKUP over TLS")
     finally:
         c.close()
     if res.status != nfs.NFS4_OK:
-        raise Fail("LOOKUP %s over TLS: %s" % (env.args.export, res.describe()))
+        raise Fail("LOOKUP %s over TLS: %s" % (env.args.v4_export, res.describe()))
     return res.describe()
 
 
@@ -739,7 +739,7 @@ def _v4_io(env, c, how):
     clientid, confirm = res.resok(nfs.OP_SETCLIENTID)
     _compound_ok(env, c, [nfs.setclientid_confirm(clientid, confirm)],
                  "SETCLIENTID_CONFIRM " + how)
-    dirops = [nfs.putrootfh()] + nfs.lookup_path(env.args.export)
+    dirops = [nfs.putrootfh()] + nfs.lookup_path(env.args.v4_export)
     res = _compound_ok(env, c, dirops + [nfs.open_create(0, clientid, b"owner", name),
                                          nfs.getfh()], "OPEN " + how)
     opened, fh = res.resok(nfs.OP_OPEN), res.resok(nfs.OP_GETFH)
@@ -973,7 +973,9 @@ def main(argv=None):
     ap.add_argument("--client-auth", choices=("optional", "required"), default="optional",
                     help="the server's policy for clients without a certificate")
     ap.add_argument("--export", help="exported path for LOOKUP and MNT tests")
-    ap.add_argument("--tls-export", help="exported path that requires TLS")
+    ap.add_argument("--v4-export", help="the same export's path in the NFSv4 namespace "
+                    "(default: --export; differs when the server has an fsid=0 root)")
+    ap.add_argument("--tls-export", help="exported path that requires TLS (NFSv4 namespace)")
     ap.add_argument("--vers", type=int, choices=(3, 4), default=4,
                     help="NFS version used for probes and NULL calls (default 4)")
     ap.add_argument("--timeout", type=float, default=5.0,
@@ -1008,6 +1010,11 @@ def main(argv=None):
             args.psk = parse_psk(args.psk)
         if args.timeout <= 0:
             raise ValueError("--timeout must be positive")
+        if args.v4_export is None:
+            args.v4_export = args.export
+        for p in (args.export, args.v4_export, args.tls_export):
+            if p is not None and not p.startswith("/"):
+                raise ValueError("export path %r is not absolute" % p)
         env = Env(args)
         tests, asked = select(args.tests)
         if args.psk and not hasattr(ssl.SSLContext, "set_psk_client_callback"):

@@ -290,8 +290,8 @@ class Reply:
                 s += ", %d result bytes" % len(self.results)
             return s
         if self.reject_stat == AUTH_ERROR:
-            return "MSG_DENIED AUTH_ERROR %s" % AUTH_STAT_NAMES.get(self.auth_stat,
-                                                                   self.auth_stat)
+            name = AUTH_STAT_NAMES.get(self.auth_stat, self.auth_stat)
+            return "MSG_DENIED AUTH_ERROR %s" % name
         return "MSG_DENIED RPC_MISMATCH %r" % (self.mismatch,)
 
     __repr__ = describe

@@ -393,7 +393,7 @@ class E2E:
         args = [sys.executable, os.path.join(HERE, "peer.py"), "--backend",
                 "127.0.0.1:%d" % self.backend.port, "--cert", self.pki.path(cert + ".pem"),
                 "--key", self.pki.path(cert + ".key"), "--mode", mode, "--port-file", pf,
-                "--timeout", "3"] + list(extra)
+                "--timeout", "5"] + list(extra)
         out = open(log, "w")
         p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
@@ -418,7 +418,7 @@ class E2E:
     def suite(self, port, tests, extra=(), tls_client=True, host="127.0.0.1"):
         js = os.path.join(self.tmp, "report%d.json" % self.n)
         args = [sys.executable, os.path.join(HERE, "testserver.py"), "%s:%d" % (host, port),
-                "--json", js, "--timeout", "3", "--no-reserved-port"]
+                "--json", js, "--timeout", "5", "--no-reserved-port"]
         if tls_client:
             args += ["--ca", self.pki.ca, "--server-name", "localhost"]
         p = subprocess.run(args + list(extra) + list(tests), stdout=subprocess.PIPE,

@@ -751,11 +751,11 @@ def _v4_io(env, c, how):
             sid, seqid = res.resok(nfs.OP_OPEN_CONFIRM), seqid + 1
         data = bytes((i * 7 + 3) & 0xFF for i in range(5000))
         res = _compound_ok(env, c, [nfs.putfh(fh), nfs.write(sid, 0, data)], "WRITE " + how)
-        if res.resok(nfs.OP_WRITE)[0] != len(data):
-            raise Fail("WRITE %s: %d of %d bytes written" % (how, res.resok(nfs.OP_WRITE)[0],
-                                                            len(data)))
+        written = res.resok(nfs.OP_WRITE)[0]
+        if written != len(data):
+            raise Fail("WRITE %s: %d of %d bytes written" % (how, written, len(data)))
         res = _compound_ok(env, c, [nfs.putfh(fh), nfs.read(sid, 0, 8192)], "READ " + how)
-        eof, got = res.resok(nfs.OP_READ)
+        _, got = res.resok(nfs.OP_READ)
         if got != data:
             raise Fail("READ %s: got %d bytes that differ from the %d written"
                        % (how, len(got), len(data)))

@@ -72,31 +72,43 @@ class Peer:
         self.log = Log(args.log)
         self.stop = threading.Event()
         self.tl = threading.local()
-        self.ctx = self._context()
+        self.ctx = {m: self._context(m) for m in {args.mode, "normal"}}
+        self.misbehave_left = args.misbehave_count
+        self.count_lock = threading.Lock()
         self.backend = tlsio.parse_hostport(args.backend, 2049)
         self.privileged = os.geteuid() == 0
 
-    def _context(self):
+    def conn_mode(self):
+        """The mode of a new connection: --mode for the first --misbehave-count."""
+        with self.count_lock:
+            if self.misbehave_left is None:
+                return self.args.mode
+            if self.misbehave_left > 0:
+                self.misbehave_left -= 1
+                return self.args.mode
+            return "normal"
+
+    def _context(self, mode):
         a = self.args
         kw = {}
-        if a.mode == "tls12-only":
+        if mode == "tls12-only":
             kw = {"min_version": ssl.TLSVersion.TLSv1_2, "max_version": ssl.TLSVersion.TLSv1_2}
         ctx = tlsio.server_context(a.cert, a.key, a.client_ca, a.client_auth, **kw)
 
         def choose(offered):
             self.tl.offered = offered
-            if a.mode == "wrong-alpn":
+            if mode == "wrong-alpn":
                 return b"h2"
-            if a.mode == "no-alpn":
+            if mode == "no-alpn":
                 return b""
             return b"sunrpc" if b"sunrpc" in offered else None
         try:
             tlsio.set_alpn_select(ctx, choose)
         except OSError as e:
-            if a.mode == "wrong-alpn":
+            if mode == "wrong-alpn":
                 raise ValueError("mode wrong-alpn needs direct OpenSSL access: %s" % e) from None
             self.log("-", "warning", "cannot refuse clients without ALPN sunrpc: %s" % e)
-            if a.mode != "no-alpn":
+            if mode != "no-alpn":
                 ctx.set_alpn_protocols([tlsio.ALPN_SUNRPC])
         return ctx
 
@@ -118,8 +130,10 @@ class Peer:
     def handle(self, n, sock, addr):
         c = tlsio.Conn(sock, "%s:%d" % addr[:2])
         c.timeout = self.args.timeout
-        self.log(n, "accept", "from %s" % c.name)
-        st = {"backend": None, "breader": rpc.RecordReader(), "calls": 0, "replies": 0}
+        mode = self.conn_mode()
+        self.log(n, "accept", "from %s, mode %s" % (c.name, mode))
+        st = {"backend": None, "breader": rpc.RecordReader(), "calls": 0, "replies": 0,
+              "mode": mode}
         try:
             initial = self.cleartext_phase(n, c, st)
             if initial is not None:
@@ -209,7 +223,7 @@ class Peer:
             return False
         call = rpc.decode_call(rec)
         if rpc.is_probe(call):
-            mode = self.args.mode
+            mode = st["mode"]
             if mode == "no-starttls":
                 c.send_record(rpc.encode_probe_reply(call.xid, starttls=False))
                 self.log(n, "probe", "answered without STARTTLS (mode no-starttls)")
@@ -237,7 +251,8 @@ class Peer:
         return False
 
     def tls_phase(self, n, c, st, initial):
-        if self.args.mode == "stall-handshake":
+        mode = st["mode"]
+        if mode == "stall-handshake":
             self.log(n, "stall", "ClientHello read (%d bytes), never answered" % len(initial))
             t0 = time.monotonic()
             while self.wait_readable([c.sock], self.args.stall):
@@ -250,7 +265,7 @@ class Peer:
             return
         self.tl.offered = None
         try:
-            c.start_tls(self.ctx, server_side=True, initial=initial)
+            c.start_tls(self.ctx[mode], server_side=True, initial=initial)
         except HandshakeError as e:
             self.log(n, "handshake-failed", "%s (client offered ALPN %s)"
                      % (e, self.offered_str()))
@@ -261,7 +276,7 @@ class Peer:
             if peer_cert else "no client certificate")
         self.log(n, "tls-up", "%s, client offered ALPN %s, %s"
                  % (c.describe_tls(), self.offered_str(), who))
-        if c.tls.selected_alpn_protocol() is None and self.args.mode not in (
+        if c.tls.selected_alpn_protocol() is None and mode not in (
                 "no-alpn", "wrong-alpn"):
             # OpenSSL only asks the ALPN callback when the client sent ALPN.
             self.log(n, "violation", "client sent no ALPN extension (RFC 9289 5 wants "
@@ -327,7 +342,7 @@ class Peer:
             c.send_record(rpc.encode_reply_denied(call.xid, rpc.AUTH_ERROR, rpc.AUTH_BADCRED))
             self.log(n, "auth-tls-in-tls", "proc %d: answered AUTH_BADCRED" % call.proc)
             return True
-        mode = self.args.mode
+        mode = st["mode"]
         if mode in ("alert-midstream", "close-notify-midstream") and \
                 st["calls"] >= self.args.after:
             if mode == "alert-midstream":
@@ -355,7 +370,7 @@ class Peer:
             rec = st["breader"].next_record()
             if rec is None:
                 break
-            if tls and self.args.mode == "plaintext-after-handshake":
+            if tls and st["mode"] == "plaintext-after-handshake":
                 c.send_raw(rpc.frame(rec))
                 kind = "reply" if rpc.msg_type(rec) == rpc.REPLY else "backchannel call"
                 self.log(n, "cleartext-reply", "%s %#x sent in cleartext after the "
@@ -415,6 +430,9 @@ def main(argv=None):
     ap.add_argument("--mode", default="normal", choices=MODES)
     ap.add_argument("--after", type=int, default=1, help="calls relayed before "
                     "alert-midstream or close-notify-midstream acts (default 1)")
+    ap.add_argument("--misbehave-count", type=int, default=None, metavar="N",
+                    help="only the first N connections use --mode, later ones are normal "
+                    "(default: all), to test that a client recovers")
     ap.add_argument("--client-ca", help="CA for client certificates")
     ap.add_argument("--client-auth", choices=("none", "optional", "required"),
                     default=None, help="client certificates (default: optional with "
@@ -436,6 +454,8 @@ def main(argv=None):
                 raise ValueError("no such file: %s" % f)
         if args.after < 0:
             raise ValueError("--after must be >= 0")
+        if args.misbehave_count is not None and args.misbehave_count < 0:
+            raise ValueError("--misbehave-count must be >= 0")
         peer = Peer(args)
     except (ValueError, ssl.SSLError, OSError) as e:
         print("peer.py: %s" % e, file=sys.stderr)

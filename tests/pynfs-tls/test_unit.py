@@ -460,6 +460,22 @@ class E2E:
         return st
 
 
+def _tls_null(e, port):
+    """Probe, TLS and one NULL call straight through tlsio: "ok" or the error."""
+    c = tlsio.Conn.connect("127.0.0.1", port, 5)
+    try:
+        r = c.call(rpc.encode_probe(1, nfs.NFS_PROGRAM, 4))
+        if rpc.probe_verdict(r)[0] != "starttls":
+            return "no STARTTLS"
+        c.start_tls(tlsio.client_context(cafile=e.pki.ca), server_hostname="localhost")
+        r = c.call(rpc.encode_call(2, nfs.NFS_PROGRAM, 4, 0))
+        return "ok" if r.accept_stat == rpc.SUCCESS else r.describe()
+    except (tlsio.Closed, tlsio.HandshakeError) as err:
+        return str(err)
+    finally:
+        c.close()
+
+
 def _have_ipv6_loopback():
     try:
         with socket.socket(socket.AF_INET6) as s:
@@ -544,6 +560,16 @@ def run_e2e():
                       {"TLS1": "PASS", "MTLS5": "FAIL"}, 1, cert="wrongname")
         e.check("wrong-name-cert-reason", "mismatch" in st.get("MTLS5", ("", ""))[1].lower(),
                 "MTLS5 reason %r" % (st.get("MTLS5"),))
+
+        # --misbehave-count: the first connection gets the alert, the next is served.
+        p = e.peer("alert-midstream", extra=["--after", "0", "--misbehave-count", "1"])
+        try:
+            got = [_tls_null(e, p.port) for _ in range(2)]
+        finally:
+            prc, log = e.stop(p)
+        e.check("misbehave-count", got[0].startswith("tls-error") and got[1] == "ok" and
+                "mode alert-midstream" in log and "mode normal" in log,
+                "results %r" % got, log)
 
         if socket.has_ipv6 and _have_ipv6_loopback():
             p = e.peer("normal", extra=["--listen", "[::1]:0"])

@@ -749,13 +749,21 @@ def _v4_io(env, c, how):
             res = _compound_ok(env, c, [nfs.putfh(fh), nfs.open_confirm(sid, seqid)],
                                "OPEN_CONFIRM " + how)
             sid, seqid = res.resok(nfs.OP_OPEN_CONFIRM), seqid + 1
-        data = bytes((i * 7 + 3) & 0xFF for i in range(5000))
+        # 70001 bytes: several full TLS records per WRITE call and READ reply,
+        # and an opaque that needs XDR padding.
+        data = bytes((i * 7 + 3) & 0xFF for i in range(70001))
         res = _compound_ok(env, c, [nfs.putfh(fh), nfs.write(sid, 0, data)], "WRITE " + how)
         written = res.resok(nfs.OP_WRITE)[0]
         if written != len(data):
             raise Fail("WRITE %s: %d of %d bytes written" % (how, written, len(data)))
-        res = _compound_ok(env, c, [nfs.putfh(fh), nfs.read(sid, 0, 8192)], "READ " + how)
-        _, got = res.resok(nfs.OP_READ)
+        got = b""
+        while len(got) < len(data):
+            res = _compound_ok(env, c, [nfs.putfh(fh), nfs.read(sid, len(got), len(data))],
+                               "READ " + how)
+            eof, chunk = res.resok(nfs.OP_READ)
+            got += chunk
+            if eof or not chunk:
+                break
         if got != data:
             raise Fail("READ %s: got %d bytes that differ from the %d written"
                        % (how, len(got), len(data)))

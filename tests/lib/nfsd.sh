@@ -6,14 +6,26 @@
 #
 # Grace and lease times are cut to the minimum and the grace period is ended
 # at once, so that no test waits 90 seconds for its first OPEN.
+#
+# Clients mount server.test:$NFSD_EXPORT with any NFS version, and the same
+# files are at $NFSD_EXPORT in the VM.  Behind that: the guest's / is an
+# overlayfs, which cannot be part of an NFSv4 pseudo root, so nfs.conf's
+# [exports] rootdir moves the server's export tree to a tmpfs ($NFSD_ROOT);
+# $NFSD_EXPORT is bound to the exported directory inside it.
 
 NFSD_EXPORT=/srv/export
+NFSD_ROOT=/srv/nfsroot
 
 nfsd_start() {
 	local opts=${1:-rw,no_root_squash,insecure,no_subtree_check,fsid=1}
-	mkdir -p "$NFSD_EXPORT"
-	mountpoint -q "$NFSD_EXPORT" || mount -t tmpfs -o size=512m tmpfs "$NFSD_EXPORT"
+	local data=$NFSD_ROOT$NFSD_EXPORT
+	mkdir -p "$NFSD_ROOT"
+	mountpoint -q "$NFSD_ROOT" || mount -t tmpfs -o mode=0755 tmpfs "$NFSD_ROOT"
+	mkdir -p "$data" "$NFSD_EXPORT"
+	mountpoint -q "$data" || mount -t tmpfs -o size=512m tmpfs "$data"
+	mountpoint -q "$NFSD_EXPORT" || mount --bind "$data" "$NFSD_EXPORT"
 	chmod 0777 "$NFSD_EXPORT"
+	nfsconf --set exports rootdir "$NFSD_ROOT"
 	echo "$NFSD_EXPORT *($opts)" >/etc/exports
 
 	# nfsd's control filesystem is per network namespace: mount it from

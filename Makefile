@@ -65,6 +65,7 @@ kernel-reset:
 
 userspace: deps
 	@if [ -f tlshd/Makefile ]; then $(MAKE) -s -C tlshd BUILD=$(BUILD); fi
+	@$(MAKE) -s -C tests/tlsh BUILD=$(BUILD)
 
 check: deps all
 	@tests/check

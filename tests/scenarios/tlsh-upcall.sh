@@ -70,28 +70,33 @@ stat() {
 stats() {
 	in_ns "$1" awk '{ printf "%s=%s ", $1, $2 }' /proc/net/tlsh
 }
-# bg NS LOG CMD...: run in the background, remember the pid in $BG
+# bg NS LOG CMD...: run in the background; $BG is the command's own pid
+# (nsenter execs it), $BGLOG its log
 bg() {
-	local ns=$1 log=$2
+	local ns=$1
+	BGLOG=$2
 	shift 2
-	in_ns "$ns" "$@" >"$log" 2>&1 &
+	nsenter --net=/run/netns/"$ns" "$@" >"$BGLOG" 2>&1 &
 	BG=$!
 	PIDS+=("$BG")
 }
 # until_true SECONDS CMD...: poll until CMD succeeds
 until_true() {
-	local n=$(($1 * 10))
+	local end=$((SECONDS + $1))
 	shift
-	while [ $n -gt 0 ]; do
+	while [ $SECONDS -lt $end ]; do
 		"$@" && return 0
 		sleep 0.1
-		n=$((n - 1))
 	done
-	return 1
+	"$@"
 }
 stat_is() { [ "$(stat "$1" "$2")" = "$3" ]; }
 log_has() { grep -q -- "$2" "$1"; }
-agent_up() { until_true 10 stat_is "$1" "listener_${2:-inet}" 1; }
+# agent_up NS [FAMILY]: the agent just started with bg listens
+agent_up() {
+	until_true 20 log_has "$BGLOG" listening &&
+		stat_is "$1" "listener_${2:-inet}" 1
+}
 stop() {
 	kill -9 "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
@@ -135,7 +140,8 @@ t0=$(date +%s%N)
 tap_expect "no agent in the consumer's netns: ESRCH" "No such process" \
 	"$(tt iso-b hello 1 client_anon)"
 ms=$((($(date +%s%N) - t0) / 1000000))
-if [ $ms -lt 1000 ]; then tap_ok "no agent fails at once (${ms} ms)"; else tap_fail "no agent fails at once: took ${ms} ms"; fi
+# (the time includes starting bash and nsenter under the emulator)
+if [ $ms -lt 3000 ]; then tap_ok "no agent fails at once (${ms} ms)"; else tap_fail "no agent fails at once: took ${ms} ms"; fi
 tap_expect "no agent: done is never called" none "$(field 1 req)"
 tap_expect "no agent: counted in no_agent, not in requests" "1 0" \
 	"$(stat iso-b no_agent) $(stat iso-b requests)"
@@ -322,7 +328,7 @@ until_true 10 stat_is $NS accepted 1
 tap_expect "cancel while the agent holds the socket" OK "$(tt $NS cancel 10)"
 wait "$BG"
 tap_run "the agent's report after the cancel gets ENOENT" log_has "$LOGS/cancel-agent" "report=ENOENT"
-tap_expect "done never called after cancel" "cancelled -1" "$(field 10 req) $(field 10 status | sed 's/^0$/-1/')"
+tap_expect "done never called after cancel" "cancelled 0" "$(field 10 req) $(field 10 status)"
 tap_expect "cancel counters" "2 2 0 0 0" \
 	"$(stat $NS requests) $(stat $NS cancelled) $(stat $NS failed) $(stat $NS succeeded) $(stat $NS in_flight)"
 tap_run "trace: tlsh_cancelled" grep -q "tlsh_cancelled: id=" "$TRACE/trace"
@@ -363,11 +369,6 @@ tap_expect "agent killed: counters" "4 4 0 0 0" \
 bg $NS "$LOGS/gone-idle" "$AGENT" serve -a idle -f inet6
 A=$BG
 agent_up $NS inet6
-for s in 11 12 13; do
-	tt $NS close $s >/dev/null
-	tt $NS connect $s ::1 4433 2>/dev/null >/dev/null ||
-		tt $NS connect $s 127.0.0.1 4433 >/dev/null
-done
 bg $NS "$LOGS/gone-peer6" "$AGENT" peer -f inet6 -P 4434
 until_true 5 log_has "$LOGS/gone-peer6" listening
 for s in 11 12 13; do
@@ -392,6 +393,7 @@ bg $NS "$LOGS/par-peer" "$AGENT" peer -P 4433
 until_true 5 log_has "$LOGS/par-peer" listening
 bg $NS "$LOGS/par-agent" "$AGENT" serve -a ktls -p 9 -n 200
 agent_up $NS
+GROUPS_PIDS=()
 for g in 0 1 2 3; do
 	(
 		for i in $(seq $((100 + g * 50)) $((149 + g * 50))); do
@@ -399,7 +401,9 @@ for g in 0 1 2 3; do
 				tt $NS hello "$i" client_psk psk=$i timeout=60000 >/dev/null
 		done
 	) &
+	GROUPS_PIDS+=($!)
 done
+wait "${GROUPS_PIDS[@]}"
 wait_all() {
 	local i
 	for i in $(seq 100 299); do

@@ -190,11 +190,14 @@ static int tt_cmd_connect(struct tt_slot *s, char **args)
 	struct net *net = current->nsproxy->net_ns;
 	struct sockaddr_storage ss;
 	struct socket *sock;
+	char *addr, *port;
 	int len, err;
 
 	if (tt_slot_busy(s))
 		return -EBUSY;
-	len = tt_parse_addr(strsep(args, " "), strsep(args, " "), &ss);
+	addr = strsep(args, " ");
+	port = strsep(args, " ");
+	len = tt_parse_addr(addr, port, &ss);
 	if (len < 0)
 		return len;
 	err = sock_create_kern(net, ss.ss_family, SOCK_STREAM, IPPROTO_TCP,
@@ -214,11 +217,14 @@ static int tt_cmd_listen(struct tt_slot *s, char **args)
 	struct net *net = current->nsproxy->net_ns;
 	struct sockaddr_storage ss;
 	struct socket *sock;
+	char *addr, *port;
 	int len, err;
 
 	if (tt_slot_busy(s))
 		return -EBUSY;
-	len = tt_parse_addr(strsep(args, " "), strsep(args, " "), &ss);
+	addr = strsep(args, " ");
+	port = strsep(args, " ");
+	len = tt_parse_addr(addr, port, &ss);
 	if (len < 0)
 		return len;
 	err = sock_create_kern(net, ss.ss_family, SOCK_STREAM, IPPROTO_TCP,
@@ -251,7 +257,7 @@ static int tt_cmd_accept(struct tt_slot *s, char **args)
 		return PTR_ERR(ls);
 	if (ls == s || tt_slot_busy(s))
 		return -EBUSY;
-	mutex_lock(&ls->lock);
+	mutex_lock_nested(&ls->lock, SINGLE_DEPTH_NESTING);
 	if (ls->state != TTS_LISTENING) {
 		mutex_unlock(&ls->lock);
 		return -EINVAL;

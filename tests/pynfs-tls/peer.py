@@ -93,7 +93,12 @@ class Peer:
         kw = {}
         if mode == "tls12-only":
             kw = {"min_version": ssl.TLSVersion.TLSv1_2, "max_version": ssl.TLSVersion.TLSv1_2}
-        ctx = tlsio.server_context(a.cert, a.key, a.client_ca, a.client_auth, **kw)
+        ctx = tlsio.server_context(a.cert, a.key, a.client_ca, a.client_auth, psk=a.psk, **kw)
+        if a.psk:
+            def psk_cb(identity):
+                self.tl.psk_identity = identity
+                return a.psk[1] if identity == a.psk[0] else b""
+            ctx.set_psk_server_callback(psk_cb)
 
         def choose(offered):
             self.tl.offered = offered
@@ -113,6 +118,8 @@ class Peer:
         return ctx
 
     def describe_cert(self):
+        if not self.args.cert:
+            return "no certificate, PSK identity %r" % self.args.psk[0]
         try:
             info = ssl._ssl._test_decode_cert(self.args.cert)
         except (AttributeError, ssl.SSLError):
@@ -263,7 +270,7 @@ class Peer:
                     return
             self.log(n, "stall-ended", "after %.1f s" % (time.monotonic() - t0))
             return
-        self.tl.offered = None
+        self.tl.offered = self.tl.psk_identity = None
         try:
             c.start_tls(self.ctx[mode], server_side=True, initial=initial)
         except HandshakeError as e:
@@ -274,6 +281,8 @@ class Peer:
         who = ("client certificate %s" % ",".join(
             "%s=%s" % kv for rdn in peer_cert.get("subject", ()) for kv in rdn)
             if peer_cert else "no client certificate")
+        if self.tl.psk_identity is not None:
+            who += ", PSK identity %r" % self.tl.psk_identity
         self.log(n, "tls-up", "%s, client offered ALPN %s, %s"
                  % (c.describe_tls(), self.offered_str(), who))
         if c.tls.selected_alpn_protocol() is None and mode not in (
@@ -423,8 +432,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Scriptable RPC-with-TLS server peer "
                                  "for client tests.", epilog="Modes: " + ", ".join(MODES))
     ap.add_argument("--backend", required=True, help="plaintext RPC server HOST[:PORT]")
-    ap.add_argument("--cert", required=True, help="server certificate (PEM)")
-    ap.add_argument("--key", required=True, help="server private key (PEM)")
+    ap.add_argument("--cert", help="server certificate (PEM); required unless --psk")
+    ap.add_argument("--key", help="server private key (PEM)")
+    ap.add_argument("--psk", help="accept TLS 1.3 PSK sessions with IDENTITY:HEXKEY "
+                    "(Python 3.13 or later)")
     ap.add_argument("--listen", default="127.0.0.1:0", help="ADDR[:PORT] (default "
                     "127.0.0.1 and a free port; [::] for IPv6)")
     ap.add_argument("--mode", default="normal", choices=MODES)
@@ -449,6 +460,12 @@ def main(argv=None):
     if args.client_auth is None:
         args.client_auth = "optional" if args.client_ca else "none"
     try:
+        if bool(args.cert) != bool(args.key):
+            raise ValueError("--cert and --key go together")
+        if args.psk:
+            args.psk = tlsio.parse_psk(args.psk)
+        elif not args.cert:
+            raise ValueError("--cert and --key are required (or --psk)")
         for f in (args.cert, args.key, args.client_ca):
             if f and not os.path.isfile(f):
                 raise ValueError("no such file: %s" % f)

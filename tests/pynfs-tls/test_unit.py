@@ -13,6 +13,7 @@ e2e:  the conformance suite (testserver.py) against the scriptable peer
       this process (the host has no nfsd).
 """
 
+import glob
 import json
 import os
 import signal
@@ -460,6 +461,54 @@ class E2E:
         return st
 
 
+def _python_with_psk():
+    """A Python >= 3.13 (TLS PSK support): this one, or one installed by pyenv."""
+    cands = [sys.executable] + sorted(glob.glob(os.path.expanduser(
+        "~/.pyenv/versions/3.*/bin/python3")), reverse=True)
+    for py in cands:
+        try:
+            p = subprocess.run([py, "-c", "import ssl; ssl.SSLContext.set_psk_client_callback"],
+                               capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if p.returncode == 0:
+            return py
+    return None
+
+
+def run_psk(e):
+    py = _python_with_psk()
+    if py is None:
+        print("ok - e2e psk # SKIP no Python >= 3.13 (TLS PSK) on this host")
+        return
+    good, bad = "id1:" + "2b" * 32, "id1:" + "2c" * 32
+    n = e.n = e.n + 1
+    pf = os.path.join(e.tmp, "port%d" % n)
+    log = os.path.join(e.tmp, "peer%d.log" % n)
+    p = subprocess.Popen([py, os.path.join(HERE, "peer.py"), "--backend",
+                          "127.0.0.1:%d" % e.backend.port, "--psk", good, "--port-file", pf],
+                         stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(pf) and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.05)
+        port = open(pf).read().strip() if os.path.exists(pf) else "0"
+        ts = [py, os.path.join(HERE, "testserver.py"), "127.0.0.1:" + port,
+              "--no-reserved-port", "--timeout", "5"]
+        r1 = subprocess.run(ts + ["--psk", good, "PSK1", "REC3"], capture_output=True,
+                            text=True, timeout=120)
+        r2 = subprocess.run(ts + ["--psk", bad, "TLS1"], capture_output=True, text=True,
+                            timeout=120)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(10)
+    out = open(log).read()
+    e.check("psk-session", r1.returncode == 0 and "PSK identity 'id1'" in out,
+            "exit %d" % r1.returncode, r1.stdout + out)
+    e.check("psk-wrong-key-refused", r2.returncode == 1 and "TLS1" in r2.stdout,
+            "exit %d" % r2.returncode, r2.stdout)
+
+
 def _tls_null(e, port):
     """Probe, TLS and one NULL call straight through tlsio: "ok" or the error."""
     c = tlsio.Conn.connect("127.0.0.1", port, 5)
@@ -560,6 +609,8 @@ def run_e2e():
                       {"TLS1": "PASS", "MTLS5": "FAIL"}, 1, cert="wrongname")
         e.check("wrong-name-cert-reason", "mismatch" in st.get("MTLS5", ("", ""))[1].lower(),
                 "MTLS5 reason %r" % (st.get("MTLS5"),))
+
+        run_psk(e)
 
         # --misbehave-count: the first connection gets the alert, the next is served.
         p = e.peer("alert-midstream", extra=["--after", "0", "--misbehave-count", "1"])

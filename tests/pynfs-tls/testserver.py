@@ -110,10 +110,8 @@ class Env:
         if cert and self.args.cert:
             kw.setdefault("certfile", self.args.cert)
             kw.setdefault("keyfile", self.args.key)
-        ctx = tlsio.client_context(alpn=alpn, **kw)
-        if self.args.psk:
-            _use_psk(ctx, self.args.psk)
-        return ctx
+        kw.setdefault("psk", self.args.psk)
+        return tlsio.client_context(alpn=alpn, **kw)
 
     def probe(self, c):
         """Probe on c; return the reply.  Fail on anything but a reply."""
@@ -191,11 +189,6 @@ class Env:
                 c.describe_tls(), r.describe())
         finally:
             c.close()
-
-
-def _use_psk(ctx, spec):
-    ident, key = spec
-    ctx.set_psk_client_callback(lambda hint: (ident, key))
 
 
 def _expect_refused(env, ctx, what, hostname=None):
@@ -525,7 +518,7 @@ def t_tls_fragments(env):
 @test("MTLS1", "mtls", "4.2", deps=["TLS1"], tls=True)
 def t_cert_request(env):
     """The server requests a client certificate (CertificateRequest)"""
-    ctx = env.ctx()
+    ctx = env.ctx(psk=None)
     seen = tlsio.watch_handshake(ctx)
     if seen is None:
         raise Skip("this Python cannot observe TLS handshake messages")
@@ -539,7 +532,7 @@ def t_cert_request(env):
 @test("MTLS2", "mtls", "4.2, 5.2.1", deps=["TLS1"], tls=True)
 def t_anonymous(env):
     """A client without a certificate: accepted or refused per --client-auth"""
-    ok, how = env.refused(env.ctx(cert=False))
+    ok, how = env.refused(env.ctx(cert=False, psk=None))
     if env.args.client_auth == "required":
         if ok is None:
             raise Warn("server did not refuse clearly: " + how)
@@ -562,7 +555,7 @@ def t_untrusted(env):
         raise Skip("openssl command line tool not installed (needed to make the certificate)")
     d = certs.CertDir(os.path.join(env.tmpdir(), "pki"))
     cert, key = d.self_signed("untrusted", "untrusted client")
-    ok, how = env.refused(env.ctx(certfile=cert, keyfile=key))
+    ok, how = env.refused(env.ctx(certfile=cert, keyfile=key, psk=None))
     if ok:
         return "refused: " + how
     if ok is None:
@@ -577,7 +570,7 @@ def t_good_cert(env):
     """A client certificate from --cert/--key is accepted"""
     if not env.args.cert:
         raise Skip("no --cert/--key given")
-    ok, how = env.refused(env.ctx())
+    ok, how = env.refused(env.ctx(psk=None))
     if ok is None:
         raise Fail(how)
     if ok:
@@ -590,7 +583,7 @@ def t_server_identity(env):
     """The server certificate chains to --ca and names the server (DNS-ID or IP SAN)"""
     if not env.args.ca:
         raise Skip("no --ca given")
-    ctx = env.ctx(check_hostname=True)
+    ctx = env.ctx(check_hostname=True, psk=None)
     c = env.starttls_conn()
     try:
         try:
@@ -610,16 +603,20 @@ def t_server_identity(env):
 
 @test("PSK1", "mtls", "5.2.2", deps=["TLS1"], tls=True)
 def t_psk(env):
-    """A TLS 1.3 session with the pre-shared key from --psk"""
+    """A TLS 1.3 session authenticated with the pre-shared key from --psk carries RPC"""
     if not env.args.psk:
+        if env.args.psk_unsupported:
+            raise Skip("Python %d.%d has no TLS PSK support (needs 3.13)" % sys.version_info[:2])
         raise Skip("no --psk given")
-    if not hasattr(ssl.SSLContext, "set_psk_client_callback"):
-        raise Skip("Python %d.%d has no TLS PSK support (needs 3.13)" % sys.version_info[:2])
-    c = env.tls_conn()
+    ctx = env.ctx(cafile=None, cert=False)
+    seen = tlsio.watch_handshake(ctx)
+    c = env.tls_conn(ctx)
     try:
         r = env.rpc(c, env.null(), "NULL over PSK session")
     finally:
         c.close()
+    if seen is not None and ("read", "CERTIFICATE") in seen:
+        raise Fail("the server authenticated with a certificate, not with the PSK")
     return r.describe()
 
 
@@ -952,19 +949,6 @@ def run_one(env, t):
         return FAIL, str(e)
 
 
-def parse_psk(s):
-    ident, sep, hexkey = s.partition(":")
-    if not sep or not ident:
-        raise ValueError("--psk wants IDENTITY:HEXKEY, got %r" % s)
-    try:
-        key = bytes.fromhex(hexkey)
-    except ValueError:
-        raise ValueError("--psk key %r is not hexadecimal" % hexkey) from None
-    if len(key) < 16:
-        raise ValueError("--psk key has %d bytes; want at least 16" % len(key))
-    return ident, key
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description="RFC 9289 RPC-with-TLS conformance tests for an NFS server.",
@@ -975,7 +959,8 @@ def main(argv=None):
     ap.add_argument("--ca", help="CA certificate(s) to verify the server with")
     ap.add_argument("--cert", help="client certificate (PEM)")
     ap.add_argument("--key", help="client private key (PEM)")
-    ap.add_argument("--psk", help="TLS pre-shared key IDENTITY:HEX")
+    ap.add_argument("--psk", help="TLS 1.3 pre-shared key IDENTITY:HEX, offered in every "
+                    "TLS test except MTLS1-5 (needs Python 3.13)")
     ap.add_argument("--server-name", help="name to verify in the server certificate "
                     "(default: HOST)")
     ap.add_argument("--client-auth", choices=("optional", "required"), default="optional",
@@ -1015,7 +1000,7 @@ def main(argv=None):
             if f and not os.path.isfile(f):
                 raise ValueError("no such file: %s" % f)
         if args.psk:
-            args.psk = parse_psk(args.psk)
+            args.psk = tlsio.parse_psk(args.psk)
         if args.timeout <= 0:
             raise ValueError("--timeout must be positive")
         if args.v4_export is None:
@@ -1025,8 +1010,10 @@ def main(argv=None):
                 raise ValueError("export path %r is not absolute" % p)
         env = Env(args)
         tests, asked = select(args.tests)
-        if args.psk and not hasattr(ssl.SSLContext, "set_psk_client_callback"):
-            print("note: --psk needs Python 3.13; PSK tests are skipped", file=sys.stderr)
+        has_psk = hasattr(ssl.SSLContext, "set_psk_client_callback")
+        args.psk_unsupported = bool(args.psk) and not has_psk
+        if args.psk_unsupported:
+            print("note: --psk needs Python 3.13; PSK1 is skipped", file=sys.stderr)
             args.psk = None
     except (ValueError, ssl.SSLError) as e:
         print("testserver.py: %s" % e, file=sys.stderr)

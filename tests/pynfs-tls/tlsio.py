@@ -381,11 +381,33 @@ def _ssl_reason(e):
 # ---------------------------------------------------------------------------
 # SSL contexts
 
+def parse_psk(s):
+    """IDENTITY:HEXKEY -> (identity, key bytes); ValueError names the problem."""
+    ident, sep, hexkey = s.partition(":")
+    if not sep or not ident:
+        raise ValueError("--psk wants IDENTITY:HEXKEY, got %r" % s)
+    try:
+        key = bytes.fromhex(hexkey)
+    except ValueError:
+        raise ValueError("--psk key %r is not hexadecimal" % hexkey) from None
+    if len(key) < 16:
+        raise ValueError("--psk key has %d bytes; want at least 16" % len(key))
+    return ident, key
+
+
 def client_context(alpn=(ALPN_SUNRPC,), min_version=ssl.TLSVersion.TLSv1_3,
                    max_version=None, cafile=None, certfile=None, keyfile=None,
-                   check_hostname=False):
-    """A TLS client context.  Without cafile the server is not verified."""
+                   check_hostname=False, psk=None):
+    """A TLS client context.  Without cafile the server is not verified.
+
+    psk: (identity, key) to offer a TLS 1.3 PSK (Python 3.13+).
+    """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if psk:
+        if not hasattr(ctx, "set_psk_client_callback"):
+            raise ValueError("TLS PSK needs Python 3.13 or later (this is %d.%d)"
+                             % sys.version_info[:2])
+        ctx.set_psk_client_callback(lambda hint: psk)
     ctx.minimum_version = min_version
     if max_version is not None:
         ctx.maximum_version = max_version
@@ -404,13 +426,24 @@ def client_context(alpn=(ALPN_SUNRPC,), min_version=ssl.TLSVersion.TLSv1_3,
 
 
 def server_context(certfile, keyfile, client_ca=None, client_auth="none",
-                   min_version=ssl.TLSVersion.TLSv1_3, max_version=None):
-    """A TLS server context; client_auth is none, optional or required."""
+                   min_version=ssl.TLSVersion.TLSv1_3, max_version=None, psk=None):
+    """A TLS server context; client_auth is none, optional or required.
+
+    psk: (identity, key) to accept TLS 1.3 PSK sessions (Python 3.13+); a
+    certificate is then optional.
+    """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = min_version
     if max_version is not None:
         ctx.maximum_version = max_version
-    ctx.load_cert_chain(certfile, keyfile)
+    if certfile:
+        ctx.load_cert_chain(certfile, keyfile)
+    if psk:
+        if not hasattr(ctx, "set_psk_server_callback"):
+            raise ValueError("TLS PSK needs Python 3.13 or later (this is %d.%d)"
+                             % sys.version_info[:2])
+        ident, key = psk
+        ctx.set_psk_server_callback(lambda got: key if got == ident else b"")
     if client_auth != "none":
         if not client_ca:
             raise ValueError("client authentication %r needs a client CA file" % client_auth)

@@ -3,8 +3,9 @@
  * tlsh_test: an AF_TLSH consumer for tests, driven from the shell through
  * /sys/kernel/debug/tlsh_test.
  *
- * Commands, one per write to "ctl" (a failed command fails the write with
- * its errno).  SLOT is 0..511; sockets are made in the writer's network
+ * Commands, one per line written to "ctl"; a write may hold several lines,
+ * run in order, and the first failed command fails the write with its
+ * errno.  SLOT is 0..511; sockets are made in the writer's network
  * namespace; ADDR is IPv4 or IPv6 (no brackets):
  *
  *   connect SLOT ADDR PORT	connect a kernel TCP socket (with a file)
@@ -58,7 +59,7 @@
 
 #define TT_SLOTS	512
 #define TT_RX_MAX	255
-#define TT_LINE_MAX	1024
+#define TT_WRITE_MAX	32768
 #define TT_ACCEPT_MS	10000
 
 enum tt_state { TTS_NONE, TTS_CONNECTED, TTS_LISTENING, TTS_CLOSED };
@@ -497,20 +498,25 @@ static int tt_run(char *line)
 	return err;
 }
 
+/* One command per line; the first failure ends the write with its errno. */
 static ssize_t tt_ctl_write(struct file *file, const char __user *ubuf,
 			    size_t count, loff_t *ppos)
 {
-	char *line;
-	int err;
+	char *buf, *next, *line;
+	int err = 0;
 
-	if (count >= TT_LINE_MAX)
+	if (count >= TT_WRITE_MAX)
 		return -EINVAL;
-	line = memdup_user_nul(ubuf, count);
-	if (IS_ERR(line))
-		return PTR_ERR(line);
-	strim(line);
-	err = tt_run(line);
-	kfree(line);
+	buf = memdup_user_nul(ubuf, count);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	next = buf;
+	while (!err && (line = strsep(&next, "\n"))) {
+		line = strim(line);
+		if (*line)
+			err = tt_run(line);
+	}
+	kfree(buf);
 	return err ? err : count;
 }
 

@@ -18,11 +18,19 @@ IPPROTO_TCP = 6
 OP_CLOSE, OP_GETATTR, OP_GETFH, OP_LOOKUP, OP_OPEN, OP_OPEN_CONFIRM = 4, 9, 10, 15, 18, 20
 OP_PUTFH, OP_PUTROOTFH, OP_READ, OP_REMOVE, OP_SETCLIENTID = 22, 24, 25, 28, 35
 OP_SETCLIENTID_CONFIRM, OP_WRITE = 36, 38
+OP_EXCHANGE_ID, OP_CREATE_SESSION, OP_DESTROY_SESSION, OP_SEQUENCE = 42, 43, 44, 53
+OP_DESTROY_CLIENTID, OP_DELEGRETURN, OP_RECLAIM_COMPLETE = 57, 8, 58
+CREATE_SESSION4_FLAG_CONN_BACK_CHAN = 0x2
+CB_PROGRAM = 0x40000000
 OP_NAMES = {OP_CLOSE: "CLOSE", OP_GETATTR: "GETATTR", OP_GETFH: "GETFH",
             OP_LOOKUP: "LOOKUP", OP_OPEN: "OPEN", OP_OPEN_CONFIRM: "OPEN_CONFIRM",
             OP_PUTFH: "PUTFH", OP_PUTROOTFH: "PUTROOTFH", OP_READ: "READ",
             OP_REMOVE: "REMOVE", OP_SETCLIENTID: "SETCLIENTID",
-            OP_SETCLIENTID_CONFIRM: "SETCLIENTID_CONFIRM", OP_WRITE: "WRITE"}
+            OP_SETCLIENTID_CONFIRM: "SETCLIENTID_CONFIRM", OP_WRITE: "WRITE",
+            OP_EXCHANGE_ID: "EXCHANGE_ID", OP_CREATE_SESSION: "CREATE_SESSION",
+            OP_DESTROY_SESSION: "DESTROY_SESSION", OP_SEQUENCE: "SEQUENCE",
+            OP_DESTROY_CLIENTID: "DESTROY_CLIENTID", OP_DELEGRETURN: "DELEGRETURN",
+            OP_RECLAIM_COMPLETE: "RECLAIM_COMPLETE"}
 NFS4_OK = 0
 _ERRS = """PERM 1 NOENT 2 IO 5 NXIO 6 ACCESS 13 EXIST 17 XDEV 18 NOTDIR 20 ISDIR 21
 INVAL 22 FBIG 27 NOSPC 28 ROFS 30 MLINK 31 NAMETOOLONG 63 NOTEMPTY 66 DQUOT 69
@@ -129,21 +137,31 @@ def setclientid_confirm(clientid, confirm):
     return Op(OP_SETCLIENTID_CONFIRM, p.get_buffer())
 
 
-def open_create(seqid, clientid, owner, name, mode=0o644):
-    """OPEN4_CREATE UNCHECKED4 of name, read-write, deny none, CLAIM_NULL."""
+def open_create(seqid, clientid, owner, name, mode=0o644, access=3, create=True):
+    """OPEN, deny none, CLAIM_NULL of name: by default OPEN4_CREATE UNCHECKED4
+    and OPEN4_SHARE_ACCESS_BOTH (3); access 1 is READ, 2 WRITE."""
     p = rpc.Packer()
     p.pack_uint(seqid)
-    p.pack_uint(3)                  # OPEN4_SHARE_ACCESS_BOTH
+    p.pack_uint(access)
     p.pack_uint(0)                  # OPEN4_SHARE_DENY_NONE
     p.pack_uhyper(clientid)
     p.pack_opaque(owner, 1024)
-    p.pack_uint(1)                  # OPEN4_CREATE
-    p.pack_uint(0)                  # UNCHECKED4
-    p.pack_array(bitmap([FATTR4_MODE]), p.pack_uint)
-    p.pack_opaque(struct.pack(">I", mode))
+    if create:
+        p.pack_uint(1)              # OPEN4_CREATE
+        p.pack_uint(0)              # UNCHECKED4
+        p.pack_array(bitmap([FATTR4_MODE]), p.pack_uint)
+        p.pack_opaque(struct.pack(">I", mode))
+    else:
+        p.pack_uint(0)              # OPEN4_NOCREATE
     p.pack_uint(0)                  # CLAIM_NULL
     p.pack_string(name)
     return Op(OP_OPEN, p.get_buffer())
+
+
+def delegreturn(stateid):
+    p = rpc.Packer()
+    _pack_stateid(p, stateid)
+    return Op(OP_DELEGRETURN, p.get_buffer())
 
 
 def open_confirm(stateid, seqid):
@@ -181,6 +199,66 @@ def remove(name):
     p = rpc.Packer()
     p.pack_string(name)
     return Op(OP_REMOVE, p.get_buffer())
+
+
+# NFSv4.1 sessions (RFC 8881)
+
+def exchange_id(verifier, owner):
+    p = rpc.Packer()
+    p.pack_fopaque(8, verifier)
+    p.pack_opaque(owner, 1024)
+    p.pack_uint(0x00010000)         # EXCHGID4_FLAG_USE_NON_PNFS
+    p.pack_uint(0)                  # SP4_NONE
+    p.pack_uint(0)                  # no client_impl_id
+    return Op(OP_EXCHANGE_ID, p.get_buffer())
+
+
+def _pack_channel_attrs(p, maxreq, maxresp, cached, maxops, maxreqs):
+    for v in (0, maxreq, maxresp, cached, maxops, maxreqs):
+        p.pack_uint(v)
+    p.pack_uint(0)                  # no rdma_ird
+
+
+def create_session(clientid, sequence, back_channel=True):
+    """CREATE_SESSION; with back_channel the connection carries callbacks (AUTH_NONE)."""
+    p = rpc.Packer()
+    p.pack_uhyper(clientid)
+    p.pack_uint(sequence)
+    p.pack_uint(CREATE_SESSION4_FLAG_CONN_BACK_CHAN if back_channel else 0)
+    _pack_channel_attrs(p, 1049620, 1049480, 7584, 16, 8)
+    _pack_channel_attrs(p, 4096, 4096, 0, 2, 1)
+    p.pack_uint(CB_PROGRAM)
+    p.pack_uint(1)                  # one callback_sec_parms4: AUTH_NONE
+    p.pack_uint(rpc.AUTH_NONE)
+    return Op(OP_CREATE_SESSION, p.get_buffer())
+
+
+def sequence(sessionid, seqid, slot=0):
+    p = rpc.Packer()
+    p.pack_fopaque(16, sessionid)
+    p.pack_uint(seqid)
+    p.pack_uint(slot)
+    p.pack_uint(slot)               # highest slot id
+    p.pack_bool(False)              # cachethis
+    return Op(OP_SEQUENCE, p.get_buffer())
+
+
+def reclaim_complete(one_fs=False):
+    p = rpc.Packer()
+    p.pack_bool(one_fs)
+    return Op(OP_RECLAIM_COMPLETE, p.get_buffer())
+
+
+def destroy_session(sessionid):
+    p = rpc.Packer()
+    p.pack_fopaque(16, sessionid)
+    return Op(OP_DESTROY_SESSION, p.get_buffer())
+
+
+def destroy_clientid(clientid):
+    p = rpc.Packer()
+    p.pack_uhyper(clientid)
+    return Op(OP_DESTROY_CLIENTID, p.get_buffer())
 
 
 def lookup_path(path):
@@ -240,7 +318,46 @@ def _decode_open(u):
     return res
 
 
+def _decode_exchange_id(u):
+    res = {"clientid": u.unpack_uhyper(), "sequenceid": u.unpack_uint(),
+           "flags": u.unpack_uint()}
+    how = u.unpack_uint()
+    if how != 0:
+        raise rpc.XDRError("state protection %d not asked for" % how)
+    res["server_minor_id"] = u.unpack_uhyper()
+    res["server_major_id"] = u.unpack_opaque(1024)
+    res["server_scope"] = u.unpack_opaque(1024)
+    res["impl"] = u.unpack_array(lambda: (u.unpack_string(), u.unpack_string(),
+                                          u.unpack_hyper(), u.unpack_uint()), 1)
+    return res
+
+
+def _decode_channel_attrs(u):
+    vals = [u.unpack_uint() for _ in range(6)]
+    vals.append(u.unpack_array(u.unpack_uint, 1))
+    return vals
+
+
+def _decode_create_session(u):
+    return {"sessionid": u.unpack_fopaque(16), "sequence": u.unpack_uint(),
+            "flags": u.unpack_uint(), "fore": _decode_channel_attrs(u),
+            "back": _decode_channel_attrs(u)}
+
+
+def _decode_sequence(u):
+    return {"sessionid": u.unpack_fopaque(16), "sequenceid": u.unpack_uint(),
+            "slotid": u.unpack_uint(), "highest_slotid": u.unpack_uint(),
+            "target_highest_slotid": u.unpack_uint(), "status_flags": u.unpack_uint()}
+
+
 _RESOK = {
+    OP_EXCHANGE_ID: _decode_exchange_id,
+    OP_CREATE_SESSION: _decode_create_session,
+    OP_SEQUENCE: _decode_sequence,
+    OP_DESTROY_SESSION: lambda u: None,
+    OP_DESTROY_CLIENTID: lambda u: None,
+    OP_DELEGRETURN: lambda u: None,
+    OP_RECLAIM_COMPLETE: lambda u: None,
     OP_SETCLIENTID: lambda u: (u.unpack_uhyper(), u.unpack_fopaque(8)),
     OP_SETCLIENTID_CONFIRM: lambda u: None,
     OP_OPEN: _decode_open,
@@ -305,6 +422,7 @@ def decode_compound(data):
 
 
 def compound_call(xid, ops, cred=None, minorversion=0):
+    """A COMPOUND call (NFSv4.minorversion) with AUTH_SYS root by default."""
     return rpc.encode_call(xid, NFS_PROGRAM, 4, 1,
                            encode_compound(ops, minorversion=minorversion),
                            cred or rpc.auth_sys())

@@ -289,6 +289,30 @@ class NFSTest(unittest.TestCase):
                          struct.pack(">QII", 8, 2, 3) + b"abc\0")
         self.assertEqual(nfs.close(4, sid).args, struct.pack(">II", 4, 3) + b"x" * 12)
 
+    def test_v41_session_ops(self):
+        self.assertEqual(nfs.exchange_id(b"v" * 8, b"me").args,
+                         b"v" * 8 + b"\0\0\0\2me\0\0" + struct.pack(">III", 0x10000, 0, 0))
+        cs = nfs.create_session(7, 1).args
+        self.assertEqual(cs[:16], struct.pack(">QII", 7, 1, 2))
+        self.assertEqual(len(cs), 16 + 2 * 28 + 12)
+        self.assertEqual(cs[-12:], struct.pack(">III", nfs.CB_PROGRAM, 1, rpc.AUTH_NONE))
+        self.assertEqual(nfs.sequence(b"s" * 16, 5).args,
+                         b"s" * 16 + struct.pack(">IIII", 5, 0, 0, 0))
+        p = rpc.Packer()
+        p.pack_uint(0)
+        p.pack_string("")
+        p.pack_uint(1)
+        p.pack_uint(nfs.OP_CREATE_SESSION)
+        p.pack_uint(0)
+        p.pack_fopaque(16, b"S" * 16)
+        p.pack_raw(struct.pack(">II", 1, 2))
+        for _ in range(2):
+            p.pack_raw(struct.pack(">6I", 0, 1, 2, 3, 4, 5))
+            p.pack_array([], p.pack_uint)
+        res = nfs.decode_compound(p.get_buffer()).resok(nfs.OP_CREATE_SESSION)
+        self.assertEqual((res["sessionid"], res["flags"]), (b"S" * 16, 2))
+        self.assertEqual(res["back"], [0, 1, 2, 3, 4, 5, []])
+
     def test_mnt_and_getport(self):
         p = rpc.Packer()
         p.pack_uint(0)

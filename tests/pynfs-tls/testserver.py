@@ -156,8 +156,8 @@ class Env:
             raise Fail("%s: %s" % (what, r.describe()))
         return r
 
-    def compound(self, c, ops, what="COMPOUND"):
-        r = self.rpc(c, nfs.compound_call(self.xid(), ops), what)
+    def compound(self, c, ops, what="COMPOUND", minor=0):
+        r = self.rpc(c, nfs.compound_call(self.xid(), ops, minorversion=minor), what)
         try:
             return nfs.decode_compound(r.results)
         except rpc.RPCError as e:
@@ -715,11 +715,15 @@ def _mountd_port(env):
     return port
 
 
-def _compound_ok(env, c, ops, what):
-    """A COMPOUND that must succeed; GRACE and DELAY are retried for 20 s."""
+def _compound_ok(env, c, ops, what, minor=0):
+    """A COMPOUND that must succeed; GRACE and DELAY are retried for 20 s.
+
+    ops is a list, or a function returning one for each try (for SEQUENCE,
+    whose sequence id must change on a retry).
+    """
     deadline = time.monotonic() + 20
     while True:
-        res = env.compound(c, ops, what)
+        res = env.compound(c, ops() if callable(ops) else ops, what, minor)
         if res.status == nfs.NFS4_OK:
             return res
         if res.status not in (nfs.NFS4ERR_GRACE, nfs.NFS4ERR_DELAY) or \
@@ -789,6 +793,106 @@ def t_v4_tls_io(env):
     c = env.tls_conn()
     try:
         return _v4_io(env, c, "over TLS")
+    finally:
+        c.close()
+
+
+def _v41_recall(env, c, how):
+    """A read delegation on c (NFSv4.1 session with a back channel), then a
+    conflicting OPEN from a second client: the server's CB_RECALL must arrive
+    on c.  Returns the result text; cleans up its state."""
+    owner = ("pynfs-tls %d.%d" % (os.getpid(), env.xid())).encode()
+    name = "pynfs-tls.deleg.%d.%d" % (os.getpid(), env.xid())
+    res = _compound_ok(env, c, [nfs.exchange_id(os.urandom(8), owner)],
+                       "EXCHANGE_ID " + how, 1)
+    eid = res.resok(nfs.OP_EXCHANGE_ID)
+    res = _compound_ok(env, c, [nfs.create_session(eid["clientid"], eid["sequenceid"])],
+                       "CREATE_SESSION " + how, 1)
+    cs = res.resok(nfs.OP_CREATE_SESSION)
+    sid, seq, cleanup = cs["sessionid"], [0], []
+
+    def seq_ops(ops):
+        seq[0] += 1
+        return [nfs.sequence(sid, seq[0])] + ops
+
+    dirops = [nfs.putrootfh()] + nfs.lookup_path(env.args.v4_export)
+    try:
+        if not cs["flags"] & nfs.CREATE_SESSION4_FLAG_CONN_BACK_CHAN:
+            raise Warn("session made %s, but the server did not bind the connection "
+                       "to the back channel" % how)
+        _compound_ok(env, c, lambda: seq_ops([nfs.reclaim_complete()]), "RECLAIM_COMPLETE", 1)
+        # Created read-only: no write open that would stop a read delegation.
+        res = _compound_ok(env, c, lambda: seq_ops(dirops + [nfs.open_create(
+            0, eid["clientid"], b"r", name, access=1), nfs.getfh()]), "OPEN create", 1)
+        fh = res.resok(nfs.OP_GETFH)
+        cleanup.append(dirops + [nfs.remove(name)])
+        opened = res.resok(nfs.OP_OPEN)
+        deleg = opened.get("delegation")
+        # Servers hold delegations back for a while (Linux: during any grace
+        # period, lockd's included): ask again for up to 20 s.
+        deadline = time.monotonic() + 20
+        while not deleg and time.monotonic() < deadline:
+            _compound_ok(env, c, lambda: seq_ops([nfs.putfh(fh), nfs.close(
+                0, opened["stateid"])]), "CLOSE read", 1)
+            time.sleep(1)
+            res = _compound_ok(env, c, lambda: seq_ops(dirops + [nfs.open_create(
+                0, eid["clientid"], b"r", name, access=1, create=False)]), "OPEN read", 1)
+            opened = res.resok(nfs.OP_OPEN)
+            deleg = opened.get("delegation")
+        cleanup.insert(0, [nfs.putfh(fh), nfs.close(0, opened["stateid"])])
+        if not deleg:
+            raise Warn("%s: the server granted no read delegation in 20 s, so no "
+                       "backchannel call could be provoked" % how)
+        cleanup.insert(0, [nfs.putfh(fh), nfs.delegreturn(deleg[1])])
+        # A second client opens the file for writing: the server must recall.
+        other = env.connect()
+        try:
+            res = env.compound(other, [nfs.setclientid(os.urandom(8), owner + b" 2")],
+                               "second client SETCLIENTID")
+            cid2, confirm = res.resok(nfs.OP_SETCLIENTID) or (None, None)
+            if cid2 is not None:
+                env.compound(other, [nfs.setclientid_confirm(cid2, confirm)], "CONFIRM")
+                other.send_record(nfs.compound_call(env.xid(), dirops + [
+                    nfs.open_create(0, cid2, b"w2", name, access=2, create=False)]))
+            try:
+                call = c.next_backchannel_call(env.timeout)
+            except Closed as e:
+                raise Fail("no CB_RECALL %s after a conflicting OPEN: %s" % (how, e)) from None
+        finally:
+            other.close()
+        if call.prog != nfs.CB_PROGRAM or call.proc != 1:
+            raise Fail("backchannel call prog %#x proc %d, want CB_COMPOUND (%#x, 1)"
+                       % (call.prog, call.proc, nfs.CB_PROGRAM))
+        return "delegation recalled: CB_COMPOUND arrived %s (%d bytes)" % (how, len(call.args))
+    finally:
+        for ops in cleanup:
+            try:
+                env.compound(c, seq_ops(ops), "cleanup", 1)
+            except (Fail, Closed, rpc.RPCError):
+                pass
+        for op in (nfs.destroy_session(sid), nfs.destroy_clientid(eid["clientid"])):
+            try:
+                env.compound(c, [op], "cleanup", 1)
+            except (Fail, Closed, rpc.RPCError):
+                pass
+
+
+@test("V41CB", "v4", "-", deps=["V4LOOKUP"])
+def t_v41(env):
+    """NFSv4.1 backchannel in cleartext: a delegation recall arrives on the session's connection"""
+    c = env.connect()
+    try:
+        return _v41_recall(env, c, "in cleartext")
+    finally:
+        c.close()
+
+
+@test("V41TLS", "v4", "5.1.1", deps=["V4TLS2"], tls=True)
+def t_v41_tls(env):
+    """NFSv4.1 backchannel over TLS: a delegation recall arrives in the same TLS session"""
+    c = env.tls_conn()
+    try:
+        return _v41_recall(env, c, "over TLS")
     finally:
         c.close()
 

@@ -76,6 +76,7 @@ class Conn:
         self.inbio = self.outbio = None
         self.reader = rpc.RecordReader()
         self.timeout = 5.0
+        self.backchannel = []   # reverse-direction calls seen by call()
 
     @classmethod
     def connect(cls, host, port, timeout=5.0, privileged=False):
@@ -346,10 +347,21 @@ class Conn:
         while True:
             rep = self.recv_record(deadline - time.monotonic())
             if rpc.msg_type(rep) != rpc.REPLY:
-                continue        # a backchannel call: not ours to answer here
+                self.backchannel.append(rep)    # for the caller to answer
+                continue
             r = rpc.decode_reply(rep)
             if r.xid == xid:
                 return r
+
+    def next_backchannel_call(self, timeout=None):
+        """The next reverse-direction call (NFSv4.1 backchannel) on this connection."""
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while not self.backchannel:
+            rec = self.recv_record(deadline - time.monotonic())
+            if rpc.msg_type(rec) == rpc.CALL:
+                self.backchannel.append(rec)
+        return rpc.decode_call(self.backchannel.pop(0))
 
     def describe_tls(self):
         if self.tls is None:

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Test certificates made at run time with the openssl command line tool.
 

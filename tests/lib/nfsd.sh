@@ -37,6 +37,8 @@ nfsd_start() {
 	in_ns server rpc.mountd --no-udp || return 1
 	echo 10 >/proc/fs/nfsd/nfsv4leasetime
 	echo 10 >/proc/fs/nfsd/nfsv4gracetime
+	# lockd's own grace (50 s by default) would hold off delegations.
+	echo 10 >/proc/sys/fs/nfs/nlm_grace_period
 	in_ns server rpc.nfsd --no-udp 8 || return 1
 	echo Y >/proc/fs/nfsd/v4_end_grace 2>/dev/null
 	# Ready when the server answers on 2049.

@@ -27,7 +27,7 @@ KMAKE = $(MAKE) -s -C $(TREE) ARCH=x86_64 CC="ccache gcc" \
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps kernel kernel-locked kernel-config kernel-export kernel-check kernel-reset \
+.PHONY: all deps kernel kernel-debug kernel-locked kernel-config kernel-export kernel-check kernel-reset \
 	userspace check check-host check-vm demo bench clean distclean
 
 all: kernel userspace
@@ -53,6 +53,11 @@ kernel-locked:
 	mkdir -p $(MODDIR).tmp/lib/modules/$$rel && /sbin/depmod -b $(MODDIR).tmp $$rel
 	@rm -rf $(MODDIR) && mv $(MODDIR).tmp $(MODDIR)
 	@echo "  KERNEL  $$(cat $(TREE)/include/config/kernel.release) $(TREE)/arch/x86/boot/bzImage"
+
+# The debug variant (kernel/config/debug.config: lockdep, KASAN, kmemleak,
+# DEBUG_OBJECTS) in its own tree; tests/tlsh/debug-vm.sh runs on it.
+kernel-debug: deps
+	@$(MAKE) --no-print-directory kernel TREE=$(BUILD)/linux-debug CONFIG_EXTRA=debug
 
 kernel-export:
 	@EXPORT_PATCH="$(PATCH)" kernel/tree.sh export

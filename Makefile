@@ -28,7 +28,8 @@ KMAKE = $(MAKE) -s -C $(TREE) ARCH=x86_64 CC="ccache gcc" \
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps kernel kernel-debug kernel-locked kernel-config kernel-export kernel-check kernel-reset \
-	userspace check check-host check-vm demo bench clean distclean
+	userspace check check-host check-vm demo bench clean distclean \
+	install uninstall
 
 all: kernel userspace
 
@@ -71,6 +72,31 @@ kernel-reset:
 userspace: deps
 	@if [ -f tlshd/Makefile ]; then $(MAKE) -s -C tlshd BUILD=$(BUILD); fi
 	@$(MAKE) -s -C tests/tlsh BUILD=$(BUILD)
+	@$(MAKE) -s -C mount-helper BUILD=$(BUILD)
+
+# make install [DESTDIR=...] [PREFIX=/usr]: tlshd, the mount helper and
+# rpctls, their man pages; with DESTDIR empty, also the mount.nfs wrapper
+# (mount-helper/Makefile, rpctls-mount(8)).  make uninstall reverses it.
+PREFIX ?= /usr
+UNITDIR ?= /lib/systemd/system
+TLSHD_DOCS := tlshd/tlshd.8 tlshd/tlshd.conf.5 tlshd/tlshd.service
+install: userspace
+	@$(MAKE) -s -C mount-helper BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" install
+	@if ls $(TLSHD_DOCS) >/dev/null 2>&1; then \
+		$(MAKE) -s -C tlshd BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" UNITDIR="$(UNITDIR)" install; \
+	else \
+		install -D -m 0755 $(BUILD)/bin/tlshd $(DESTDIR)$(PREFIX)/sbin/tlshd; \
+		echo "  NOTE    tlshd/ has no man pages or unit yet: installed the tlshd binary only"; \
+	fi
+	@if [ -f tlshd/tlshd.conf.example ]; then \
+		install -D -m 0644 tlshd/tlshd.conf.example $(DESTDIR)$(PREFIX)/share/doc/rpctls/tlshd.conf.example; fi
+
+uninstall:
+	@$(MAKE) -s -C mount-helper BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" uninstall
+	rm -f $(DESTDIR)$(PREFIX)/sbin/tlshd $(DESTDIR)$(PREFIX)/share/man/man8/tlshd.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/tlshd.conf.5 $(DESTDIR)$(UNITDIR)/tlshd.service \
+		$(DESTDIR)$(PREFIX)/share/doc/rpctls/tlshd.conf.example
+	@rmdir $(DESTDIR)$(PREFIX)/share/doc/rpctls 2>/dev/null || true
 
 check: deps all
 	@tests/check

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rpctls: dispatch on the program name, then on the subcommand.
+ */
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rpctls.h"
+
+static const char *const verdict_names[] = {
+	[DIAG_OK] = "ok",
+	[DIAG_NO_STARTTLS] = "no-starttls",
+	[DIAG_UNREACHABLE] = "unreachable",
+	[DIAG_UNTRUSTED] = "untrusted",
+	[DIAG_EXPIRED] = "expired",
+	[DIAG_NOT_ACTIVATED] = "not-yet-valid",
+	[DIAG_REVOKED] = "revoked",
+	[DIAG_NAME_MISMATCH] = "name-mismatch",
+	[DIAG_BAD_CERT_OTHER] = "bad-certificate",
+	[DIAG_NEEDS_CLIENT_CERT] = "needs-client-cert",
+	[DIAG_CLIENT_CERT_REJECTED] = "client-cert-rejected",
+	[DIAG_ALPN] = "alpn",
+	[DIAG_TLS_VERSION] = "tls-version",
+	[DIAG_HANDSHAKE_FAILED] = "handshake-failed",
+	[DIAG_WRONGSEC] = "wrongsec",
+	[DIAG_UNKNOWN] = "error",
+};
+
+static int probe_main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "ca", required_argument, NULL, 'a' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "vers", required_argument, NULL, 'V' },
+		{ "export", required_argument, NULL, 'e' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "probe-only", no_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct diag_opts o = { .vers = 4, .timeout_ms = 10000 };
+	struct diag_report r;
+	bool probe_only = false;
+	unsigned int port = 0;
+	char err[256], detail[256];
+	struct peer p;
+	int c, fd;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			o.truststore = optarg;
+			break;
+		case 'c':
+			o.certfile = optarg;
+			break;
+		case 'k':
+			o.keyfile = optarg;
+			break;
+		case 'p':
+			port = (unsigned int)atoi(optarg);
+			break;
+		case 'V':
+			o.vers = (unsigned int)atoi(optarg);
+			break;
+		case 'e':
+			o.export_path = optarg;
+			break;
+		case 't':
+			o.timeout_ms = atoi(optarg) * 1000;
+			break;
+		case 'P':
+			probe_only = true;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc - 1 || !!o.certfile != !!o.keyfile ||
+	    o.timeout_ms <= 0 || port > 65535 || o.vers < 2 || o.vers > 4)
+		goto usage;
+	if (peer_resolve(&p, argv[optind], port, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rpctls: %s\n", err);
+		return EX_FAIL;
+	}
+	if (probe_only) {
+		enum probe_result pr;
+
+		fd = peer_connect(&p, o.timeout_ms, err, sizeof(err));
+		if (fd < 0) {
+			printf("probe: unreachable: %s\n", err);
+			return EX_FAIL;
+		}
+		pr = probe_auth_tls(fd, o.vers, o.timeout_ms, detail,
+				    sizeof(detail));
+		close(fd);
+		printf("probe: %s: %s\n", probe_result_name(pr), detail);
+		return pr == PROBE_STARTTLS ? 0 : EX_FAIL;
+	}
+	diag_run(&p, &o, &r);
+	printf("verdict: %s: %s\n", verdict_names[r.verdict], r.message);
+	return r.verdict == DIAG_OK ? 0 : EX_FAIL;
+usage:
+	fprintf(stderr,
+		"usage: rpctls probe [--ca FILE] [--cert FILE --key FILE] [--port N]\n"
+		"                    [--vers 3|4] [--export PATH] [--timeout SEC] [--probe-only] SERVER\n");
+	return EX_USAGE;
+}
+
+static int options_main(int argc, char **argv)
+{
+	char err[512], *out;
+	struct mopts m;
+	int ret;
+
+	enum xprtsec chosen;
+
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: rpctls options OPTIONS [none|tls|mtls]\n");
+		return EX_USAGE;
+	}
+	ret = mopts_parse(argv[1], false, &m, err, sizeof(err));
+	if (ret < 0) {
+		printf("error: %s\n", err);
+		return EX_FAIL;
+	}
+	printf("xprtsec=%s tlscert=%s tlskey=%s port=%u vers=%u\n",
+	       xprtsec_name(m.xprtsec), m.tlscert ? m.tlscert : "-",
+	       m.tlskey ? m.tlskey : "-", m.port, m.vers);
+	/* what an xprtsec=auto probe would turn into */
+	chosen = m.xprtsec;
+	if (argc == 3)
+		chosen = !strcmp(argv[2], "tls") ? XS_TLS :
+			 !strcmp(argv[2], "mtls") ? XS_MTLS : XS_UNSET;
+	/* 1001/1002 stand for the key serials keys.c would get */
+	out = mopts_build(&m, chosen, chosen == XS_MTLS && m.tlscert ? 1001 : 0,
+			  chosen == XS_MTLS && m.tlscert ? 1002 : 0);
+	printf("passed on: %s\n", out ? out : "");
+	free(out);
+	mopts_free(&m);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: rpctls COMMAND\n"
+		"  status                 NFS mounts, their TLS state, the handshake agent\n"
+		"  probe [...] SERVER     AUTH_TLS probe and TLS diagnosis of an NFS server\n"
+		"  cleanup                drop per-mount TLS keys of mounts that are gone\n"
+		"  options OPTS           show how the mount helper would rewrite OPTS\n"
+		"As mount.nfs / umount.nfs it is the mount helper: see rpctls-mount(8).\n");
+}
+
+int main(int argc, char **argv)
+{
+	char *copy = strdup(argv[0] ? argv[0] : "rpctls");
+	const char *prog = copy ? basename(copy) : "rpctls";
+
+	if (!strncmp(prog, "mount.nfs", 9) || !strcmp(prog, "rpctls-mount"))
+		return mount_main(argc, argv, prog);
+	if (!strncmp(prog, "umount.nfs", 10))
+		return umount_main(argc, argv, prog);
+	if (argc < 2) {
+		usage();
+		return EX_USAGE;
+	}
+	if (!strcmp(argv[1], "status"))
+		return status_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "probe"))
+		return probe_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cleanup")) {
+		int n = cleanup_stale(true);
+
+		printf("%d stale per-mount key set%s dropped\n", n,
+		       n == 1 ? "" : "s");
+		return 0;
+	}
+	if (!strcmp(argv[1], "options"))
+		return options_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "mount"))
+		return mount_main(argc - 1, argv + 1, "mount.nfs");
+	if (!strcmp(argv[1], "umount"))
+		return umount_main(argc - 1, argv + 1, "umount.nfs");
+	usage();
+	return EX_USAGE;
+}

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The mount(8)/umount(8) helper.  mount(8) runs /sbin/mount.nfs SPEC DIR
+ * [-fnrsvwN] [-o OPTS]; installed as that name (the distribution's
+ * program moved to mount.nfs.real), we:
+ *
+ *   1. exec the real mount.nfs at once when OPTS hold nothing of ours,
+ *      so plain NFS mounts behave exactly as before;
+ *   2. otherwise check what can be checked before mounting, each failure
+ *      named: the options, kernel RPC-with-TLS support, a handshake agent
+ *      in this network namespace, the server's answer to the AUTH_TLS
+ *      probe (which also decides xprtsec=auto);
+ *   3. load tlscert=/tlskey= into a keyring (keys.c);
+ *   4. run the real mount.nfs with the rewritten options;
+ *   5. when it fails, find out why in user space (diag.c) and say so.
+ *
+ * Exit codes are mount.nfs's: 0, 1 usage, 2 system error, 32 mount failure.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "rpctls.h"
+
+#define PROBE_TIMEOUT_MS	10000
+
+static bool verbose;
+
+void audit(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	openlog("rpctls", LOG_PID, LOG_DAEMON);
+	vsyslog(prio, fmt, ap);
+	closelog();
+	va_end(ap);
+}
+
+static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mount.nfs: rpctls: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The distribution's mount.nfs, never ourselves. */
+static const char *real_mount_nfs(void)
+{
+	static const char *const cands[] = { "/sbin/mount.nfs.real",
+					     "/usr/sbin/mount.nfs.real",
+					     "/sbin/mount.nfs" };
+	const char *env = getenv("RPCTLS_MOUNT_NFS");
+	char self[PATH_MAX], cand[PATH_MAX];
+	ssize_t n;
+	size_t i;
+
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	for (i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+		if (access(cands[i], X_OK))
+			continue;
+		if (!realpath(cands[i], cand) || !strcmp(cand, self))
+			continue;
+		return cands[i];
+	}
+	return NULL;
+}
+
+static int exec_real(const char *argv0, char **args)
+{
+	const char *real = real_mount_nfs();
+
+	if (!real) {
+		fprintf(stderr,
+			"%s: rpctls: the real mount.nfs (nfs-common) is not installed: no /sbin/mount.nfs.real\n",
+			argv0);
+		return EX_SYSERR;
+	}
+	args[0] = (char *)argv0;
+	execv(real, args);
+	fprintf(stderr, "%s: rpctls: cannot run %s: %s\n", argv0, real,
+		strerror(errno));
+	return EX_SYSERR;
+}
+
+static int run_real(const char *argv0, char **args)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		msg("fork: %s", strerror(errno));
+		return EX_SYSERR;
+	}
+	if (pid == 0)
+		_exit(exec_real(argv0, args));
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return EX_SYSERR;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return EX_SYSERR;
+}
+
+static const char *export_of(const char *spec)
+{
+	const char *p = spec[0] == '[' ? strchr(spec, ']') : spec;
+
+	p = p ? strstr(p, ":/") : NULL;
+	return p ? p + 1 : NULL;
+}
+
+/* Client identity for the diagnosis: the mount's, else tlshd's. */
+static void diag_identity(const struct mopts *m, struct diag_opts *d,
+			  char *cbuf, char *kbuf, size_t len)
+{
+	const char *conf = getenv("RPCTLS_TLSHD_CONF");
+	char line[1024], sec[64] = "";
+	FILE *f;
+
+	if (m->tlscert) {
+		d->certfile = m->tlscert;
+		d->keyfile = m->tlskey;
+		return;
+	}
+	f = fopen(conf && *conf ? conf : "/etc/tlshd.conf", "re");
+	if (!f)
+		return;
+	cbuf[0] = kbuf[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		char k[64], v[960];
+
+		if (sscanf(line, " [%63[^]]]", sec) == 1)
+			continue;
+		if (strcmp(sec, "authenticate.client"))
+			continue;
+		if (sscanf(line, " %63[^= \t] = %959[^\n]", k, v) != 2)
+			continue;
+		if (!strcmp(k, "x509.certificate"))
+			snprintf(cbuf, len, "%s", v);
+		else if (!strcmp(k, "x509.private_key"))
+			snprintf(kbuf, len, "%s", v);
+	}
+	fclose(f);
+	if (cbuf[0] && kbuf[0]) {
+		d->certfile = cbuf;
+		d->keyfile = kbuf;
+	}
+}
+
+static int explain_failure(const struct peer *p, const struct mopts *m,
+			   enum xprtsec chosen, const char *spec)
+{
+	struct diag_opts d = { .vers = m->vers ? m->vers : 4,
+			       .timeout_ms = PROBE_TIMEOUT_MS,
+			       .export_path = export_of(spec) };
+	char cbuf[1024], kbuf[1024];
+	struct diag_report r;
+
+	if (chosen == XS_MTLS)
+		diag_identity(m, &d, cbuf, kbuf, sizeof(cbuf));
+	if (chosen != XS_TLS && chosen != XS_MTLS) {
+		/* plaintext: only WRONGSEC can be ours to explain */
+		diag_run(p, &d, &r);
+		if (r.verdict == DIAG_WRONGSEC) {
+			msg("cause: %s", r.message);
+			return 1;
+		}
+		return 0;
+	}
+	diag_run(p, &d, &r);
+	if (r.verdict == DIAG_OK) {
+		msg("the same TLS handshake from user space works (%s); the kernel's attempt failed for a reason rpctls cannot see: check tlshd's log (journalctl -t tlshd) and dmesg",
+		    r.message);
+		return 0;
+	}
+	msg("cause: %s", r.message);
+	return 1;
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s SERVER:/PATH DIR [-fnrsvwN] [-o OPTIONS]\n"
+		"  rpctls options: xprtsec=none|tls|mtls|auto, tlscert=FILE, tlskey=FILE\n"
+		"  everything else goes to mount.nfs unchanged; see rpctls-mount(8)\n",
+		prog);
+}
+
+int mount_main(int argc, char **argv, const char *progname)
+{
+	bool nfs4 = !strcmp(progname, "mount.nfs4");
+	const char *argv0 = nfs4 ? "mount.nfs4" : "mount.nfs";
+	char *spec = NULL, *dir = NULL, *opts = NULL, *newopts = NULL;
+	char err[512], host[256], detail[512], dirbuf[PATH_MAX];
+	struct mount_keys keys = { 0 };
+	enum xprtsec chosen;
+	struct mopts m;
+	struct peer p;
+	char **args;
+	int i, na = 0, ret, fake = 0;
+	size_t olen = 0;
+
+	args = calloc((size_t)argc + 4, sizeof(*args));
+	if (!args)
+		return EX_SYSERR;
+	args[na++] = (char *)argv0;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-o") || !strncmp(a, "-o", 2)) {
+			const char *o = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
+			char *n;
+
+			if (!o) {
+				usage(argv0);
+				return EX_USAGE;
+			}
+			n = realloc(opts, olen + strlen(o) + 2);
+			if (!n)
+				return EX_SYSERR;
+			opts = n;
+			if (olen)
+				opts[olen++] = ',';
+			strcpy(opts + olen, o);
+			olen += strlen(o);
+			continue;
+		}
+		if (a[0] == '-') {
+			if (strchr(a, 'v'))
+				verbose = true;
+			if (strchr(a, 'f'))
+				fake = 1;
+			if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+				usage(argv0);
+				return EX_USAGE;
+			}
+		} else if (!spec) {
+			spec = argv[i];
+		} else if (!dir) {
+			dir = argv[i];
+		}
+		args[na++] = argv[i];
+	}
+
+	if (!opts || !rpctls_relevant(opts)) {
+		/* Not ours: exactly what mount(8) asked for. */
+		if (opts) {
+			args[na++] = "-o";
+			args[na++] = opts;
+		}
+		return exec_real(argv0, args);
+	}
+	if (!spec || !dir) {
+		usage(argv0);
+		return EX_USAGE;
+	}
+	if (realpath(dir, dirbuf))
+		dir = dirbuf;
+
+	if (mopts_parse(opts, nfs4, &m, err, sizeof(err)) < 0) {
+		msg("bad option %s", err);
+		return EX_FAIL;
+	}
+	if (split_spec(spec, host, sizeof(host), err, sizeof(err)) < 0) {
+		msg("%s", err);
+		return EX_FAIL;
+	}
+	chosen = m.xprtsec;
+	if (chosen == XS_NONE)
+		goto mount;
+
+	/* The kernel (RPCTLS_SKIP_KERNEL_CHECK=1: host tests, no NFS) */
+	switch (getenv("RPCTLS_SKIP_KERNEL_CHECK") ? KCAP_UNKNOWN :
+		kernel_tls_capable(nfs4 ? "nfs4" : "nfs", detail,
+				   sizeof(detail))) {
+	case KCAP_TLS:
+		if (verbose)
+			msg("%s", detail);
+		break;
+	case KCAP_NO_TLS:
+		if (chosen == XS_AUTO) {
+			audit(LOG_WARNING,
+			      "%s on %s: xprtsec=auto chose plaintext: %s",
+			      spec, dir, detail);
+			msg("xprtsec=auto: plaintext, because %s", detail);
+			chosen = XS_UNSET;
+			goto mount;
+		}
+		msg("xprtsec=%s: %s", xprtsec_name(chosen), detail);
+		return EX_FAIL;
+	case KCAP_NO_NFS:
+		msg("%s", detail);
+		return EX_FAIL;
+	case KCAP_UNKNOWN:
+		if (verbose && !getenv("RPCTLS_SKIP_KERNEL_CHECK"))
+			msg("%s", detail);
+		break;
+	}
+
+	/* The server */
+	if (peer_resolve(&p, host, m.port, err, sizeof(err)) < 0) {
+		msg("%s", err);
+		return EX_FAIL;
+	}
+	ret = peer_connect(&p, PROBE_TIMEOUT_MS, err, sizeof(err));
+	if (ret < 0) {
+		if (chosen == XS_AUTO) {
+			msg("xprtsec=auto cannot choose: %s", err);
+			audit(LOG_WARNING, "%s on %s: xprtsec=auto: %s",
+			      spec, dir, err);
+			return EX_FAIL;
+		}
+		/* mount.nfs has its own retry and bg logic for this */
+		msg("cannot probe the server before mounting: %s", err);
+	} else {
+		enum probe_result pr = probe_auth_tls(ret, m.vers,
+						      PROBE_TIMEOUT_MS,
+						      detail, sizeof(detail));
+
+		close(ret);
+		if (verbose)
+			msg("probe %s port %u: %s", p.addrstr, p.port, detail);
+		if (chosen == XS_AUTO) {
+			if (pr == PROBE_STARTTLS) {
+				chosen = m.tlscert ? XS_MTLS : XS_TLS;
+			} else if (pr == PROBE_NO_STARTTLS ||
+				   pr == PROBE_DENIED) {
+				chosen = XS_UNSET;
+			} else {
+				msg("xprtsec=auto cannot choose: %s", detail);
+				return EX_FAIL;
+			}
+			audit(LOG_NOTICE,
+			      "%s on %s: xprtsec=auto chose %s: server %s port %u: %s",
+			      spec, dir,
+			      chosen == XS_UNSET ? "plaintext" :
+						   xprtsec_name(chosen),
+			      p.addrstr, p.port, detail);
+			if (chosen == XS_UNSET) {
+				msg("xprtsec=auto: plaintext: %s", detail);
+				goto mount;
+			}
+			msg("xprtsec=auto: %s: %s", xprtsec_name(chosen),
+			    detail);
+		} else if (pr == PROBE_NO_STARTTLS || pr == PROBE_DENIED) {
+			msg("xprtsec=%s: server %s (%s port %u) does not offer RPC-with-TLS: %s",
+			    xprtsec_name(chosen), host, p.addrstr, p.port,
+			    detail);
+			return EX_FAIL;
+		} else if (pr != PROBE_STARTTLS) {
+			msg("cannot probe the server before mounting: %s",
+			    detail);
+		}
+	}
+
+	/* The agent */
+	{
+		enum agent_state a = agent_check(p.family, detail,
+						 sizeof(detail));
+
+		if (a != AGENT_LISTENING) {
+			msg("xprtsec=%s: %s", xprtsec_name(chosen), detail);
+			return EX_FAIL;
+		}
+	}
+
+	/* The identity */
+	if (chosen == XS_MTLS && m.tlscert && !fake) {
+		if (keys_load(m.tlscert, m.tlskey, dir, &keys, err,
+			      sizeof(err)) < 0) {
+			msg("%s", err);
+			return EX_FAIL;
+		}
+		if (record_write(dir, spec, &keys, err, sizeof(err)) < 0) {
+			msg("%s", err);
+			keys_drop(&keys);
+			return EX_SYSERR;
+		}
+	}
+
+mount:
+	newopts = mopts_build(&m, chosen, keys.cert, keys.key);
+	if (newopts) {
+		args[na++] = "-o";
+		args[na++] = newopts;
+	}
+	args[na] = NULL;
+	if (verbose)
+		msg("running mount.nfs with -o %s", newopts ? newopts : "");
+	ret = run_real(argv0, args);
+	if (ret == 0) {
+		if (chosen == XS_TLS || chosen == XS_MTLS || m.xprtsec)
+			audit(LOG_INFO, "mounted %s on %s with xprtsec=%s%s",
+			      spec, dir,
+			      chosen == XS_UNSET ? "none" :
+						   xprtsec_name(chosen),
+			      keys.cert ? " and a per-mount certificate" : "");
+		return 0;
+	}
+	if (keys.keyring) {
+		keys_drop(&keys);
+		record_remove(dir);
+	}
+	if (!fake && (chosen == XS_TLS || chosen == XS_MTLS ||
+		      m.xprtsec == XS_NONE || m.xprtsec == XS_AUTO)) {
+		if (m.xprtsec == XS_NONE &&
+		    peer_resolve(&p, host, m.port, err, sizeof(err)) < 0)
+			return ret;
+		explain_failure(&p, &m, chosen, spec);
+	}
+	return ret;
+}
+
+int umount_main(int argc, char **argv, const char *progname)
+{
+	const char *argv0 = !strcmp(progname, "umount.nfs4") ? "umount.nfs4" :
+							       "umount.nfs";
+	char dirbuf[PATH_MAX], **args;
+	const char *dir = NULL;
+	struct mount_keys k;
+	int i, ret;
+
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!args)
+		return EX_SYSERR;
+	for (i = 1; i < argc; i++) {
+		args[i] = argv[i];
+		if (argv[i][0] != '-' && !dir)
+			dir = argv[i];
+	}
+	if (!dir)
+		return exec_real(argv0, args);
+	if (realpath(dir, dirbuf))
+		dir = dirbuf;
+	if (record_read(dir, &k) < 0)
+		return exec_real(argv0, args);
+	ret = run_real(argv0, args);
+	if (ret == 0) {
+		keys_drop(&k);
+		record_remove(dir);
+		audit(LOG_INFO, "unmounted %s: dropped its TLS keys (keyring %d)",
+		      dir, k.keyring);
+	}
+	return ret;
+}

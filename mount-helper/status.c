@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rpctls status: what the kernel says about NFS mounts and the handshake
+ * agent, and nothing else.
+ *
+ *   mounts      PROC/self/mountinfo (mount point, source, fstype, options:
+ *               xprtsec=, cert_serial=, addr=) and PROC/self/mountstats
+ *               (the transport's connect count: under xprtsec=tls|mtls
+ *               every connection starts with a handshake)
+ *   identity    per-mount keys recorded by the mount helper (keys.c)
+ *   agent       PROC/net/tlsh of this network namespace, and of every
+ *               other network namespace a process in PROC lives in
+ *               (PROC/PID/net/tlsh), named after /run/netns entries
+ *
+ * The kernel does not expose the TLS version, cipher or peer certificate
+ * of a mount's connection: those lines say "not available".
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rpctls.h"
+
+#define NA "not available (the kernel does not expose it)"
+
+static void unescape(char *s)
+{
+	char *o = s, *i = s;
+
+	while (*i) {
+		if (i[0] == '\\' && isdigit((unsigned char)i[1]) &&
+		    isdigit((unsigned char)i[2]) && isdigit((unsigned char)i[3])) {
+			*o++ = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 +
+				      (i[3] - '0'));
+			i += 4;
+		} else {
+			*o++ = *i++;
+		}
+	}
+	*o = '\0';
+}
+
+/* value of "key=" in a comma-separated option list, or NULL */
+static const char *optval(const char *opts, const char *key, char *buf,
+			  size_t len)
+{
+	size_t kl = strlen(key);
+	const char *p = opts;
+
+	while (p && *p) {
+		if (!strncmp(p, key, kl) && p[kl] == '=') {
+			size_t n = strcspn(p + kl + 1, ",");
+
+			snprintf(buf, len, "%.*s", (int)n, p + kl + 1);
+			return buf;
+		}
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+/* The xprt line of DIR's block in mountstats: connect count, or -1. */
+static long connect_count(const char *dir, char *proto, size_t plen)
+{
+	char path[512], line[2048], want[1100];
+	bool in = false;
+	long cc = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/self/mountstats", proc_root());
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "device ", 7)) {
+			char *on = strstr(line, " mounted on ");
+			char *with = on ? strstr(on, " with fstype ") : NULL;
+
+			in = false;
+			if (on && with) {
+				snprintf(want, sizeof(want), "%.*s",
+					 (int)(with - on - 12), on + 12);
+				unescape(want);
+				in = !strcmp(want, dir);
+			}
+			continue;
+		}
+		if (in && strstr(line, "xprt:")) {
+			char p[16];
+			long port, bind, conn;
+
+			if (sscanf(strstr(line, "xprt:") + 5, "%15s %ld %ld %ld",
+				   p, &port, &bind, &conn) == 4) {
+				snprintf(proto, plen, "%s", p);
+				cc = conn;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	return cc;
+}
+
+static int show_mounts(void)
+{
+	char path[512], line[8192];
+	int count = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/self/mountinfo", proc_root());
+	f = fopen(path, "re");
+	if (!f) {
+		printf("NFS mounts: cannot read %s: %s\n", path,
+		       strerror(errno));
+		return -1;
+	}
+	printf("NFS mounts (this mount namespace):\n");
+	while (fgets(line, sizeof(line), f)) {
+		char mp[1024], fstype[32], src[1024], opts[4096], *sep;
+		char v[128], proto[16] = "", how[160];
+		const char *xs, *addr, *cs;
+		struct mount_keys k;
+		long cc;
+
+		if (sscanf(line, "%*s %*s %*s %*s %1023s", mp) != 1)
+			continue;
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(sep + 3, "%31s %1023s %4095s", fstype, src,
+				   opts) != 3)
+			continue;
+		if (strcmp(fstype, "nfs") && strcmp(fstype, "nfs4"))
+			continue;
+		unescape(mp);
+		unescape(src);
+		count++;
+		printf("  %s on %s (%s", src, mp, fstype);
+		if (optval(opts, "vers", v, sizeof(v)))
+			printf(", vers=%s", v);
+		printf(")\n");
+
+		xs = optval(opts, "xprtsec", v, sizeof(v));
+		printf("    security mode:   %s\n",
+		       xs ? (!strcmp(xs, "tls") ? "xprtsec=tls (TLS, server authenticated)" :
+			     !strcmp(xs, "mtls") ? "xprtsec=mtls (TLS, mutual authentication)" :
+			     !strcmp(xs, "none") ? "xprtsec=none (plaintext)" : xs) :
+		       "plaintext (no xprtsec= in the mount options)");
+		{
+			char a[128];
+
+			addr = optval(opts, "addr", a, sizeof(a));
+			printf("    peer:            %s\n", addr ? addr : "unknown");
+		}
+		if (xs && strcmp(xs, "none")) {
+			printf("    peer identity:   %s\n", NA);
+			printf("    TLS version:     %s\n", NA);
+			printf("    cipher:          %s\n", NA);
+			printf("    last handshake:  %s; see the agent counters and tlshd's log\n",
+			       "not available per mount");
+		}
+		cc = connect_count(mp, proto, sizeof(proto));
+		if (cc >= 0)
+			snprintf(how, sizeof(how), "%ld%s", cc,
+				 xs && strcmp(xs, "none") ?
+				 " (each one began with a TLS handshake)" : "");
+		else
+			snprintf(how, sizeof(how), "unknown (no xprt line in mountstats)");
+		printf("    connections:     %s%s%s\n", how,
+		       proto[0] ? ", transport " : "", proto);
+		cs = optval(opts, "cert_serial", v, sizeof(v));
+		if (!record_read(mp, &k))
+			printf("    client identity: per-mount certificate from the mount helper: keyring %d, cert key %d, private key %d\n",
+			       k.keyring, k.cert, k.key);
+		else if (cs)
+			printf("    client identity: cert_serial=%s\n", cs);
+		else if (xs && !strcmp(xs, "mtls"))
+			printf("    client identity: tlshd's configured certificate\n");
+	}
+	fclose(f);
+	if (!count)
+		printf("  none\n");
+	return count;
+}
+
+struct ns {
+	char		id[64];		/* "net:[4026531840]" */
+	char		name[64];
+	int		pid;		/* 0: PROC/net (ours) */
+};
+
+static void ns_names(struct ns *n)
+{
+	DIR *d = opendir("/run/netns");
+	struct dirent *e;
+	unsigned long ino;
+
+	if (!d || sscanf(n->id, "net:[%lu]", &ino) != 1) {
+		if (d)
+			closedir(d);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char p[512];
+		struct stat st;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/run/netns/%s", e->d_name);
+		if (!stat(p, &st) && st.st_ino == ino) {
+			snprintf(n->name, sizeof(n->name), "%.63s", e->d_name);
+			break;
+		}
+	}
+	closedir(d);
+}
+
+static void show_counters(const char *path)
+{
+	static const char *const order[] = {
+		"listener_inet", "listener_inet6", "requests", "accepted",
+		"succeeded", "failed", "timed_out", "cancelled", "no_agent",
+		"in_flight", "queued",
+	};
+	char names[40][32];
+	long vals[40];
+	size_t i;
+	int n = tlsh_counters_read(path, names, vals, 40), col = 0;
+
+	if (n < 0) {
+		printf("    no AF_TLSH upcall (%s: %s): tlsh module not loaded\n",
+		       path, strerror(-n));
+		return;
+	}
+	printf("    agent:           %s\n",
+	       tlsh_counter(names, vals, n, "listener_inet") == 1 ||
+	       tlsh_counter(names, vals, n, "listener_inet6") == 1 ?
+	       "listening" : "NOT listening (no tlshd in this namespace)");
+	printf("   ");
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		long v = tlsh_counter(names, vals, n, order[i]);
+
+		if (v < 0)
+			continue;
+		printf(" %s %ld", order[i], v);
+		if (++col % 6 == 0)
+			printf("\n   ");
+	}
+	printf("\n   ");
+	col = 0;
+	for (i = 0; i < (size_t)n; i++) {
+		if (strncmp(names[i], "failed_", 7) || !vals[i])
+			continue;
+		printf(" %s %ld", names[i], vals[i]);
+		col++;
+	}
+	if (!col)
+		printf(" no failures by reason");
+	printf("\n");
+}
+
+static void show_agents(void)
+{
+	char self[64] = "", path[512], link[512];
+	struct ns seen[64];
+	int nseen = 0, i;
+	struct dirent *e;
+	ssize_t l;
+	DIR *d;
+
+	printf("TLS handshake agent (AF_TLSH) per network namespace:\n");
+	snprintf(link, sizeof(link), "%s/self/ns/net", proc_root());
+	l = readlink(link, self, sizeof(self) - 1);
+	self[l > 0 ? l : 0] = '\0';
+	memset(&seen[0], 0, sizeof(seen[0]));
+	snprintf(seen[0].id, sizeof(seen[0].id), "%s", self[0] ? self : "this");
+	nseen = 1;
+
+	d = opendir(proc_root());
+	while (d && (e = readdir(d)) && nseen < 64) {
+		char id[64];
+		bool dup = false;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(link, sizeof(link), "%s/%s/ns/net", proc_root(),
+			 e->d_name);
+		l = readlink(link, id, sizeof(id) - 1);
+		if (l <= 0)
+			continue;
+		id[l] = '\0';
+		for (i = 0; i < nseen; i++)
+			dup |= !strcmp(seen[i].id, id);
+		if (dup)
+			continue;
+		memset(&seen[nseen], 0, sizeof(seen[nseen]));
+		snprintf(seen[nseen].id, sizeof(seen[nseen].id), "%s", id);
+		seen[nseen].pid = atoi(e->d_name);
+		nseen++;
+	}
+	if (d)
+		closedir(d);
+	for (i = 0; i < nseen; i++) {
+		ns_names(&seen[i]);
+		printf("  %s%s%s%s%s\n", seen[i].id,
+		       seen[i].name[0] ? " \"" : "", seen[i].name,
+		       seen[i].name[0] ? "\"" : "",
+		       i == 0 ? " (this one)" : "");
+		if (seen[i].pid)
+			snprintf(path, sizeof(path), "%s/%d/net/tlsh",
+				 proc_root(), seen[i].pid);
+		else
+			snprintf(path, sizeof(path), "%s/net/tlsh",
+				 proc_root());
+		show_counters(path);
+	}
+}
+
+static void show_kernel(void)
+{
+	char detail[512];
+	enum kcap c;
+
+	if (getenv("RPCTLS_PROC")) {
+		printf("Kernel: not checked (RPCTLS_PROC is set)\n");
+		return;
+	}
+	c = kernel_tls_capable("nfs4", detail, sizeof(detail));
+	printf("Kernel: %s\n", c == KCAP_TLS ? "RPC-with-TLS (xprtsec=) supported" :
+	       detail);
+}
+
+int status_main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "-a")) {
+		fprintf(stderr, "usage: rpctls status\n");
+		return EX_USAGE;
+	}
+	show_kernel();
+	show_mounts();
+	show_agents();
+	return 0;
+}

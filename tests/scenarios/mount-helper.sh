@@ -1,0 +1,115 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The mount helper in place (inside the VM): rpctls-mount installed as
+# /sbin/mount.nfs* by make install (the real ones diverted), plain NFS
+# mounts and an fstab entry with mount -a through it, xprtsec=auto against
+# a plaintext server with its syslog line, the named errors the kernel and
+# agent checks give, rpctls status against the live mounts.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/tap.sh
+. tests/lib/netns.sh
+. tests/lib/nfsd.sh
+R=build/bin/rpctls
+
+# --- install into the guest's (overlay) root ---------------------------------
+if make -s -C mount-helper install >/tmp/install.log 2>&1 &&
+	[ "$(readlink /sbin/mount.nfs)" = /usr/sbin/rpctls-mount ] &&
+	[ -x /sbin/mount.nfs.real ] && [ "$(readlink -f /sbin/umount.nfs4)" = /usr/sbin/rpctls ] && [ "$(readlink -f /sbin/mount.nfs4)" = /usr/sbin/rpctls ]; then
+	tap_ok "installed as /sbin/mount.nfs, the real one diverted"
+else
+	tap_fail "install: $(tail -3 /tmp/install.log)"
+	exit 1
+fi
+
+# syslog: a /dev/log reader, so the audit lines can be checked
+rm -f /dev/log
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+open("/tmp/syslog.ready", "w").close()
+with open("/tmp/syslog", "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(4096) + b"\n")
+' &
+SYSLOGPID=$!
+for _ in $(seq 50); do [ -e /tmp/syslog.ready ] && break; sleep 0.1; done
+
+netns_setup || { tap_fail "test hosts"; exit 1; }
+nfsd_start || { tap_fail "nfsd start"; exit 1; }
+modprobe tlsh 2>/dev/null
+
+is_nfs() { awk -v m="$1" '$2 == m { print $3 }' /proc/mounts | grep -qx "nfs4\|nfs"; }
+
+# --- plain NFS through the helper ----------------------------------------------
+plain() { # NAME TYPE OPTS
+	local mnt=/mnt/$1
+	mkdir -p "$mnt"
+	in_ns client mount -t "$2" -o "$3" "server.test:$NFSD_EXPORT" "$mnt" || return 1
+	is_nfs "$mnt" || { echo "$mnt is not an NFS mount"; return 1; }
+	echo "$1" >"$mnt/$1.txt" && [ "$(cat "$NFSD_EXPORT/$1.txt")" = "$1" ] || return 1
+	rm -f "$mnt/$1.txt"
+	in_ns client umount "$mnt"
+}
+tap_run "plain NFSv4.2 mount through the helper" plain v42 nfs4 vers=4.2
+tap_run "plain NFSv3 mount through the helper" plain v3 nfs vers=3,proto=tcp,nolock
+
+# --- fstab + mount -a ------------------------------------------------------------
+fstab() {
+	mkdir -p /mnt/fstab
+	cp /etc/fstab /tmp/fstab.orig 2>/dev/null || : >/tmp/fstab.orig
+	echo "server.test:$NFSD_EXPORT /mnt/fstab nfs4 vers=4.2,xprtsec=auto 0 0" >>/etc/fstab
+	in_ns client mount -a -t nfs4 || return 1
+	is_nfs /mnt/fstab || { echo "/mnt/fstab is not an NFS mount"; return 1; }
+	grep -q "/mnt/fstab with xprtsec=none\|xprtsec=auto chose plaintext" /tmp/syslog ||
+		{ echo "no audit line in syslog: $(tail -3 /tmp/syslog)"; return 1; }
+	$R status >/tmp/status.out 2>&1
+	grep -q "server.test:$NFSD_EXPORT on /mnt/fstab (nfs4, vers=4.2)" /tmp/status.out &&
+		grep -q "security mode:   plaintext" /tmp/status.out ||
+		{ echo "status: $(cat /tmp/status.out)"; return 1; }
+	in_ns client umount /mnt/fstab
+	cp /tmp/fstab.orig /etc/fstab
+}
+tap_run "fstab entry with xprtsec=auto, mount -a, audit line, status" fstab
+sed 's/^/# /' /tmp/status.out | head -30
+grep "rpctls" /tmp/syslog | sed 's/^/# syslog: /' | head -5
+
+# --- xprtsec=tls|mtls: the checks before the kernel is asked ----------------------
+mkdir -p /mnt/tls
+out=$(in_ns client mount -t nfs4 -o vers=4.2,xprtsec=tls "server.test:$NFSD_EXPORT" /mnt/tls 2>&1)
+rc=$?
+if is_nfs /mnt/tls; then
+	tap_fail "xprtsec=tls against a plaintext nfsd must not mount"
+	in_ns client umount /mnt/tls
+elif grep -q "this kernel has no RPC-with-TLS: it refuses the xprtsec= mount option (kernel says: nfs4: Unknown parameter 'xprtsec')" <<<"$out"; then
+	tap_expect "kernel without RPC-with-TLS: named, exit 32" 32 "$rc"
+	tap_skip "xprtsec=tls: no agent named" "kernel client TLS (kernel/patches/0101, 0102) is not in the default tree"
+	tap_skip "xprtsec=tls: plaintext server named" "kernel client TLS is not in the default tree"
+	tap_skip "xprtsec=tls|mtls mounts, per-mount identity at the server, cleanup at umount" \
+		"kernel client and server TLS are not in the default tree"
+else
+	# the kernel has RPC-with-TLS; no tlshd runs in "client"
+	if grep -q "no TLS handshake agent listens in this network namespace for IPv4\|no TLS handshake upcall in this kernel" <<<"$out" &&
+		[ "$rc" = 32 ]; then
+		tap_ok "xprtsec=tls: no agent named"
+	else
+		tap_fail "xprtsec=tls: no agent named: exit $rc: $out"
+	fi
+	tap_skip "xprtsec=tls|mtls mounts, per-mount identity at the server, cleanup at umount" \
+		"this scenario does not start tlshd and a TLS nfsd yet"
+fi
+echo "# $out"
+
+# --- uninstall puts mount.nfs back ---------------------------------------------------
+if make -s -C mount-helper uninstall >/tmp/uninstall.log 2>&1 &&
+	[ ! -L /sbin/mount.nfs ] && [ -x /sbin/mount.nfs ] && [ ! -e /sbin/mount.nfs.real ] &&
+	[ ! -e /usr/sbin/rpctls ]; then
+	tap_ok "uninstall restores /sbin/mount.nfs"
+else
+	tap_fail "uninstall: $(ls -l /sbin/mount.nfs* 2>&1 | tr '\n' ' ') $(tail -3 /tmp/uninstall.log)"
+fi
+tap_run "plain mount after uninstall" plain after nfs4 vers=4.2
+
+kill "$SYSLOGPID" 2>/dev/null
+nfsd_stop
+tap_done

@@ -213,6 +213,7 @@ int mount_main(int argc, char **argv, const char *progname)
 	const char *argv0 = nfs4 ? "mount.nfs4" : "mount.nfs";
 	char *spec = NULL, *dir = NULL, *opts = NULL, *newopts = NULL;
 	char err[512], host[256], detail[512], dirbuf[PATH_MAX];
+	char autowhy[640] = "";
 	struct mount_keys keys = { 0 };
 	enum xprtsec chosen;
 	struct mopts m;
@@ -351,18 +352,16 @@ int mount_main(int argc, char **argv, const char *progname)
 				msg("xprtsec=auto cannot choose: %s", detail);
 				return EX_FAIL;
 			}
-			audit(LOG_NOTICE,
-			      "%s on %s: xprtsec=auto chose %s: server %s port %u: %s",
-			      spec, dir,
-			      chosen == XS_UNSET ? "plaintext" :
-						   xprtsec_name(chosen),
-			      p.addrstr, p.port, detail);
 			if (chosen == XS_UNSET) {
+				audit(LOG_NOTICE,
+				      "%s on %s: xprtsec=auto chose plaintext: server %s port %u: %s",
+				      spec, dir, p.addrstr, p.port, detail);
 				msg("xprtsec=auto: plaintext: %s", detail);
 				goto mount;
 			}
-			msg("xprtsec=auto: %s: %s", xprtsec_name(chosen),
-			    detail);
+			snprintf(autowhy, sizeof(autowhy),
+				 "server %s port %u: %s", p.addrstr, p.port,
+				 detail);
 		} else if (pr == PROBE_NO_STARTTLS || pr == PROBE_DENIED) {
 			msg("xprtsec=%s: server %s (%s port %u) does not offer RPC-with-TLS: %s",
 			    xprtsec_name(chosen), host, p.addrstr, p.port,
@@ -379,10 +378,26 @@ int mount_main(int argc, char **argv, const char *progname)
 		enum agent_state a = agent_check(p.family, detail,
 						 sizeof(detail));
 
+		if (a != AGENT_LISTENING && m.xprtsec == XS_AUTO) {
+			/* opportunistic: this host cannot do TLS now */
+			audit(LOG_WARNING,
+			      "%s on %s: xprtsec=auto chose plaintext although the server offers TLS: %s",
+			      spec, dir, detail);
+			msg("xprtsec=auto: plaintext although the server offers TLS, because %s",
+			    detail);
+			chosen = XS_UNSET;
+			goto mount;
+		}
 		if (a != AGENT_LISTENING) {
 			msg("xprtsec=%s: %s", xprtsec_name(chosen), detail);
 			return EX_FAIL;
 		}
+	}
+
+	if (m.xprtsec == XS_AUTO) {
+		audit(LOG_NOTICE, "%s on %s: xprtsec=auto chose %s: %s", spec,
+		      dir, xprtsec_name(chosen), autowhy);
+		msg("xprtsec=auto: %s: %s", xprtsec_name(chosen), autowhy);
 	}
 
 	/* The identity */

@@ -21,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "rpctls.h"
@@ -264,6 +267,31 @@ static void show_counters(const char *path)
 	printf("\n");
 }
 
+/* Read /proc/net/tlsh from inside /run/netns/NAME (a child process). */
+static void show_counters_in(const char *name)
+{
+	char p[512];
+	pid_t pid;
+	int fd, status;
+
+	snprintf(p, sizeof(p), "/run/netns/%s", name);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+			printf("    cannot enter %s: %s\n", p, strerror(errno));
+			fflush(stdout);
+			_exit(1);
+		}
+		show_counters("/proc/thread-self/net/tlsh");
+		fflush(stdout);
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+}
+
 static void show_agents(void)
 {
 	char self[64] = "", path[512], link[512];
@@ -305,8 +333,38 @@ static void show_agents(void)
 	}
 	if (d)
 		closedir(d);
+	/* Named namespaces no process lives in: /run/netns, via setns(). */
+	d = getenv("RPCTLS_PROC") ? NULL : opendir("/run/netns");
+	while (d && (e = readdir(d)) && nseen < 64) {
+		char p[512];
+		struct stat st;
+		bool dup = false;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/run/netns/%.255s", e->d_name);
+		if (stat(p, &st))
+			continue;
+		snprintf(link, sizeof(link), "net:[%lu]",
+			 (unsigned long)st.st_ino);
+		for (i = 0; i < nseen; i++)
+			dup |= !strcmp(seen[i].id, link);
+		if (dup)
+			continue;
+		memset(&seen[nseen], 0, sizeof(seen[nseen]));
+		snprintf(seen[nseen].id, sizeof(seen[nseen].id), "%.63s", link);
+		seen[nseen].pid = -1;
+		nseen++;
+	}
+	if (d)
+		closedir(d);
 	for (i = 0; i < nseen; i++) {
 		ns_names(&seen[i]);
+		if (seen[i].pid == -1) {
+			printf("  %s \"%s\"\n", seen[i].id, seen[i].name);
+			show_counters_in(seen[i].name);
+			continue;
+		}
 		printf("  %s%s%s%s%s\n", seen[i].id,
 		       seen[i].name[0] ? " \"" : "", seen[i].name,
 		       seen[i].name[0] ? "\"" : "",

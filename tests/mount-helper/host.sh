@@ -192,7 +192,7 @@ check "helper-tls-mounts" 0 "" "$M4" 127.0.0.1:/srv/export "$T/mnt" -o "xprtsec=
 tap_expect "helper-tls-options" "mount.nfs4 127.0.0.1:/srv/export $T/mnt -o port=$PORT,xprtsec=tls" \
 	"$(cat "$T/fake.log" 2>/dev/null)"
 rm -f "$T/fake.log"
-check "helper-auto-chooses-tls" 0 "xprtsec=auto: tls: the server answered the AUTH_TLS probe with STARTTLS" \
+check "helper-auto-chooses-tls" 0 "xprtsec=auto: tls: server 127.0.0.1 port [0-9]+: the server answered the AUTH_TLS probe with STARTTLS" \
 	"$M4" 127.0.0.1:/srv/export "$T/mnt" -o "xprtsec=auto,port=$PORT"
 tap_expect "helper-auto-tls-options" "mount.nfs4 127.0.0.1:/srv/export $T/mnt -o port=$PORT,xprtsec=tls" \
 	"$(cat "$T/fake.log" 2>/dev/null)"
@@ -201,6 +201,10 @@ rm -f "$T/fake.log"
 check "helper-no-agent" 32 "no TLS handshake agent listens in this network namespace for IPv4 \(listener_inet 0" \
 	"$M4" 127.0.0.1:/srv/export "$T/mnt" -o "xprtsec=tls,port=$PORT"
 tap_expect "helper-no-agent-no-mount" "no" "$([ -e "$T/fake.log" ] && echo yes || echo no)"
+check "helper-auto-no-agent-plaintext" 0 "xprtsec=auto: plaintext although the server offers TLS, because no TLS handshake agent listens" \
+	"$M4" 127.0.0.1:/srv/export "$T/mnt" -o "xprtsec=auto,port=$PORT"
+tap_expect "helper-auto-no-agent-options" "mount.nfs4 127.0.0.1:/srv/export $T/mnt -o port=$PORT" \
+	"$(cat "$T/fake.log" 2>/dev/null)"
 rm "$T/proc/net/tlsh"
 check "helper-no-tlsh-module" 32 "no TLS handshake upcall in this kernel: $T/proc/net/tlsh" \
 	"$M4" 127.0.0.1:/srv/export "$T/mnt" -o "xprtsec=tls,port=$PORT"

@@ -65,7 +65,8 @@ fstab() {
 		{ echo "no audit line in syslog: $(tail -3 /tmp/syslog)"; return 1; }
 	$R status >/tmp/status.out 2>&1
 	grep -q "server.test:$NFSD_EXPORT on /mnt/fstab (nfs4, vers=4.2)" /tmp/status.out &&
-		grep -q "security mode:   plaintext" /tmp/status.out ||
+		grep -q "security mode:   plaintext" /tmp/status.out &&
+		grep -q '^  net:\[[0-9]*\] "client"$' /tmp/status.out ||
 		{ echo "status: $(cat /tmp/status.out)"; return 1; }
 	in_ns client umount /mnt/fstab
 	cp /tmp/fstab.orig /etc/fstab

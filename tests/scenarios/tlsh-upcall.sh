@@ -286,7 +286,8 @@ ns_new $NS
 echo >"$TRACE/trace"
 bg $NS "$LOGS/to-peer" "$AGENT" peer -P 4433
 until_true 5 log_has "$LOGS/to-peer" listening
-bg $NS "$LOGS/to-agent" "$AGENT" serve -a fail -s 5 -d 2000 -n 1
+rm -f /tmp/tlsh-gate
+bg $NS "$LOGS/to-agent" "$AGENT" serve -a fail -s 5 -w /tmp/tlsh-gate -n 1
 agent_up $NS
 tt $NS connect 9 127.0.0.1 4433 >/dev/null
 t0=$(date +%s%N)
@@ -294,7 +295,9 @@ tt $NS hello 9 client_anon timeout=500 >/dev/null
 tt $NS wait 9 10000 >/dev/null
 ms=$((($(date +%s%N) - t0) / 1000000))
 tap_expect "timeout: done with -ETIMEDOUT" "done -110" "$(field 9 req) $(field 9 status)"
-if [ $ms -ge 450 ] && [ $ms -lt 1900 ]; then tap_ok "timeout: after about 500 ms (${ms} ms)"; else tap_fail "timeout: after about 500 ms: ${ms} ms"; fi
+# (not before 500 ms; the upper bound only allows for a slow debug kernel)
+if [ $ms -ge 450 ] && [ $ms -lt 10000 ]; then tap_ok "timeout: after about 500 ms (${ms} ms)"; else tap_fail "timeout: after about 500 ms: ${ms} ms"; fi
+touch /tmp/tlsh-gate
 wait "$BG"
 tap_run "timeout: the agent's late report gets ENOENT" log_has "$LOGS/to-agent" "report=ENOENT"
 tap_expect "timeout: counters" "1 0 1 0" "$(stat $NS timed_out) $(stat $NS failed) $(stat $NS accepted) $(stat $NS in_flight)"
@@ -321,11 +324,13 @@ tap_expect "cancelled: done not called, queue empty" "cancelled 1 0" \
 	"$(field 10 req) $(field 10 cancel) $(stat $NS queued)"
 tap_expect "a second cancel finds nothing" "No such file or directory" "$(tt $NS cancel 10)"
 stop "$A"
-bg $NS "$LOGS/cancel-agent" "$AGENT" serve -a fail -s 5 -d 1500 -n 1
+rm -f /tmp/tlsh-gate
+bg $NS "$LOGS/cancel-agent" "$AGENT" serve -a fail -s 5 -w /tmp/tlsh-gate -n 1
 agent_up $NS
 tt $NS hello 10 client_anon >/dev/null
-until_true 10 stat_is $NS accepted 1
+until_true 30 log_has "$BGLOG" "^req "
 tap_expect "cancel while the agent holds the socket" OK "$(tt $NS cancel 10)"
+touch /tmp/tlsh-gate
 wait "$BG"
 tap_run "the agent's report after the cancel gets ENOENT" log_has "$LOGS/cancel-agent" "report=ENOENT"
 tap_expect "done never called after cancel" "cancelled 0" "$(field 10 req) $(field 10 status)"
@@ -333,12 +338,15 @@ tap_expect "cancel counters" "2 2 0 0 0" \
 	"$(stat $NS requests) $(stat $NS cancelled) $(stat $NS failed) $(stat $NS succeeded) $(stat $NS in_flight)"
 tap_run "trace: tlsh_cancelled" grep -q "tlsh_cancelled: id=" "$TRACE/trace"
 # the consumer releases its socket while the agent holds it
-bg $NS "$LOGS/release-agent" "$AGENT" serve -a fail -s 5 -d 1000 -n 1
+rm -f /tmp/tlsh-gate
+bg $NS "$LOGS/release-agent" "$AGENT" serve -a fail -s 5 -w /tmp/tlsh-gate -n 1
 agent_up $NS
 tt $NS hello 10 client_anon >/dev/null
-until_true 10 stat_is $NS accepted 2
+until_true 30 log_has "$BGLOG" "^req "
 tap_expect "the consumer releases its socket while the agent holds it" OK "$(tt $NS close 10)"
-tt $NS wait 10 10000 >/dev/null
+tap_expect "the request outlives the consumer's release" pending "$(field 10 req)"
+touch /tmp/tlsh-gate
+tt $NS wait 10 30000 >/dev/null
 wait "$BG"
 tap_expect "done still called, socket kept alive for the agent" "closed done -5" \
 	"$(field 10 state) $(field 10 req) $(field 10 status)"
@@ -357,7 +365,7 @@ for s in 11 12 13 14; do
 	tt $NS connect $s 127.0.0.1 4433 >/dev/null
 	tt $NS hello $s client_anon >/dev/null
 done
-until_true 10 stat_is $NS accepted 2
+until_true 30 stat_is $NS accepted 2
 tap_expect "two held by the agent, two queued" "2 2 4" "$(stat $NS accepted) $(stat $NS queued) $(stat $NS in_flight)"
 stop "$A"
 for s in 11 12 13 14; do tt $NS wait $s 5000 >/dev/null; done
@@ -434,7 +442,7 @@ tt $NS connect 15 127.0.0.1 4433 >/dev/null
 tt $NS hello 15 client_anon >/dev/null
 tt $NS connect 16 127.0.0.1 4433 >/dev/null
 tt $NS hello 16 client_anon >/dev/null
-until_true 10 stat_is $NS accepted 1
+until_true 30 stat_is $NS accepted 1
 if rmmod tlsh 2>/dev/null; then tap_fail "rmmod tlsh with requests pending is refused"; else tap_ok "rmmod tlsh with requests pending is refused"; fi
 tap_run "rmmod tlsh_test with requests pending (it cancels them)" rmmod tlsh_test
 tap_expect "both pending requests cancelled" "2 0" "$(stat $NS cancelled) $(stat $NS in_flight)"

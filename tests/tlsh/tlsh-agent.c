@@ -14,14 +14,15 @@
  *	bind and listen a listener; print "ok" or the errno name; exit 0 on
  *	success, 1 otherwise
  *   tlsh-agent serve [-f FAMILY] [-n COUNT] [-a ACTION] [-s ERRNO]
- *		      [-p PEERID] [-d MS]
+ *		      [-p PEERID] [-d MS] [-w GATE]
  *	listen and handle COUNT requests (0: forever), printing one
  *	"req ..." line with every parameter and one "result ..." line each.
  *	ACTION: ktls (install kTLS, report success: the default), fail
  *	(report ERRNO), noktls (report success without kTLS), close (close
  *	without a report), hold (keep the socket, never report), idle
- *	(never accept).  -d waits MS before reporting.  With hold and idle,
- *	or after COUNT requests with hold, it waits to be killed.
+ *	(never accept).  -d waits MS before reporting, -w until the file
+ *	GATE exists (60 s at most).  With hold and idle, or after COUNT
+ *	requests with hold, it waits to be killed.
  *   tlsh-agent peer [-f FAMILY] -P PORT [-k] [-n COUNT]
  *	a TCP server on loopback: accept COUNT connections (0: forever),
  *	install kTLS on each with -k, echo what it reads; logs "rx TEXT"
@@ -309,10 +310,11 @@ static int cmd_serve(int argc, char **argv)
 {
 	const char *action = "ktls";
 	int family = AF_INET, count = 1, status = EIO, peerid = 0, delay = 0;
+	const char *gate = NULL;
 	int lfd, fd, opt, i, err;
 	uint64_t id;
 
-	while ((opt = getopt(argc - 1, argv + 1, "f:n:a:s:p:d:")) != -1) {
+	while ((opt = getopt(argc - 1, argv + 1, "f:n:a:s:p:d:w:")) != -1) {
 		switch (opt) {
 		case 'f': family = family_of(optarg); break;
 		case 'n': count = atoi(optarg); break;
@@ -320,6 +322,7 @@ static int cmd_serve(int argc, char **argv)
 		case 's': status = atoi(optarg); break;
 		case 'p': peerid = atoi(optarg); break;
 		case 'd': delay = atoi(optarg); break;
+		case 'w': gate = optarg; break;
 		default: return 2;
 		}
 	}
@@ -348,6 +351,8 @@ static int cmd_serve(int argc, char **argv)
 			continue;	/* keep fd open, never report */
 		if (delay)
 			usleep(delay * 1000);
+		for (err = 0; gate && access(gate, F_OK) && err < 600; err++)
+			usleep(100 * 1000);
 		if (!strcmp(action, "close")) {
 			close(fd);
 			printf("result id=%llu closed\n", (unsigned long long)id);

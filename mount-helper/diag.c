@@ -397,6 +397,10 @@ void diag_run(const struct peer *p, const struct diag_opts *o,
 			say(r, DIAG_TLS_VERSION,
 			    "the server does not speak TLS 1.3 (%s)",
 			    gnutls_strerror(ret));
+		} else if (ret == GNUTLS_E_PREMATURE_TERMINATION) {
+			say(r, DIAG_HANDSHAKE_FAILED,
+			    "the server %s answered STARTTLS, then closed the connection during the TLS handshake without an alert (so does a server whose handshake agent is not running)",
+			    p->host);
 		} else {
 			say(r, DIAG_HANDSHAKE_FAILED,
 			    "the TLS handshake with %s failed: %s", p->host,

@@ -4,6 +4,7 @@
  */
 #include <getopt.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,8 +173,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "status"))
 		return status_main(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "probe"))
+	if (!strcmp(argv[1], "probe")) {
+		signal(SIGPIPE, SIG_IGN);
 		return probe_main(argc - 1, argv + 1);
+	}
 	if (!strcmp(argv[1], "cleanup")) {
 		int n = cleanup_stale(true);
 

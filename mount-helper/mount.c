@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,8 +112,10 @@ static int run_real(const char *argv0, char **args)
 		msg("fork: %s", strerror(errno));
 		return EX_SYSERR;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
 		_exit(exec_real(argv0, args));
+	}
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			return EX_SYSERR;
@@ -276,6 +279,8 @@ int mount_main(int argc, char **argv, const char *progname)
 		usage(argv0);
 		return EX_USAGE;
 	}
+	/* a server that closes under us must not kill the helper */
+	signal(SIGPIPE, SIG_IGN);
 	if (realpath(dir, dirbuf))
 		dir = dirbuf;
 

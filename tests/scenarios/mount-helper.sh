@@ -75,6 +75,100 @@ tap_run "fstab entry with xprtsec=auto, mount -a, audit line, status" fstab
 sed 's/^/# /' /tmp/status.out | head -30
 grep "rpctls" /tmp/syslog | sed 's/^/# syslog: /' | head -5
 
+# --- TLS mounts with tlshd in both hosts (kernels with RPC-with-TLS) --------------
+TLSDIR=/tmp/mh-tls
+tlshd_in() { # NS CONF
+	nsenter --net=/run/netns/"$1" build/bin/tlshd -s -c "$2" >>"$TLSDIR/tlshd-$1.log" 2>&1 &
+	TLSHD_PIDS+=($!)
+}
+tls_mount() { # NAME OPTS -> mounted at /mnt/NAME, a file written and read back
+	local mnt=/mnt/$1
+	mkdir -p "$mnt"
+	in_ns client mount -t nfs4 -o "$2" "server.test:$NFSD_EXPORT" "$mnt" || return 1
+	is_nfs "$mnt" || { echo "$mnt is not an NFS mount"; return 1; }
+	grep " $mnt " /proc/mounts | grep -q "xprtsec=${3:-tls}" ||
+		{ echo "no xprtsec=${3:-tls} in $(grep " $mnt " /proc/mounts)"; return 1; }
+	echo "$1" >"$mnt/$1.txt" && [ "$(cat "$NFSD_EXPORT/$1.txt")" = "$1" ] || return 1
+	rm -f "$mnt/$1.txt"
+}
+tls_section() {
+	TLSHD_PIDS=()
+	mkdir -p "$TLSDIR"
+	if ! bash tlshd/tests/mkcerts.sh "$TLSDIR" >"$TLSDIR/mkcerts.log" 2>&1; then
+		tap_fail "TLS certificates: $(tail -2 "$TLSDIR/mkcerts.log")"
+		return
+	fi
+	cat >"$TLSDIR/client.conf" <<EOC
+[authenticate.client]
+x509.truststore = $TLSDIR/ca.pem
+EOC
+	cat >"$TLSDIR/server.conf" <<EOC
+[authenticate.server]
+x509.truststore = $TLSDIR/ca.pem
+x509.certificate = $TLSDIR/server.pem
+x509.private_key = $TLSDIR/server.key
+EOC
+	tlshd_in client "$TLSDIR/client.conf"
+	tlshd_in server "$TLSDIR/server.conf"
+	for _ in $(seq 50); do
+		[ "$(in_ns client awk '$1 == "listener_inet" { print $2 }' /proc/net/tlsh)" = 1 ] &&
+		[ "$(in_ns server awk '$1 == "listener_inet" { print $2 }' /proc/net/tlsh)" = 1 ] && break
+		sleep 0.2
+	done
+	export RPCTLS_TLSHD_CONF=$TLSDIR/client.conf
+	tap_run "xprtsec=tls mount through the helper" tls_mount tls vers=4.2,xprtsec=tls
+	$R status >/tmp/status-tls.out 2>&1
+	sed 's/^/# /' /tmp/status-tls.out | head -24
+	if grep -q "security mode:   xprtsec=tls (TLS, server authenticated)" /tmp/status-tls.out &&
+		grep -Eq "succeeded [1-9]" /tmp/status-tls.out; then
+		tap_ok "status shows the TLS mount and the agent's handshakes"
+	else
+		tap_fail "status shows the TLS mount and the agent's handshakes"
+	fi
+	in_ns client umount /mnt/tls
+	tap_run "xprtsec=auto chooses tls with an agent" tls_mount auto vers=4.2,xprtsec=auto
+	grep -q "/mnt/auto: xprtsec=auto chose tls" /tmp/syslog &&
+		tap_ok "xprtsec=auto audit line (tls)" ||
+		tap_fail "xprtsec=auto audit line (tls): $(grep rpctls /tmp/syslog | tail -2)"
+	in_ns client umount /mnt/auto
+	# per-mount identity: the server's agent verifies the client certificate
+	tap_run "xprtsec=mtls with tlscert=/tlskey=" tls_mount mtls \
+		"vers=4.2,xprtsec=mtls,tlscert=$TLSDIR/client.pem,tlskey=$TLSDIR/client.key" mtls
+	ks=$(grep " /mnt/mtls " /proc/mounts | grep -o 'privkey_serial=[0-9]*' | cut -d= -f2)
+	if [ -n "$ks" ] && keyctl describe "$ks" >/dev/null 2>&1; then
+		tap_ok "per-mount key in the keyring while mounted"
+	else
+		tap_fail "per-mount key in the keyring while mounted: '$ks'"
+	fi
+	in_ns client umount /mnt/mtls
+	if [ -n "$ks" ] && ! keyctl describe "$ks" >/dev/null 2>&1 &&
+		[ -z "$(ls /run/rpctls/mounts 2>/dev/null)" ]; then
+		tap_ok "per-mount keys dropped at umount"
+	else
+		tap_fail "per-mount keys dropped at umount: key $ks, records: $(ls /run/rpctls/mounts 2>&1)"
+	fi
+	# an untrusted server certificate: the helper names it
+	kill "${TLSHD_PIDS[1]}" 2>/dev/null
+	wait "${TLSHD_PIDS[1]}" 2>/dev/null
+	# stranger.pem: server.test's name and key, signed by a CA nobody trusts
+	sed -i "s|$TLSDIR/server.pem|$TLSDIR/stranger.pem|" "$TLSDIR/server.conf"
+	tlshd_in server "$TLSDIR/server.conf"
+	sleep 1
+	mkdir -p /mnt/bad
+	out=$(in_ns client mount -t nfs4 -o vers=4.2,xprtsec=tls,retry=0 "server.test:$NFSD_EXPORT" /mnt/bad 2>&1)
+	echo "$out" | sed 's/^/# /'
+	if is_nfs /mnt/bad; then
+		tap_fail "untrusted server certificate named: the mount succeeded"
+		in_ns client umount /mnt/bad
+	elif grep -q "cause: the server certificate .* is not trusted" <<<"$out"; then
+		tap_ok "untrusted server certificate named"
+	else
+		tap_fail "untrusted server certificate named"
+	fi
+	kill "${TLSHD_PIDS[@]}" 2>/dev/null
+	unset RPCTLS_TLSHD_CONF
+}
+
 # --- xprtsec=tls|mtls: the checks before the kernel is asked ----------------------
 mkdir -p /mnt/tls
 out=$(in_ns client mount -t nfs4 -o vers=4.2,xprtsec=tls "server.test:$NFSD_EXPORT" /mnt/tls 2>&1)
@@ -96,8 +190,7 @@ else
 	else
 		tap_fail "xprtsec=tls: no agent named: exit $rc: $out"
 	fi
-	tap_skip "xprtsec=tls|mtls mounts, per-mount identity at the server, cleanup at umount" \
-		"this scenario does not start tlshd and a TLS nfsd yet"
+	tls_section
 fi
 echo "# $out"
 

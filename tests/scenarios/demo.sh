@@ -39,7 +39,14 @@ sum_orig=$(sha256sum </tmp/demo.bin | cut -d' ' -f1)
 echo "write: $(( 32 * 1000000000 / (w1 - w0) )) MiB/s   read: $(( 32 * 1000000000 / (r1 - r0) )) MiB/s (qemu TCG)"
 echo "sha256 sent $sum_orig"
 echo "sha256 read $sum_read"
+say "rpctls status (what the kernel says about this mount and the handshake agent)"
+build/bin/rpctls status 2>&1 | sed -n '/^NFS mounts/,/^TLS handshake/p' | grep -v '^TLS handshake' || true
 umount /mnt/demo
+say "mount -o xprtsec=tls through the rpctls mount helper"
+mkdir -p /mnt/demo-tls
+rc=0
+in_ns client build/bin/rpctls mount "server.test:$NFSD_EXPORT" /mnt/demo-tls -o vers=4.2,xprtsec=tls 2>&1 || rc=$?
+echo "exit status $rc"
 nfsd_stop
 
 say "security of this mount: none (plaintext). RPC-with-TLS (xprtsec=tls) is not in this kernel yet."

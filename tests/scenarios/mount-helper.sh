@@ -134,6 +134,11 @@ EOC
 	# per-mount identity: the server's agent verifies the client certificate
 	tap_run "xprtsec=mtls with tlscert=/tlskey=" tls_mount mtls \
 		"vers=4.2,xprtsec=mtls,tlscert=$TLSDIR/client.pem,tlskey=$TLSDIR/client.key" mtls
+	if grep -q 'type=server-x509 result=ok.*subject=".*client\.test' "$TLSDIR/tlshd-server.log"; then
+		tap_ok "the server's agent verified the per-mount client certificate"
+	else
+		tap_fail "the server's agent verified the per-mount client certificate: $(tail -2 "$TLSDIR/tlshd-server.log")"
+	fi
 	ks=$(grep " /mnt/mtls " /proc/mounts | grep -o 'privkey_serial=[0-9]*' | cut -d= -f2)
 	if [ -n "$ks" ] && keyctl describe "$ks" >/dev/null 2>&1; then
 		tap_ok "per-mount key in the keyring while mounted"

@@ -167,9 +167,11 @@ static int alert_errno(const struct tlshd_handshake *hs,
 	case GNUTLS_A_UNKNOWN_PSK_IDENTITY:
 		return EKEYREJECTED;
 	case GNUTLS_A_DECRYPT_ERROR:
-	case GNUTLS_A_HANDSHAKE_FAILURE:
 	case GNUTLS_A_ILLEGAL_PARAMETER:
 		return is_psk(hs) ? EKEYREJECTED : EACCES;
+	case GNUTLS_A_HANDSHAKE_FAILURE:
+		/* no acceptable parameters, e.g. a peer without TLS 1.3 */
+		return is_psk(hs) ? EKEYREJECTED : EPROTONOSUPPORT;
 	case GNUTLS_A_PROTOCOL_VERSION:
 	case GNUTLS_A_INSUFFICIENT_SECURITY:
 	case GNUTLS_A_NO_APPLICATION_PROTOCOL:
@@ -185,7 +187,10 @@ static void fail_gnutls(struct tlshd_handshake *hs, int ret)
 	gnutls_alert_description_t a;
 
 	/* Tell the peer why, unless it told us (best effort). */
-	if (ret != GNUTLS_E_FATAL_ALERT_RECEIVED)
+	if (hs->hs_psk_unknown)
+		gnutls_alert_send(hs->hs_session, GNUTLS_AL_FATAL,
+				  GNUTLS_A_UNKNOWN_PSK_IDENTITY);
+	else if (ret != GNUTLS_E_FATAL_ALERT_RECEIVED)
 		gnutls_alert_send_appropriate(hs->hs_session, ret);
 
 	/* Our verify or PSK callback already said why. */
@@ -221,6 +226,11 @@ static void fail_gnutls(struct tlshd_handshake *hs, int ret)
 	case GNUTLS_E_NO_CERTIFICATE_FOUND:
 	case GNUTLS_E_CERTIFICATE_REQUIRED:
 		tlshd_handshake_fail(hs, EACCES, "%s", gnutls_strerror(ret));
+		return;
+	case GNUTLS_E_RECEIVED_ILLEGAL_PARAMETER:
+		/* a PSK binder that does not verify: wrong key */
+		tlshd_handshake_fail(hs, is_psk(hs) ? EKEYREJECTED : EIO,
+				     "%s", gnutls_strerror(ret));
 		return;
 	case GNUTLS_E_DECRYPTION_FAILED:
 	case GNUTLS_E_INSUFFICIENT_CREDENTIALS:

@@ -7,8 +7,8 @@
  *  - PSKs: a "psk" or "user" key whose description is the PSK identity
  *    and whose payload is the raw key;
  *  - the server finds a PSK by identity in the kernel's keyring for the
- *    request, then in each keyring named by [authenticate] keyrings, then
- *    in the session keyring;
+ *    request, then in each keyring named by [authenticate] keyrings, then,
+ *    only when the kernel named no keyring, in the session keyring;
  *  - a verified peer certificate (DER) is added as a "user" key to the
  *    keyring the kernel passed (else the session keyring, expiring after
  *    ten minutes) and its serial is the peer identity reported.
@@ -111,6 +111,9 @@ int32_t tlshd_keyring_find_psk(const struct tlshd_config *cf,
 		if (k)
 			return k;
 	}
+	/* A request that names its keyring is confined to it. */
+	if (kernel_keyring > 0)
+		return 0;
 	return search(KEY_SPEC_SESSION_KEYRING, identity);
 }
 

@@ -111,6 +111,13 @@ static ssize_t do_recv(struct tlshd_handshake *hs, void *buf, size_t len)
 	return n;
 }
 
+static bool again(ssize_t n)
+{
+	if (opt_ktls)
+		return n < 0 && (errno == EAGAIN || errno == EINTR);
+	return n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED;
+}
+
 static void wait_fd(int fd, bool write)
 {
 	struct pollfd pfd = { .fd = fd, .events = write ? POLLOUT : POLLIN };
@@ -129,8 +136,9 @@ static const char *client_data(struct tlshd_handshake *hs, char *buf,
 		return "send-failed";
 	while (got < len && got < buflen - 1) {
 		wait_fd(hs->hs_fd, false);
+		errno = 0;
 		n = do_recv(hs, buf + got, buflen - 1 - got);
-		if (n == GNUTLS_E_AGAIN || (n < 0 && errno == EAGAIN))
+		if (again(n))
 			continue;
 		if (n <= 0)
 			return "recv-failed";
@@ -148,8 +156,9 @@ static const char *server_data(struct tlshd_handshake *hs)
 
 	for (;;) {
 		wait_fd(hs->hs_fd, false);
+		errno = 0;
 		n = do_recv(hs, buf, sizeof(buf));
-		if (n == GNUTLS_E_AGAIN || (n < 0 && errno == EAGAIN))
+		if (again(n))
 			continue;
 		break;
 	}
@@ -287,7 +296,8 @@ static int cmd_listen(struct tlshd_config *cf, const char *port)
 	}
 	printf("listening port=%d\n", bound);
 	fflush(stdout);
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	wait_fd(lfd, false);	/* up to 10 s */
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	close(lfd);
 	if (fd < 0) {
 		fprintf(stderr, "tlshd-hstest: accept: %m\n");

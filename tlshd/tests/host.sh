@@ -1,0 +1,392 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Host tests for tlshd (no kTLS on the host):
+#   - tlshd-unit: configuration parser and peer-name matcher;
+#   - the libFuzzer target for the parser, bounded (when clang is there);
+#   - tlshd's handshake engine with the kTLS hand-off disabled by the
+#     internal test seam, against gnutls-serv/gnutls-cli and Python's ssl
+#     (OpenSSL), and against itself: every mode, every failure status;
+#   - tlshd's command line on bad configurations.
+# Runs in a private session keyring so that test keys vanish afterwards.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+REPO=$PWD
+
+if [ "${TLSHD_TEST_KEYRING:-}" != 1 ]; then
+	export TLSHD_TEST_KEYRING=1
+	exec keyctl session - "$0" "$@"
+fi
+
+# shellcheck source=../../tests/lib/tap.sh
+. tests/lib/tap.sh
+
+B=$REPO/build/bin
+HS=$B/tlshd-hstest
+T=$(mktemp -d /tmp/tlshd-host.XXXXXX)
+C=$T/certs
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+for f in tlshd tlshd-hstest tlshd-unit; do
+	[ -x "$B/$f" ] || { tap_fail "build: $B/$f missing (run make userspace)"; exit 1; }
+done
+
+# --- unit tests --------------------------------------------------------------
+"$B/tlshd-unit" "$T" || true
+
+# --- fuzzer ------------------------------------------------------------------
+if command -v clang >/dev/null; then
+	if out=$(make -s -C tlshd BUILD="$REPO/build" fuzz 2>&1); then
+		mkdir -p "$T/corpus"
+		cp tlshd/tests/fuzz-corpus/* "$T/corpus/" 2>/dev/null
+		if out=$("$B/tlshd-fuzz-config" -runs=200000 -max_len=2048 \
+			-seed=1 "$T/corpus" 2>&1); then
+			tap_ok "fuzz: config parser, 200000 runs, no crash or leak"
+		else
+			tap_fail "fuzz: config parser crashed"
+			printf '%s\n' "$out" | tail -n 30 | sed 's/^/#   /'
+		fi
+	else
+		tap_fail "fuzz: build failed"
+		printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
+	fi
+else
+	tap_skip "fuzz: config parser" "clang not installed"
+fi
+
+# --- certificates and configurations -----------------------------------------
+tlshd/tests/mkcerts.sh "$C" || { tap_fail "mkcerts.sh failed"; exit 1; }
+
+conf() { # name, then lines
+	local f=$T/$1.conf
+	shift
+	printf '%s\n' "$@" > "$f"
+}
+conf client '[authenticate.client]' "x509.truststore = $C/ca.pem" "x509.crl = $C/crl.pem" \
+	"x509.certificate = $C/client.pem" "x509.private_key = $C/client.key"
+conf client-nocert '[authenticate.client]' "x509.truststore = $C/ca.pem"
+conf client-eku '[authenticate.client]' "x509.truststore = $C/ca.pem" 'x509.require_eku = true'
+conf server '[authenticate.server]' "x509.truststore = $C/ca.pem" "x509.crl = $C/crl.pem" \
+	"x509.certificate = $C/server.pem" "x509.private_key = $C/server.key"
+conf server-eku '[authenticate.server]' "x509.truststore = $C/ca.pem" "x509.crl = $C/crl.pem" \
+	"x509.certificate = $C/server.pem" "x509.private_key = $C/server.key" 'x509.require_eku = yes'
+cat "$T/client.conf" "$T/server.conf" > "$T/both.conf"
+
+PSKHEX=$(cat "$C/psk.hex")
+hex2bin() { python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$1"; }
+PSK=$(hex2bin "$PSKHEX" | keyctl padd user nfs-client-1 @s)
+WRONG=$(hex2bin "00$PSKHEX" | head -c 32 | keyctl padd user nfs-client-2 @s)
+UNKNOWN=$(hex2bin "$PSKHEX" | keyctl padd user nobody-knows-me @s)
+CERT=$(keyctl padd user tlshd-test-cert @s < "$C/client.der")
+KEY=$(keyctl padd user tlshd-test-key @s < "$C/client.key.der")
+printf 'nfs-client-1:%s\n' "$PSKHEX" > "$T/psk.passwd"
+# the server side of the wrong-PSK case: same identity, other key
+printf 'nfs-client-2:%s\n' "$PSKHEX" >> "$T/psk.passwd"
+
+# gnutls-serv --echo answers whole lines
+MSG=$'ping over tls\n'
+
+# status NAME WANT OUT: compare the status= of the first result line
+status() {
+	local name=$1 want=$2 out=$3 got
+	got=$(sed -n 's/^result status=\([^ ]*\).*/\1/p' <<<"$out" | head -n 1)
+	if [ "$got" = "$want" ] && [ "$want" = 0 ] && grep -q ' data=' <<<"$out" &&
+		! grep -q ' data=ok' <<<"$out"; then
+		tap_fail "$name: handshake ok, data through the session failed"
+		printf '%s\n' "$out" | tail -n 15 | sed 's/^/#   /'
+	elif [ "$got" = "$want" ]; then
+		tap_ok "$name"
+	else
+		tap_fail "$name: want status=$want, got ${got:-no result}"
+		printf '%s\n' "$out" | tail -n 15 | sed 's/^/#   /'
+	fi
+}
+
+# free_port: a port nobody listens on right now (other tests share the host)
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# bg LOG CMD...: start a peer in the background, wait until it listens.
+# @PORT@ in CMD becomes a free port; one-shot peers given port 0 print
+# "listening port=N" and $PORT is taken from there.
+bg() {
+	local log=$1 i p
+	shift
+	PORT=$(free_port)
+	timeout 120 "${@//@PORT@/$PORT}" > "$log" 2>&1 &
+	PIDS+=($!)
+	BGPID=$!
+	for i in $(seq 200); do
+		p=$(sed -n 's/^listening port=\([0-9]*\).*/\1/p' "$log" 2>/dev/null)
+		[ -n "$p" ] && { PORT=$p; return 0; }
+		grep -qE '^listening$|IPv4 .*done' "$log" 2>/dev/null && return 0
+		kill -0 $BGPID 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "# peer did not start: $*"
+	sed 's/^/#   /' "$log"
+	return 1
+}
+stop() { kill "$BGPID" 2>/dev/null; wait "$BGPID" 2>/dev/null; }
+
+GSERV=(gnutls-serv --echo --noticket -p @PORT@ --x509cafile "$C/ca.pem")
+gserv() { # log cert [extra gnutls-serv options...]
+	local log=$1 cert=$2
+	shift 2
+	bg "$log" "${GSERV[@]}" --x509certfile "$C/$cert" --x509keyfile "$C/server.key" "$@"
+}
+
+# --- our client against gnutls-serv ----------------------------------------------
+client_vs_gserv() { # name want cert "serv opts" hstest-args...
+	local name=$1 want=$2 cert=$3 sopts=$4 out
+	shift 4
+	# shellcheck disable=SC2086
+	gserv "$T/gserv.log" "$cert" $sopts || { tap_fail "$name: gnutls-serv"; return; }
+	out=$("$HS" "$@" --send "$MSG" connect 127.0.0.1 "$PORT" 2>&1)
+	status "$name" "$want" "$out"
+	stop
+}
+client_vs_gserv "client anon vs gnutls-serv: DNS-ID" 0 server.pem "--alpn sunrpc" \
+	-c "$T/client.conf" -t anon -n localhost
+out=$(grep -c . "$T/gserv.log")
+client_vs_gserv "client anon vs gnutls-serv: iPAddress SAN" 0 server.pem "--alpn sunrpc" \
+	-c "$T/client.conf" -t anon -n 127.0.0.1
+client_vs_gserv "client anon: no peer name uses the connected address" 0 server.pem \
+	"--alpn sunrpc" -c "$T/client.conf" -t anon
+client_vs_gserv "client: intermediate chain sent by server" 0 server-chain.pem "--alpn sunrpc" \
+	-c "$T/client.conf" -t anon -n localhost
+client_vs_gserv "client: server without ALPN refused (EPROTONOSUPPORT)" EPROTONOSUPPORT \
+	server.pem "" -c "$T/client.conf" -t anon -n localhost
+client_vs_gserv "client: server with other ALPN refused" EPROTONOSUPPORT server.pem \
+	"--alpn h2 --alpn-fatal" -c "$T/client.conf" -t anon -n localhost
+client_vs_gserv "client: TLS 1.2-only server refused (EPROTONOSUPPORT)" EPROTONOSUPPORT \
+	server.pem "--alpn sunrpc --priority NORMAL:-VERS-ALL:+VERS-TLS1.2" \
+	-c "$T/client.conf" -t anon -n localhost
+client_vs_gserv "client: wrong name (EACCES)" EACCES server.pem "--alpn sunrpc" \
+	-c "$T/client.conf" -t anon -n other.test
+client_vs_gserv "client: wrong address (EACCES)" EACCES server.pem "--alpn sunrpc" \
+	-c "$T/client.conf" -t anon -n 192.0.2.77
+client_vs_gserv "client: unknown CA (EACCES)" EACCES stranger.pem "--alpn sunrpc" \
+	-c "$T/client.conf" -t anon -n localhost
+client_vs_gserv "client: expired certificate (EACCES)" EACCES expired.pem "--alpn sunrpc" \
+	-c "$T/client.conf" -t anon -n localhost
+client_vs_gserv "client: revoked certificate, CRL (EACCES)" EACCES revoked.pem "--alpn sunrpc" \
+	-c "$T/client.conf" -t anon -n localhost
+client_vs_gserv "client: revoked certificate accepted without the CRL" 0 revoked.pem \
+	"--alpn sunrpc" -c "$T/client-nocert.conf" -t anon -n localhost
+client_vs_gserv "client: wildcard-only certificate (EACCES)" EACCES wild.pem "--alpn sunrpc" \
+	-c "$T/client.conf" -t anon -n server.test
+client_vs_gserv "client: EKU required and present" 0 server.pem "--alpn sunrpc" \
+	-c "$T/client-eku.conf" -t anon -n localhost
+client_vs_gserv "client: EKU required and missing (EACCES)" EACCES noeku.pem "--alpn sunrpc" \
+	-c "$T/client-eku.conf" -t anon -n localhost
+client_vs_gserv "client x509 (config cert) vs gnutls-serv" 0 server.pem "--alpn sunrpc" \
+	-c "$T/client.conf" -t x509 -n localhost
+client_vs_gserv "client x509 (keyring serials) vs gnutls-serv" 0 server.pem "--alpn sunrpc" \
+	-c "$T/client-nocert.conf" -t x509 -n localhost --cert "$CERT" --key "$KEY"
+client_vs_gserv "client x509 without any certificate (ENOKEY)" ENOKEY server.pem \
+	"--alpn sunrpc" -c "$T/client-nocert.conf" -t x509 -n localhost
+client_vs_gserv "client x509: bad key serial (ENOKEY)" ENOKEY server.pem "--alpn sunrpc" \
+	-c "$T/client-nocert.conf" -t x509 -n localhost --cert "$CERT" --key 12345
+
+PSKPRIO="NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK:+PSK"
+client_vs_gserv "client psk vs gnutls-serv" 0 server.pem \
+	"--alpn sunrpc --pskpasswd $T/psk.passwd --priority $PSKPRIO" \
+	-c "$T/client-nocert.conf" -t psk --psk "$PSK"
+client_vs_gserv "client psk: wrong key (EKEYREJECTED)" EKEYREJECTED server.pem \
+	"--alpn sunrpc --pskpasswd $T/psk.passwd --priority $PSKPRIO" \
+	-c "$T/client-nocert.conf" -t psk --psk "$WRONG"
+client_vs_gserv "client psk: unknown identity (EKEYREJECTED)" EKEYREJECTED server.pem \
+	"--alpn sunrpc --pskpasswd $T/psk.passwd --priority $PSKPRIO" \
+	-c "$T/client-nocert.conf" -t psk --psk "$UNKNOWN"
+
+# --- our client against Python ssl (OpenSSL) ---------------------------------
+PY=(python3 tlshd/tests/sslpeer.py)
+client_vs_py() { # name want "py opts" hstest-args...
+	local name=$1 want=$2 popts=$3 out
+	shift 3
+	# shellcheck disable=SC2086
+	bg "$T/py.log" "${PY[@]}" server 0 --cert "$C/server.pem" --key "$C/server.key" \
+		--ca "$C/ca.pem" $popts || { tap_fail "$name: python server"; return; }
+	out=$("$HS" "$@" --send "$MSG" connect 127.0.0.1 "$PORT" 2>&1)
+	status "$name" "$want" "$out"
+	stop
+}
+client_vs_py "client anon vs OpenSSL" 0 "" -c "$T/client.conf" -t anon -n server.test
+client_vs_py "client anon vs OpenSSL sending 2 session tickets" 0 "--tickets 2" \
+	-c "$T/client.conf" -t anon -n server.test
+client_vs_py "client x509 vs OpenSSL requiring a client cert" 0 "--require-cert" \
+	-c "$T/client.conf" -t x509 -n server.test
+# TLS 1.3: the server judges the client's certificate after the client is
+# done, so the client learns of the refusal only from the next read.
+bg "$T/py.log" "${PY[@]}" server 0 --cert "$C/server.pem" --key "$C/server.key" \
+	--ca "$C/ca.pem" --require-cert
+out=$("$HS" -c "$T/client.conf" -t anon -n server.test --send ping connect 127.0.0.1 "$PORT" 2>&1)
+if grep -q "status=0 .*data=recv-failed" <<<"$out" && grep -q "server error" "$T/py.log"; then
+	tap_ok "client anon vs OpenSSL requiring a client cert: refused after the handshake"
+else
+	tap_fail "client anon vs OpenSSL requiring a client cert: $out / $(cat "$T/py.log")"
+fi
+stop
+client_vs_py "client vs OpenSSL with ALPN h2 (EPROTONOSUPPORT)" EPROTONOSUPPORT "--alpn h2" \
+	-c "$T/client.conf" -t anon -n server.test
+client_vs_py "client vs OpenSSL TLS 1.2 only (EPROTONOSUPPORT)" EPROTONOSUPPORT "--tls12" \
+	-c "$T/client.conf" -t anon -n server.test
+
+# --- broken and silent peers ----------------------------------------------------
+bg "$T/junk.log" python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); print("listening", flush=True)
+c, _ = s.accept(); c.recv(4096); c.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n" * 20)
+c.close()' "@PORT@"
+out=$("$HS" -c "$T/client.conf" -t anon -n localhost connect 127.0.0.1 "$PORT" 2>&1)
+status "client: garbage from the server (EIO)" EIO "$out"
+stop
+bg "$T/silent.log" python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); print("listening", flush=True)
+c, _ = s.accept(); time.sleep(30)' "@PORT@"
+out=$("$HS" -c "$T/client.conf" -t anon -n localhost --timeout 700 connect 127.0.0.1 "$PORT" 2>&1)
+status "client: silent server times out (ETIMEDOUT)" ETIMEDOUT "$out"
+stop
+
+# --- our server against gnutls-cli and OpenSSL ---------------------------------
+# server_vs CLIENT-KIND name want hstest-args -- client args...
+server_vs() {
+	local kind=$1 name=$2 want=$3 out hsargs=() cout
+	shift 3
+	while [ "$1" != -- ]; do hsargs+=("$1"); shift; done
+	shift
+	bg "$T/hs.log" "$HS" "${hsargs[@]}" --send x listen 0 ||
+		{ tap_fail "$name: hstest listen"; return; }
+	case $kind in
+	gnutls)
+		cout=$( (echo "ping over tls"; sleep 1) | timeout 20 gnutls-cli -p "$PORT" "$@" 2>&1) ;;
+	py)
+		cout=$(timeout 20 "${PY[@]}" client 127.0.0.1 "$PORT" "$@" 2>&1) ;;
+	raw)
+		cout=$(timeout 20 python3 -c '
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.sendall(b"\x16\x03\x01\x00\x05hello" + b"\x00" * 200); c.recv(4096)' "$PORT" 2>&1) ;;
+	esac
+	wait "$BGPID" 2>/dev/null
+	out=$(cat "$T/hs.log")
+	status "$name" "$want" "$out"
+	if [ "$want" = 0 ] && [ "$kind" = gnutls ] && ! grep -q "ping over tls" <<<"$cout"; then
+		tap_fail "$name: gnutls-cli did not get the echo"
+		printf '%s\n' "$cout" | tail -n 10 | sed 's/^/#   /'
+	fi
+	if [ "$want" = 0 ] && [ "$kind" = py ] && ! grep -q "client ok .*echo=ok" <<<"$cout"; then
+		tap_fail "$name: python client: $cout"
+	fi
+}
+GCLI=(--x509cafile "$C/ca.pem" localhost)
+server_vs gnutls "server x509 vs gnutls-cli" 0 -c "$T/server.conf" -T x509 -- \
+	--alpn sunrpc "${GCLI[@]}"
+server_vs gnutls "server: client without ALPN refused (EPROTONOSUPPORT)" EPROTONOSUPPORT \
+	-c "$T/server.conf" -T x509 -- "${GCLI[@]}"
+server_vs gnutls "server: client with other ALPN refused" EPROTONOSUPPORT \
+	-c "$T/server.conf" -T x509 -- --alpn h2 "${GCLI[@]}"
+server_vs gnutls "server: TLS 1.2-only client refused (EPROTONOSUPPORT)" EPROTONOSUPPORT \
+	-c "$T/server.conf" -T x509 -- --alpn sunrpc --priority NORMAL:-VERS-ALL:+VERS-TLS1.2 \
+	"${GCLI[@]}"
+server_vs gnutls "server mtls: client certificate verified" 0 -c "$T/server.conf" -T x509 -r -- \
+	--alpn sunrpc --x509certfile "$C/client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}"
+server_vs gnutls "server mtls: EKU required and present" 0 -c "$T/server-eku.conf" -T x509 -r -- \
+	--alpn sunrpc --x509certfile "$C/client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}"
+server_vs gnutls "server mtls: EKU required and missing (EACCES)" EACCES \
+	-c "$T/server-eku.conf" -T x509 -r -- --alpn sunrpc \
+	--x509certfile "$C/stranger-client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}"
+server_vs gnutls "server mtls: no client certificate (EACCES)" EACCES \
+	-c "$T/server.conf" -T x509 -r -- --alpn sunrpc "${GCLI[@]}"
+server_vs gnutls "server: optional client certificate absent is fine" 0 \
+	-c "$T/server.conf" -T x509 -- --alpn sunrpc "${GCLI[@]}"
+server_vs gnutls "server mtls: revoked client certificate (EACCES)" EACCES \
+	-c "$T/server.conf" -T x509 -r -- --alpn sunrpc \
+	--x509certfile "$C/revoked-client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}"
+server_vs gnutls "server mtls: client certificate from unknown CA (EACCES)" EACCES \
+	-c "$T/server.conf" -T x509 -r -- --alpn sunrpc \
+	--x509certfile "$C/stranger-client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}"
+server_vs gnutls "server psk vs gnutls-cli" 0 -c "$T/server.conf" -T psk -- \
+	--alpn sunrpc --priority "$PSKPRIO" --pskusername nfs-client-1 --pskkey "$PSKHEX" localhost
+server_vs gnutls "server psk: unknown identity (EKEYREJECTED)" EKEYREJECTED \
+	-c "$T/server.conf" -T psk -- --alpn sunrpc --priority "$PSKPRIO" \
+	--pskusername stranger --pskkey "$PSKHEX" localhost
+server_vs gnutls "server psk: wrong key (EKEYREJECTED)" EKEYREJECTED \
+	-c "$T/server.conf" -T psk -- --alpn sunrpc --priority "$PSKPRIO" \
+	--pskusername nfs-client-2 --pskkey "$PSKHEX" localhost
+server_vs py "server x509 vs OpenSSL client" 0 -c "$T/server.conf" -T x509 -- \
+	--ca "$C/ca.pem" --name server.test
+server_vs py "server mtls vs OpenSSL client" 0 -c "$T/server.conf" -T x509 -r -- \
+	--ca "$C/ca.pem" --name server.test --cert "$C/client.pem" --key "$C/client.key"
+server_vs py "server: OpenSSL TLS 1.2 client refused (EPROTONOSUPPORT)" EPROTONOSUPPORT \
+	-c "$T/server.conf" -T x509 -- --ca "$C/ca.pem" --name server.test --tls12
+server_vs py "server: OpenSSL client without ALPN refused" EPROTONOSUPPORT \
+	-c "$T/server.conf" -T x509 -- --ca "$C/ca.pem" --name server.test --no-alpn
+server_vs raw "server: garbage from the client (EIO)" EIO -c "$T/server.conf" -T x509 -- 
+
+# --- our client against our server, in one process -------------------------------
+pair() { # name want-line args...
+	local name=$1 want=$2 out
+	shift 2
+	out=$("$HS" "$@" 2>&1)
+	if grep -q "$want" <<<"$out"; then
+		tap_ok "$name"
+	else
+		tap_fail "$name: want '$want'"
+		printf '%s\n' "$out" | tail -n 10 | sed 's/^/#   /'
+	fi
+}
+pair "pair: anon" "pairs=1 ok=1" -c "$T/both.conf" -t anon -T x509 -n server.test --send hi pair 1
+pair "pair: mutual x509, peer ids reported both ways" "pairs=1 ok=1" \
+	-c "$T/both.conf" -t x509 -T x509 -r -n server.test --send hi pair 1
+# a request that names a keyring is confined to it: nobody-knows-me is not there
+RING=$(keyctl newring tlshd-test-ring @s)
+keyctl link "$PSK" "$RING"
+pair "pair: psk" "pairs=1 ok=1" -c "$T/both.conf" -t psk -T psk --psk "$PSK" --keyring "$RING" \
+	--send hi pair 1
+out=$("$HS" -c "$T/both.conf" -t psk -T psk --psk "$UNKNOWN" --keyring "$RING" pair 1 2>&1)
+status "pair: psk, server does not know the identity (EKEYREJECTED)" EKEYREJECTED "$out"
+status "pair: psk, the server side reports EKEYREJECTED too" EKEYREJECTED \
+	"$(sed -n 2p <<<"$out")"
+for c in AES-128-GCM AES-256-GCM AES-128-CCM CHACHA20-POLY1305; do
+	pair "pair: cipher $c" "cipher=$c data=ok" -c "$T/both.conf" -t anon -T x509 \
+		-n server.test --priorities "NORMAL:-CIPHER-ALL:+$c" --send hi pair 1
+done
+pair "pair: 200 handshakes at once, one thread" "pairs=200 ok=200 failed=0" \
+	-c "$T/both.conf" -t x509 -T x509 -r -n server.test -q pair 200
+
+# --- tlshd command line ------------------------------------------------------------
+printf '[debug]\nloglevel = 1\n\n[authenticate.client]\nx509.truststore %s\n' "$C/ca.pem" > "$T/bad.conf"
+out=$("$B/tlshd" --check -c "$T/bad.conf" 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && grep -q "$T/bad.conf:5: expected 'key = value'" <<<"$out"; then
+	tap_ok "tlshd: malformed config names file and line, exit $rc"
+else
+	tap_fail "tlshd: malformed config: exit $rc, '$out'"
+fi
+printf '[authenticate.server]\nx509.certificate = %s\nx509.private_key = %s\n' \
+	"$C/server.pem" "$C/client.key" > "$T/mismatch.conf"
+out=$("$B/tlshd" --check -c "$T/mismatch.conf" 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && grep -q "does not match the certificate" <<<"$out"; then
+	tap_ok "tlshd: key that does not match the certificate is named"
+else
+	tap_fail "tlshd: mismatched key: exit $rc, '$out'"
+fi
+out=$("$B/tlshd" --check -c "$T/both.conf" 2>&1)
+tap_expect "tlshd: good config passes --check" "$T/both.conf: configuration OK" "$out"
+out=$("$B/tlshd" --bogus 2>&1)
+rc=$?
+tap_expect "tlshd: unknown option exits 2" 2 "$rc"
+
+tap_done

@@ -152,6 +152,19 @@ EOC
 	else
 		tap_fail "per-mount keys dropped at umount: key $ks, records: $(ls /run/rpctls/mounts 2>&1)"
 	fi
+	# another name for the server, one its certificate does not carry
+	echo "$SERVER_IP4 alias.test" >>/etc/hosts
+	mkdir -p /mnt/name
+	out=$(in_ns client mount -t nfs4 -o vers=4.2,xprtsec=tls,retry=0 "alias.test:$NFSD_EXPORT" /mnt/name 2>&1)
+	echo "$out" | sed 's/^/# /'
+	if is_nfs /mnt/name; then
+		tap_fail "name mismatch named: the mount succeeded"
+		in_ns client umount /mnt/name
+	elif grep -q "cause: .*does not match the name 'alias.test' checked.*dNSName" <<<"$out"; then
+		tap_ok "name mismatch named (mount by a name the certificate lacks)"
+	else
+		tap_fail "name mismatch named"
+	fi
 	# an untrusted server certificate: the helper names it
 	kill "${TLSHD_PIDS[1]}" 2>/dev/null
 	wait "${TLSHD_PIDS[1]}" 2>/dev/null

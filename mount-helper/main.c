@@ -31,6 +31,20 @@ static const char *const verdict_names[] = {
 	[DIAG_UNKNOWN] = "error",
 };
 
+static bool num(const char *s, unsigned int max, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	v = strtoul(s, &end, 10);
+	if (*end || v > max)
+		return false;
+	*out = (unsigned int)v;
+	return true;
+}
+
 static int probe_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -64,17 +78,33 @@ static int probe_main(int argc, char **argv)
 			o.keyfile = optarg;
 			break;
 		case 'p':
-			port = (unsigned int)atoi(optarg);
+			if (!num(optarg, 65535, &port)) {
+				fprintf(stderr, "rpctls: --port '%s': not a port number\n",
+					optarg);
+				return EX_USAGE;
+			}
 			break;
 		case 'V':
-			o.vers = (unsigned int)atoi(optarg);
+			if (!num(optarg, 4, &o.vers)) {
+				fprintf(stderr, "rpctls: --vers '%s': 2, 3 or 4\n",
+					optarg);
+				return EX_USAGE;
+			}
 			break;
 		case 'e':
 			o.export_path = optarg;
 			break;
-		case 't':
-			o.timeout_ms = atoi(optarg) * 1000;
+		case 't': {
+			unsigned int sec;
+
+			if (!num(optarg, 3600, &sec) || !sec) {
+				fprintf(stderr, "rpctls: --timeout '%s': seconds, 1-3600\n",
+					optarg);
+				return EX_USAGE;
+			}
+			o.timeout_ms = (int)sec * 1000;
 			break;
+		}
 		case 'P':
 			probe_only = true;
 			break;

@@ -395,7 +395,8 @@ static void show_kernel(void)
 
 int status_main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "-a")) {
+	(void)argv;
+	if (argc > 1) {
 		fprintf(stderr, "usage: rpctls status\n");
 		return EX_USAGE;
 	}

@@ -61,6 +61,9 @@ check "opts-serials-and-files" 32 "give one of them" \
 	"$R" options xprtsec=mtls,tlscert=/c,tlskey=/k,cert_serial=5
 check "opts-bad-port" 32 "'port=99999'" "$R" options port=99999,xprtsec=tls
 
+check "probe-bad-port" 1 "--port 'x': not a port number" "$R" probe --port x localhost
+check "probe-bad-timeout" 1 "--timeout '0': seconds" "$R" probe --timeout 0 localhost
+
 # --- a PKI, a backend, peers ------------------------------------------------
 if ! python3 "$REPO/tests/pynfs-tls/certs.py" "$T/pki" --server-name localhost \
 	--server-ip 127.0.0.1 >"$T/certs.log" 2>&1; then

@@ -116,6 +116,11 @@ EOC
 		sleep 0.2
 	done
 	export RPCTLS_TLSHD_CONF=$TLSDIR/client.conf
+	out=$(in_ns client $R probe --ca "$TLSDIR/ca.pem" --export "$NFSD_EXPORT" server.test 2>&1)
+	echo "# $out"
+	grep -q "^verdict: ok: the TLS handshake with server.test worked (TLS1.3, .*ALPN sunrpc" <<<"$out" &&
+		tap_ok "rpctls probe: handshake, NULL and LOOKUP over TLS with nfsd" ||
+		tap_fail "rpctls probe: handshake, NULL and LOOKUP over TLS with nfsd"
 	tap_run "xprtsec=tls mount through the helper" tls_mount tls vers=4.2,xprtsec=tls
 	$R status >/tmp/status-tls.out 2>&1
 	sed 's/^/# /' /tmp/status-tls.out | head -24

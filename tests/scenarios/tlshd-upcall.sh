@@ -1,0 +1,336 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tlshd through the real AF_TLSH upcall, in the VM.  The kernel consumer is
+# tlsh_test.ko (debugfs); the TLS peers are gnutls-serv/gnutls-cli and
+# Python's ssl (OpenSSL).  Data then flows through kTLS both ways.
+#
+#   +---------- netns "client" ----------+      +---------- netns "server" ----------+
+#   | tlsh_test --TCP-------------------------->  gnutls-serv / sslpeer.py           |
+#   |    | hello     tlshd (client.conf)  |      |  tlshd (server.conf)               |
+#   |    +--AF_TLSH--^                    |      |    ^--AF_TLSH-- tlsh_test (listen) |
+#   | gnutls-cli ------------------------------------------------------^             |
+#   +-------------------------------------+      +------------------------------------+
+cd "$(dirname "$0")/../.." || exit 1
+# One session keyring for the script and both tlshd: they possess the keys.
+if [ "${TLSHD_TEST_KEYRING:-}" != 1 ]; then
+	export TLSHD_TEST_KEYRING=1
+	exec keyctl session - "$0" "$@"
+fi
+. tests/lib/tap.sh
+. tests/lib/netns.sh
+
+DBG=/sys/kernel/debug/tlsh_test
+L=/tmp/tlshd-vm
+C=$L/certs
+HS=$PWD/build/bin/tlshd-hstest
+PY=(python3 "$PWD/tlshd/tests/sslpeer.py")
+rm -rf "$L"
+mkdir -p "$L"
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+
+for f in "$PWD/build/bin/tlshd" "$HS"; do
+	[ -x "$f" ] || { tap_fail "missing $f (make userspace)"; exit 1; }
+done
+tap_run "modprobe tls" modprobe tls
+tap_run "modprobe tlsh_test" modprobe tlsh_test
+tap_run "test hosts" netns_setup
+tlshd/tests/mkcerts.sh "$C" >/dev/null 2>&1 || { tap_fail "mkcerts"; exit 1; }
+PSKHEX=$(cat "$C/psk.hex")
+hex2bin() { python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$1"; }
+PSK=$(hex2bin "$PSKHEX" | keyctl padd user nfs-client-1 @s)
+WRONG=$(hex2bin "00${PSKHEX:0:62}" | keyctl padd user nfs-client-1x @s)
+CERT=$(keyctl padd user tlshd-cert @s < "$C/client.der")
+KEY=$(keyctl padd user tlshd-key @s < "$C/client.key.der")
+SCERT=$(keyctl padd user tlshd-server-cert @s < "$C/server.der")
+SKEY=$(keyctl padd user tlshd-server-key @s < "$C/server.key.der")
+RING=$(keyctl newring tlshd-psk-ring @s)
+keyctl link "$PSK" "$RING"
+# tlshd runs as root too, but not always as the keys' possessor
+for k in $PSK $WRONG $CERT $KEY $SCERT $SKEY $RING; do keyctl setperm "$k" 0x3f3f0000; done
+printf 'nfs-client-1:%s\nnfs-client-1x:%s\n' "$PSKHEX" "$PSKHEX" > "$L/psk.passwd"
+
+printf '%s\n' '[authenticate.client]' "x509.truststore = $C/ca.pem" "x509.crl = $C/crl.pem" \
+	> "$L/client.conf"
+printf '%s\n' '[authenticate.server]' "x509.truststore = $C/ca.pem" "x509.crl = $C/crl.pem" \
+	"x509.certificate = $C/server.pem" "x509.private_key = $C/server.key" > "$L/server.conf"
+
+# tt NS COMMAND...: tlsh_test commands (several lines allowed); OK or the errno text
+tt() {
+	local ns=$1 out
+	shift
+	if out=$(in_ns "$ns" bash -c 'printf "%s\n" "$1" >'"$DBG/ctl" _ "$*" 2>&1); then
+		echo OK
+	else
+		echo "${out##*: }"
+		return 1
+	fi
+}
+# tt_many NS < LINES: commands in writes of 50 lines (under the 4 KiB bash
+# writes at once); prints OK when every write succeeded
+tt_many() {
+	local ns=$1 chunk=() line bad=0
+	while IFS= read -r line; do
+		chunk+=("$line")
+		if [ ${#chunk[@]} -eq 50 ]; then
+			tt "$ns" "$(printf '%s\n' "${chunk[@]}")" >/dev/null || bad=1
+			chunk=()
+		fi
+	done
+	[ ${#chunk[@]} -eq 0 ] || tt "$ns" "$(printf '%s\n' "${chunk[@]}")" >/dev/null || bad=1
+	[ $bad = 0 ] && echo OK || echo FAILED
+}
+field() { awk -v s="$1" '$1 == s' "$DBG/slots" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+tls_stat() { in_ns "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/tls_stat; }
+# bg NS LOG CMD...
+bg() {
+	local ns=$1
+	BGLOG=$2
+	shift 2
+	nsenter --net=/run/netns/"$ns" "$@" >"$BGLOG" 2>&1 &
+	BG=$!
+	PIDS+=("$BG")
+}
+until_true() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ $SECONDS -lt $end ]; do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+log_has() { grep -q -- "$2" "$1"; }
+stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+bg client "$L/tlshd-client.log" build/bin/tlshd -s -c "$L/client.conf"
+TLSHD_C=$BG
+bg server "$L/tlshd-server.log" build/bin/tlshd -s -c "$L/server.conf"
+TLSHD_S=$BG
+until_true 20 log_has "$L/tlshd-client.log" ready
+until_true 20 log_has "$L/tlshd-server.log" ready
+tap_run "tlshd started in both test hosts" log_has "$L/tlshd-server.log" ready
+
+# --- client handshakes: tlsh_test in "client", peers in "server" -------------------
+# hello_case NAME WANT-STATUS PEER-CMD -- CONNECT-ADDR HELLO-ARGS...
+# The peer listens on 4433 in "server"; slot 1 connects and asks for a handshake.
+slot=0
+HELLOS=0
+hello_case() {
+	local name=$1 want=$2 peer=() addr got
+	shift 2
+	while [ "$1" != -- ]; do peer+=("$1"); shift; done
+	shift
+	addr=$1
+	shift
+	slot=$((slot + 1))
+	HELLOS=$((HELLOS + 1))
+	bg server "$L/peer-$slot.log" "${peer[@]}"
+	PEER=$BG
+	until_true 20 log_has "$L/peer-$slot.log" 'listening\|IPv4 .*done'
+	tt client connect $slot "$addr" 4433 >/dev/null
+	tt client hello $slot "$@" >/dev/null
+	tt client wait $slot 40000 >/dev/null
+	got="$(field $slot req) $(field $slot status)"
+	tap_expect "$name" "done $want" "$got"
+}
+# data_case NAME: slot $slot sends through kTLS, the echo comes back as data
+data_case() {
+	local name=$1 rx i tx0 rx0
+	tx0=$(tls_stat client TlsTxSw) rx0=$(tls_stat client TlsRxSw)
+	tt client send $slot "ping-through-kTLS" >/dev/null
+	for i in 1 2 3 4; do
+		tt client recv $slot 10000 >/dev/null
+		[ "$(field $slot rxtype)" = 23 ] && break
+	done
+	rx=$(field $slot rx)
+	if [ "$rx" = "ping-through-kTLS" ] && [ "$(field $slot rxtype)" = 23 ]; then
+		tap_ok "$name: data both ways through kTLS"
+	else
+		tap_fail "$name: data: rxtype=$(field $slot rxtype) rx='$rx'"
+	fi
+	# every case's socket counts once in the namespace's totals
+	[ "$(tls_stat client TlsTxSw)" -ge "$tx0" ] && [ "$(tls_stat client TlsRxSw)" -ge "$rx0" ] ||
+		tap_fail "$name: tls_stat went backwards"
+}
+PYS=("${PY[@]}" server 4433 --cert "$C/server.pem" --key "$C/server.key" --ca "$C/ca.pem")
+GS=(gnutls-serv --echo -p 4433 --x509cafile "$C/ca.pem" --x509keyfile "$C/server.key")
+
+tx_before=$(tls_stat client TlsTxSw)
+hello_case "client_anon vs OpenSSL" 0 "${PYS[@]}" -- 192.0.2.1 client_anon peername=server.test
+data_case "client_anon vs OpenSSL"
+stop "$PEER"
+if [ "$(tls_stat client TlsTxSw)" -gt "$tx_before" ] && [ "$(tls_stat client TlsRxSw)" -gt 0 ]; then
+	tap_ok "kTLS TX and RX counted in /proc/net/tls_stat ($(tls_stat client TlsTxSw)/$(tls_stat client TlsRxSw))"
+else
+	tap_fail "kTLS counters: TlsTxSw=$(tls_stat client TlsTxSw) TlsRxSw=$(tls_stat client TlsRxSw)"
+fi
+
+hello_case "client_anon vs OpenSSL sending 2 session tickets" 0 "${PYS[@]}" --tickets 2 -- \
+	192.0.2.1 client_anon peername=server.test
+data_case "client_anon after NewSessionTickets (record sequence numbers)"
+stop "$PEER"
+hello_case "client_anon over IPv6, iPAddress SAN" 0 "${PYS[@]}" -- "$SERVER_IP6" \
+	client_anon "peername=$SERVER_IP6"
+data_case "client_anon over IPv6"
+stop "$PEER"
+hello_case "client_x509 with the kernel's key serials vs OpenSSL requiring a cert" 0 \
+	"${PYS[@]}" --require-cert -- 192.0.2.1 client_x509 peername=server.test cert=$CERT privkey=$KEY
+data_case "client_x509"
+[ "$(field $slot peerid)" -gt 0 ] && tap_ok "client_x509: peer certificate reported as key $(field $slot peerid)" ||
+	tap_fail "client_x509: peerid $(field $slot peerid)"
+stop "$PEER"
+for c in AES-128-GCM AES-256-GCM AES-128-CCM CHACHA20-POLY1305; do
+	hello_case "client_anon vs gnutls-serv, $c" 0 "${GS[@]}" --x509certfile "$C/server.pem" \
+		--alpn sunrpc --priority "NORMAL:-CIPHER-ALL:+$c" -- 192.0.2.1 client_anon peername=server.test
+	stop "$PEER"
+done
+hello_case "client_psk vs gnutls-serv" 0 "${GS[@]}" --x509certfile "$C/server.pem" --alpn sunrpc \
+	--pskpasswd "$L/psk.passwd" --priority NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK -- 192.0.2.1 client_psk psk=$PSK
+tap_expect "client_psk: the PSK is the peer identity" "$PSK" "$(field $slot peerid)"
+stop "$PEER"
+
+# failures, each with its status
+hello_case "wrong peer name: EACCES" -13 "${GS[@]}" --x509certfile "$C/server.pem" --alpn sunrpc -- \
+	192.0.2.1 client_anon peername=other.test
+stop "$PEER"
+hello_case "expired certificate: EACCES" -13 "${GS[@]}" --x509certfile "$C/expired.pem" --alpn sunrpc -- \
+	192.0.2.1 client_anon peername=server.test
+stop "$PEER"
+hello_case "revoked certificate (CRL): EACCES" -13 "${GS[@]}" --x509certfile "$C/revoked.pem" \
+	--alpn sunrpc -- 192.0.2.1 client_anon peername=server.test
+stop "$PEER"
+hello_case "unknown CA: EACCES" -13 "${GS[@]}" --x509certfile "$C/stranger.pem" --alpn sunrpc -- \
+	192.0.2.1 client_anon peername=server.test
+stop "$PEER"
+hello_case "server without ALPN sunrpc: EPROTONOSUPPORT" -93 "${GS[@]}" --x509certfile "$C/server.pem" -- \
+	192.0.2.1 client_anon peername=server.test
+stop "$PEER"
+hello_case "TLS 1.2-only server: EPROTONOSUPPORT" -93 "${GS[@]}" --x509certfile "$C/server.pem" \
+	--alpn sunrpc --priority NORMAL:-VERS-ALL:+VERS-TLS1.2 -- 192.0.2.1 client_anon peername=server.test
+stop "$PEER"
+hello_case "wrong PSK: EKEYREJECTED" -129 "${GS[@]}" --x509certfile "$C/server.pem" --alpn sunrpc \
+	--pskpasswd "$L/psk.passwd" --priority NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK -- 192.0.2.1 client_psk psk=$WRONG
+stop "$PEER"
+hello_case "silent server: ETIMEDOUT" -110 python3 -c '
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 4433)); s.listen(1); print("listening", flush=True)
+c, _ = s.accept(); time.sleep(60)' -- 192.0.2.1 client_anon peername=server.test timeout=3000
+stop "$PEER"
+if grep -q 'type=client-anon result=fail status=ETIMEDOUT' "$L/tlshd-client.log"; then
+	tap_ok "tlshd logged the timeout"
+else
+	tap_fail "tlshd logged the timeout"
+fi
+kill -0 $TLSHD_C 2>/dev/null && tap_ok "tlshd carries on after the failures" ||
+	tap_fail "tlshd (client) died"
+
+# --- tlshd's own engine with kTLS, user space only (tlshd-hstest --ktls) -----------
+bg server "$L/gs-hs.log" "${GS[@]}" --x509certfile "$C/server.pem" --alpn sunrpc
+until_true 20 log_has "$L/gs-hs.log" 'IPv4 .*done'
+out=$(in_ns client "$HS" -c "$L/client.conf" -t anon -n server.test --ktls \
+	--send $'ping via user-space kTLS\n' connect 192.0.2.1 4433 2>&1)
+tap_expect "tlshd-hstest --ktls vs gnutls-serv: echo through kTLS" \
+	"status=0 data=ok" "$(grep -o 'status=[^ ]*' <<<"$out") $(grep -o 'data=[^ ]*' <<<"$out")"
+stop "$BG"
+
+# --- server handshakes: tlsh_test listens in "server", gnutls-cli/OpenSSL connect ---
+# server_case NAME WANT HELLO-ARGS -- CLIENT-CMD...
+server_case() {
+	local name=$1 want=$2 hello=() got
+	shift 2
+	while [ "$1" != -- ]; do hello+=("$1"); shift; done
+	shift
+	slot=$((slot + 2))
+	tt server listen $((slot - 1)) 192.0.2.1 2049 >/dev/null
+	bg client "$L/cli-$slot.log" bash -c '(echo "ping-from-the-peer"; sleep 8) | "$@"' _ "$@"
+	CLI=$BG
+	tt server accept $slot $((slot - 1)) >/dev/null
+	tt server close $((slot - 1)) >/dev/null
+	tt server hello $slot "${hello[@]}" >/dev/null
+	tt server wait $slot 40000 >/dev/null
+	got="$(field $slot req) $(field $slot status)"
+	tap_expect "$name" "done $want" "$got"
+}
+server_data() {
+	local name=$1 i
+	for i in 1 2 3; do
+		tt server recv $slot 10000 >/dev/null
+		[ "$(field $slot rxtype)" = 23 ] && break
+	done
+	tt server send $slot "pong-from-the-kernel" >/dev/null
+	until_true 10 log_has "$L/cli-$slot.log" "pong-from-the-kernel"
+	if [ "$(field $slot rx)" = 'ping-from-the-peer\n' ] && log_has "$L/cli-$slot.log" "pong-from-the-kernel"; then
+		tap_ok "$name: data both ways through kTLS"
+	else
+		tap_fail "$name: rx='$(field $slot rx)' peer saw: $(tail -n 2 "$L/cli-$slot.log" | tr '\n' ' ')"
+	fi
+}
+GC=(gnutls-cli -p 2049 --x509cafile "$C/ca.pem" --alpn sunrpc server.test)
+server_case "server_x509 vs gnutls-cli" 0 server_x509 cert=$SCERT privkey=$SKEY -- "${GC[@]}"
+server_data "server_x509 vs gnutls-cli"
+stop "$CLI"
+server_case "server_x509 mutual vs gnutls-cli with a client cert" 0 server_x509 cert=$SCERT privkey=$SKEY flags=1 -- \
+	"${GC[@]}" --x509certfile "$C/client.pem" --x509keyfile "$C/client.key"
+server_data "server_x509 mutual"
+[ "$(field $slot peerid)" -gt 0 ] && tap_ok "server_x509 mutual: client certificate reported as key $(field $slot peerid)" ||
+	tap_fail "server_x509 mutual: peerid $(field $slot peerid)"
+stop "$CLI"
+server_case "server_x509 mutual, client without a cert: EACCES" -13 server_x509 cert=$SCERT privkey=$SKEY flags=1 -- "${GC[@]}"
+stop "$CLI"
+server_case "server_x509 mutual, revoked client cert: EACCES" -13 server_x509 cert=$SCERT privkey=$SKEY flags=1 -- \
+	"${GC[@]}" --x509certfile "$C/revoked-client.pem" --x509keyfile "$C/client.key"
+stop "$CLI"
+server_case "server_x509, client without ALPN: EPROTONOSUPPORT" -93 server_x509 cert=$SCERT privkey=$SKEY -- \
+	gnutls-cli -p 2049 --x509cafile "$C/ca.pem" server.test
+stop "$CLI"
+server_case "server_psk vs gnutls-cli" 0 server_psk keyring=$RING -- gnutls-cli -p 2049 --alpn sunrpc \
+	--priority NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK --pskusername nfs-client-1 --pskkey "$PSKHEX" server.test
+server_data "server_psk"
+tap_expect "server_psk: the PSK is the peer identity" "$PSK" "$(field $slot peerid)"
+stop "$CLI"
+server_case "server_psk, unknown identity: EKEYREJECTED" -129 server_psk keyring=$RING -- gnutls-cli -p 2049 --alpn sunrpc \
+	--priority NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK --pskusername stranger --pskkey "$PSKHEX" server.test
+stop "$CLI"
+
+# --- 200 handshakes at once, and a SIGHUP in the middle ------------------------------
+N=200
+bg server "$L/gs-many.log" "${GS[@]}" --x509certfile "$C/server.pem" --alpn sunrpc
+GSM=$BG
+until_true 20 log_has "$L/gs-many.log" 'IPv4 .*done'
+first=300
+tap_expect "$N connections" OK "$(for i in $(seq $first $((first + N - 1))); do
+	echo "connect $i 192.0.2.1 4433"; done | tt_many client)"
+t0=$(date +%s%N)
+tap_expect "$N handshake requests queued at once" OK "$(for i in $(seq $first $((first + N - 1))); do
+	echo "hello $i client_anon peername=server.test timeout=120000"; done | tt_many client)"
+sleep 1
+kill -HUP $TLSHD_C
+for i in $(seq $first $((first + N - 1))); do echo "wait $i 150000"; done | tt_many client >/dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
+ok=$(awk -v a=$first -v b=$((first + N - 1)) '$1 >= a && $1 <= b && / req=done / && / status=0 /' \
+	"$DBG/slots" | wc -l)
+tap_expect "$N concurrent handshakes all completed (${ms} ms)" $N "$ok"
+tap_run "SIGHUP reloaded the configuration with handshakes in flight" \
+	log_has "$L/tlshd-client.log" "configuration reloaded"
+stop "$GSM"
+for i in $(seq $first $((first + N - 1))); do echo "close $i"; done | tt_many client >/dev/null
+
+# one audit line per handshake, no keys in the logs
+audits=$(grep -c ' handshake req=' "$L/tlshd-client.log")
+tap_expect "one audit line per client handshake" $((HELLOS + N)) "$audits"
+if grep -qi "$PSKHEX" "$L"/tlshd-*.log; then tap_fail "a PSK appears in a log"; else tap_ok "no key in the logs"; fi
+kill -TERM $TLSHD_C $TLSHD_S
+wait $TLSHD_C $TLSHD_S 2>/dev/null
+if [ "$TAP_FAILED" -gt 0 ]; then
+	echo "# tlshd's failed handshakes and errors:"
+	grep -h 'result=fail\|error' "$L"/tlshd-*.log | tail -n 40 | sed 's/^/#   /'
+fi
+tap_done

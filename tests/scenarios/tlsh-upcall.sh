@@ -430,6 +430,17 @@ echo "# counters after the parallel test: $PAR_STATS"
 tt $NS "$(for i in $(seq 100 299); do echo "close $i"; done)" >/dev/null
 ip netns del $NS
 
+# --- no leaked tlsh object (debug kernel: kmemleak), while the modules
+# are loaded so that backtraces name them ---
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	sleep 6	# kmemleak ignores objects younger than 5 s
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(grep -c -E 'tlsh|tt_' /sys/kernel/debug/kmemleak)
+	tap_expect "kmemleak: no leaked object allocated by tlsh or tlsh_test" 0 "$leaks"
+	[ "$leaks" = 0 ] || sed 's/^/#   /' /sys/kernel/debug/kmemleak | head -n 60
+fi
+
 # --- rmmod with requests pending ---
 NS=rmmod
 ns_new $NS

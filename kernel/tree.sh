@@ -220,15 +220,26 @@ compare_to() {
 		fi
 	done
 	# New files: overlay files that differ, and files the repo does not have.
-	local homeless=""
+	local homeless="" conflicts="" ms
 	for f in $(g ls-files --others --exclude-standard -- $TOPDIRS); do
 		src=${ovl[$f]:-$(overlay_home "$f")}
 		if [ -z "$src" ]; then
 			homeless="$homeless $f"
 		elif ! cmp -s "$TREE/$f" "$REPO/$src" 2>/dev/null; then
+			# Unchanged in the tree since the last sync: the repo is
+			# ahead, and the next sync brings its edit in.
+			ms=$(manifest_sum "$f")
+			if [ -n "$ms" ] && [ "$(sum "$TREE/$f")" = "$ms" ]; then
+				continue
+			fi
+			# Edited on both sides: exporting would lose the repo's edit.
+			if [ -n "$ms" ] && [ -f "$REPO/$src" ] && [ "$(sum "$REPO/$src")" != "$ms" ]; then
+				conflicts="$conflicts $f"
+			fi
 			printf '%s\t%s\n' "$src" "$f" >>"$out/stale-overlay"
 		fi
 	done
+	[ -z "$conflicts" ] || die "edited both in the tree and in the repo since the last sync:$conflicts (merge by hand, then export or sync)"
 	[ -z "$homeless" ] || die "new files in the tree outside every overlay:$homeless (make their folder in an overlay, e.g. mkdir -p tlsh-kmod/$(dirname "${homeless# *}"), then export)"
 }
 

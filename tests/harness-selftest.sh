@@ -71,6 +71,10 @@ tap_run "export copies the new file into the overlay" bash -c "$(declare -f ts);
 echo 'int z;' >>"$repo/tlsh-kmod/net/tlsh/main.c"
 tap_run "repo edit reaches the tree on sync" bash -c "$(declare -f ts); tmp=$tmp repo=$repo tree=$tree; ts sync >/dev/null && cmp $repo/tlsh-kmod/net/tlsh/main.c $tree/net/tlsh/main.c"
 
+echo 'int q;' >>"$repo/tlsh-kmod/net/tlsh/main.c"
+tap_run "repo ahead of the tree is not a tree change" ts check
+tap_run "sync brings the repo's edit in" bash -c "$(declare -f ts); tmp=$tmp repo=$repo tree=$tree; ts sync >/dev/null && cmp $repo/tlsh-kmod/net/tlsh/main.c $tree/net/tlsh/main.c"
+
 echo 'int t;' >>"$tree/net/tlsh/main.c"
 echo 'int r;' >>"$repo/tlsh-kmod/net/tlsh/main.c"
 if ts sync >/dev/null 2>&1; then
@@ -78,5 +82,11 @@ if ts sync >/dev/null 2>&1; then
 else
 	tap_ok "file edited on both sides: sync refuses"
 fi
+if ts export >/dev/null 2>&1; then
+	tap_fail "file edited on both sides: export refuses"
+else
+	tap_ok "file edited on both sides: export refuses"
+fi
+grep -q 'int r;' "$repo/tlsh-kmod/net/tlsh/main.c" && tap_ok "the repo's edit survives" || tap_fail "the repo's edit survives: export overwrote it"
 tap_run "reset restores the tree from the repo" bash -c "$(declare -f ts); tmp=$tmp repo=$repo tree=$tree; ts reset >/dev/null && cmp $repo/tlsh-kmod/net/tlsh/main.c $tree/net/tlsh/main.c && ts check"
 tap_done

@@ -82,32 +82,11 @@ int tlshd_client_setup(struct tlshd_handshake *hs)
 	const struct tlshd_params *p = &hs->hs_params;
 	struct tlshd_config *cf = hs->hs_config;
 	bool psk = p->p_type == TLSH_TYPE_CLIENTHELLO_PSK;
-	gnutls_datum_t alpn = { (unsigned char *)TLSHD_ALPN,
-				sizeof(TLSHD_ALPN) - 1 };
-	const char *err_pos = NULL;
-	char prio[TLSH_PRIORITIES_MAX + 128];
 	int ret;
 
-	ret = gnutls_init(&hs->hs_session, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
-			  GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL);
-	if (ret < 0) {
-		hs->hs_session = NULL;
-		return tlshd_handshake_error(hs, ENOMEM, "gnutls_init: %s",
-					     gnutls_strerror(ret));
-	}
-	gnutls_session_set_ptr(hs->hs_session, hs);
-	tlshd_handshake_priorities(hs, psk, prio, sizeof(prio));
-	ret = gnutls_priority_set_direct(hs->hs_session, prio, &err_pos);
+	ret = tlshd_handshake_session_init(hs, GNUTLS_CLIENT, 0, psk);
 	if (ret < 0)
-		return tlshd_handshake_error(hs, EINVAL,
-					     "priority string rejected at '%s': %s",
-					     err_pos ? err_pos : "?",
-					     gnutls_strerror(ret));
-	ret = gnutls_alpn_set_protocols(hs->hs_session, &alpn, 1,
-					GNUTLS_ALPN_MANDATORY);
-	if (ret < 0)
-		return tlshd_handshake_error(hs, EIO, "ALPN: %s",
-					     gnutls_strerror(ret));
+		return ret;
 
 	if (psk)
 		return setup_psk(hs);

@@ -68,6 +68,45 @@ const char *tlshd_handshake_priorities(const struct tlshd_handshake *hs,
 	return buf;
 }
 
+/*
+ * The GnuTLS session both roles start from: non-blocking, no tickets, the
+ * priorities above, ALPN "sunrpc" mandatory.  @init_flags is GNUTLS_CLIENT or
+ * GNUTLS_SERVER; @alpn_flags adds to GNUTLS_ALPN_MANDATORY.  Returns 0 or the
+ * negative status tlshd_handshake_error() recorded.
+ */
+int tlshd_handshake_session_init(struct tlshd_handshake *hs,
+				 unsigned int init_flags,
+				 unsigned int alpn_flags, bool psk)
+{
+	gnutls_datum_t alpn = { (unsigned char *)TLSHD_ALPN,
+				sizeof(TLSHD_ALPN) - 1 };
+	char prio[TLSH_PRIORITIES_MAX + 128];
+	const char *err_pos = NULL;
+	int ret;
+
+	ret = gnutls_init(&hs->hs_session, init_flags | GNUTLS_NONBLOCK |
+			  GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL);
+	if (ret < 0) {
+		hs->hs_session = NULL;
+		return tlshd_handshake_error(hs, ENOMEM, "gnutls_init: %s",
+					     gnutls_strerror(ret));
+	}
+	gnutls_session_set_ptr(hs->hs_session, hs);
+	tlshd_handshake_priorities(hs, psk, prio, sizeof(prio));
+	ret = gnutls_priority_set_direct(hs->hs_session, prio, &err_pos);
+	if (ret < 0)
+		return tlshd_handshake_error(hs, EINVAL,
+					     "priority string rejected at '%s': %s",
+					     err_pos ? err_pos : "?",
+					     gnutls_strerror(ret));
+	ret = gnutls_alpn_set_protocols(hs->hs_session, &alpn, 1,
+					GNUTLS_ALPN_MANDATORY | alpn_flags);
+	if (ret < 0)
+		return tlshd_handshake_error(hs, EIO, "ALPN: %s",
+					     gnutls_strerror(ret));
+	return 0;
+}
+
 struct tlshd_handshake *tlshd_handshake_new(int fd,
 					    const struct tlshd_params *p,
 					    struct tlshd_config *cf)

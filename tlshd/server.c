@@ -62,33 +62,12 @@ int tlshd_server_setup(struct tlshd_handshake *hs)
 	const struct tlshd_params *p = &hs->hs_params;
 	struct tlshd_config *cf = hs->hs_config;
 	bool psk = p->p_type == TLSH_TYPE_SERVERHELLO_PSK;
-	gnutls_datum_t alpn = { (unsigned char *)TLSHD_ALPN,
-				sizeof(TLSHD_ALPN) - 1 };
-	char prio[TLSH_PRIORITIES_MAX + 128];
-	const char *err_pos = NULL;
 	int ret;
 
-	ret = gnutls_init(&hs->hs_session, GNUTLS_SERVER | GNUTLS_NONBLOCK |
-			  GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL);
-	if (ret < 0) {
-		hs->hs_session = NULL;
-		return tlshd_handshake_error(hs, ENOMEM, "gnutls_init: %s",
-					     gnutls_strerror(ret));
-	}
-	gnutls_session_set_ptr(hs->hs_session, hs);
-	tlshd_handshake_priorities(hs, psk, prio, sizeof(prio));
-	ret = gnutls_priority_set_direct(hs->hs_session, prio, &err_pos);
+	ret = tlshd_handshake_session_init(hs, GNUTLS_SERVER,
+					   GNUTLS_ALPN_SERVER_PRECEDENCE, psk);
 	if (ret < 0)
-		return tlshd_handshake_error(hs, EINVAL,
-					     "priority string rejected at '%s': %s",
-					     err_pos ? err_pos : "?",
-					     gnutls_strerror(ret));
-	ret = gnutls_alpn_set_protocols(hs->hs_session, &alpn, 1,
-					GNUTLS_ALPN_MANDATORY |
-					GNUTLS_ALPN_SERVER_PRECEDENCE);
-	if (ret < 0)
-		return tlshd_handshake_error(hs, EIO, "ALPN: %s",
-					     gnutls_strerror(ret));
+		return ret;
 
 	if (psk) {
 		ret = gnutls_psk_allocate_server_credentials(&hs->hs_psk_server);

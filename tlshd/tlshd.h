@@ -223,6 +223,9 @@ int tlshd_handshake_error(struct tlshd_handshake *hs, int status,
 			  const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void tlshd_handshake_free(struct tlshd_handshake *hs);
+int tlshd_handshake_session_init(struct tlshd_handshake *hs,
+				 unsigned int init_flags,
+				 unsigned int alpn_flags, bool psk);
 const char *tlshd_handshake_priorities(const struct tlshd_handshake *hs,
 				       bool psk, char *buf, size_t len);
 uint64_t tlshd_now_ms(void);

@@ -187,6 +187,9 @@ check_params client_psk \
 check_params server_x509 \
 	"type=4 flags=1 peername=- cert=31 privkey=32 keyring=9 timeout=30000 prio=- psk=-" \
 	"server_x509 cert=31 privkey=32 keyring=9 flags=1"
+check_params server_x509_agent_cert \
+	"type=4 flags=0 peername=- cert=0 privkey=0 keyring=9 timeout=30000 prio=- psk=-" \
+	"server_x509 keyring=9"
 check_params server_psk \
 	"type=5 flags=0 peername=- cert=0 privkey=0 keyring=41 timeout=30000 prio=NORMAL psk=-" \
 	"server_psk keyring=41 prio=NORMAL"
@@ -197,8 +200,12 @@ tap_expect "17 PSK identities: EINVAL" "Invalid argument" \
 	"$(tt $NS hello 3 client_psk psk=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17)"
 tap_expect "peer-cert-required on a client: EINVAL" "Invalid argument" "$(tt $NS hello 3 client_anon flags=1)"
 tap_expect "a timeout over the maximum: EINVAL" "Invalid argument" "$(tt $NS hello 3 client_anon timeout=600001)"
+tap_expect "server_x509 with a certificate but no key: EINVAL" "Invalid argument" \
+	"$(tt $NS hello 3 server_x509 cert=1)"
+tap_expect "server_x509 with a key but no certificate: EINVAL" "Invalid argument" \
+	"$(tt $NS hello 3 server_x509 privkey=2)"
 tt $NS close 3 >/dev/null
-tap_expect "params: counters" "requests=5 accepted=5 succeeded=0 failed=5 failed_eacces=0 failed_ekeyrejected=0 failed_etimedout=0 failed_eio=5 failed_eproto=0 failed_epipe=0 failed_other=0 timed_out=0 cancelled=0 no_agent=0 in_flight=0 queued=0 listener_inet=0 listener_inet6=0 " \
+tap_expect "params: counters" "requests=6 accepted=6 succeeded=0 failed=6 failed_eacces=0 failed_ekeyrejected=0 failed_etimedout=0 failed_eio=6 failed_eproto=0 failed_epipe=0 failed_other=0 timed_out=0 cancelled=0 no_agent=0 in_flight=0 queued=0 listener_inet=0 listener_inet6=0 " \
 	"$(stats $NS)"
 ip netns del $NS
 

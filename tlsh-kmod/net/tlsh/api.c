@@ -16,6 +16,7 @@
 #define NEED_CERT	BIT(0)
 #define NEED_PSK	BIT(1)
 #define SERVER		BIT(2)
+#define CERT_PAIR	BIT(3)
 
 static int tlsh_args_check(const struct tlsh_args *args, unsigned int need)
 {
@@ -48,6 +49,8 @@ static int tlsh_args_check(const struct tlsh_args *args, unsigned int need)
 	    (args->ta_num_psk_ids && !args->ta_psk_ids))
 		return -EINVAL;
 	if ((need & NEED_CERT) && (!args->ta_x509_cert || !args->ta_privkey))
+		return -EINVAL;
+	if ((need & CERT_PAIR) && !args->ta_x509_cert != !args->ta_privkey)
 		return -EINVAL;
 	if ((need & NEED_PSK) && !args->ta_num_psk_ids)
 		return -EINVAL;
@@ -100,7 +103,8 @@ EXPORT_SYMBOL_GPL(tlsh_client_hello_psk);
 
 /**
  * tlsh_server_hello_x509 - server handshake with a certificate
- * @args: needs ta_x509_cert and ta_privkey; TLSH_F_PEER_CERT_REQUIRED
+ * @args: ta_x509_cert and ta_privkey both, or neither to have the agent
+ *	  present its own configured certificate; TLSH_F_PEER_CERT_REQUIRED
  *	  makes a client certificate mandatory
  *
  * Returns 0 (ta_done will run) or a negative errno (it will not).
@@ -108,7 +112,7 @@ EXPORT_SYMBOL_GPL(tlsh_client_hello_psk);
 int tlsh_server_hello_x509(const struct tlsh_args *args)
 {
 	return tlsh_hello(TLSH_TYPE_SERVERHELLO_X509, args,
-			  NEED_CERT | SERVER);
+			  CERT_PAIR | SERVER);
 }
 EXPORT_SYMBOL_GPL(tlsh_server_hello_x509);
 

@@ -3,20 +3,20 @@
 # The RFC 9289 conformance suite (tests/pynfs-tls) against this project's
 # nfsd, from the "client" test host.
 #
-# 1. The suite against nfsd at 192.0.2.1 with --allow-no-tls: the tests that
-#    need no TLS (probe answer, AUTH_TLS on a non-NULL procedure, record
-#    marking, NFSv4/v3 in cleartext) must run and pass; the TLS tests are
-#    reported as SKIP "server does not offer STARTTLS (server TLS not
-#    landed)" until nfsd offers STARTTLS.
-# 2. While nfsd does not offer TLS: without --allow-no-tls the suite must
-#    fail it (a conformance tool must fail a server that lacks TLS).
+# 1. The whole suite against nfsd, which offers STARTTLS; tlshd in the
+#    server namespace does its handshakes.  Every test must pass, except
+#    those skipped for a reason they name.  A few TLS tests again by address.
+# 2. A conformance tool must fail a server that lacks TLS: against peer.py
+#    answering the probe without STARTTLS, the strict suite fails, and
+#    --allow-no-tls turns the TLS tests into SKIPs.
 # 3. The NFS-over-TLS tests through peer.py: the peer terminates TLS (Python
-#    ssl) in the server namespace and relays to the real nfsd, so the NFSv4
-#    and NFSv3 tests over TLS run against real NFS replies.
+#    ssl) in the server namespace and relays to the real nfsd, so the
+#    independent TLS stack is checked against real NFS replies too.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
 . tests/lib/netns.sh
 . tests/lib/nfsd.sh
+. tests/lib/tlshd.sh
 
 PY=${PYTHON:-python3}
 SUITE=tests/pynfs-tls/testserver.py
@@ -24,6 +24,7 @@ work=$(mktemp -d /tmp/pynfs-tls.XXXXXX)
 peer_pid=
 cleanup() {
 	[ -n "$peer_pid" ] && kill "$peer_pid" 2>/dev/null
+	tlshd_stop_all
 	nfsd_stop
 }
 trap cleanup EXIT
@@ -37,6 +38,8 @@ netns_setup || { tap_fail "test hosts"; exit 1; }
 echo 10 >/proc/sys/fs/nfs/nlm_grace_period
 nfsd_start rw,no_root_squash,insecure,no_subtree_check,fsid=0 || { tap_fail "nfsd start"; exit 1; }
 EXPORTS=(--export "$NFSD_EXPORT" --v4-export /)
+tlshd_pki "$work/pki" || { tap_fail "certificates"; exit 1; }
+tlshd_start server || { tap_fail "tlshd in the server namespace"; exit 1; }
 
 # status CODE JSON: a test's status in a --json report
 status() {
@@ -46,30 +49,55 @@ for t in json.load(open(sys.argv[2]))["tests"]:
         print(t["status"])' "$1" "$2"
 }
 
-# 1. The whole suite against nfsd.
-in_ns client "$PY" "$SUITE" "$SERVER_IP4" "${EXPORTS[@]}" --allow-no-tls \
-	--json "$work/nfsd.json" --tap
+# 1. The whole suite against nfsd, strict: nfsd offers STARTTLS and its
+#    handshakes are done by tlshd in the server namespace, with the
+#    certificates made above.  Every test must pass or be skipped for a
+#    reason it names (PSK1 needs Python 3.13, POL1/2 need --tls-export).
+in_ns client "$PY" "$SUITE" server.test "${EXPORTS[@]}" \
+	--ca "$work/pki/ca.pem" --cert "$work/pki/client.pem" --key "$work/pki/client.key" \
+	--client-auth optional --json "$work/nfsd.json" --tap
 rc=$?
-tap_expect "suite against nfsd exits 0 with --allow-no-tls" 0 "$rc"
-for code in PROBE1 PROBE3 RM1 V4NULL V4ROOT V4LOOKUP V4IO V41CB V3NULL V3MNT V3GETATTR; do
+tap_expect "suite against nfsd with TLS exits 0" 0 "$rc"
+for code in PROBE1 PROBE2 PROBE3 PROBE4 TLS1 TLS2 TLS3 TLS4 TLS5 ALPN1 ALPN2 ALPN3 ALPN4 \
+	RM1 REC1 REC2 REC3 REC4 MTLS1 MTLS2 MTLS3 MTLS4 MTLS5 V4NULL V4ROOT V4LOOKUP V4IO \
+	V4TLS1 V4TLS2 V4TLS3 V41CB V41TLS V3NULL V3MNT V3GETATTR V3TLS1; do
 	tap_expect "$code really ran and passed against nfsd" PASS "$(status "$code" "$work/nfsd.json")"
 done
-
-# 2. Without --allow-no-tls a server without STARTTLS fails the suite.
-if [ "$(status PROBE2 "$work/nfsd.json")" = SKIP ]; then
-	in_ns client "$PY" "$SUITE" "$SERVER_IP4" PROBE2 TLS1 REC1 --json "$work/strict.json" \
-		>"$work/strict.out" 2>&1
-	rc=$?
-	tap_expect "without --allow-no-tls the suite fails a server without TLS (exit)" 1 "$rc"
-	tap_expect "without --allow-no-tls TLS1 is FAIL" FAIL "$(status TLS1 "$work/strict.json")"
+# by address: the certificate's iPAddress SAN names the server
+in_ns client "$PY" "$SUITE" "$SERVER_IP4" "${EXPORTS[@]}" --ca "$work/pki/ca.pem" \
+	--json "$work/addr.json" PROBE2 TLS1 ALPN1 MTLS5 V4TLS1 >"$work/addr.out" 2>&1
+tap_expect "TLS to nfsd by IPv4 address (iPAddress SAN) exits 0" 0 $?
+tap_expect "MTLS5 by address" PASS "$(status MTLS5 "$work/addr.json")"
+if grep -q 'type=server-x509 result=ok' "$work/pki/tlshd-server.log"; then
+	tap_ok "nfsd's handshakes were done by tlshd in the server namespace"
 else
-	tap_skip "strict mode fails a server without TLS" "nfsd offers STARTTLS now"
+	tap_fail "nfsd's handshakes were done by tlshd: $(tail -3 "$work/pki/tlshd-server.log")"
 fi
 
+# 2. Without --allow-no-tls a server without STARTTLS fails the suite:
+#    peer.py answers the probe without STARTTLS.
+(exec nsenter --net=/run/netns/server "$PY" tests/pynfs-tls/peer.py --mode no-starttls \
+	--listen "$SERVER_IP4:20050" --backend "$SERVER_IP4:2049" \
+	--cert "$work/pki/server.pem" --key "$work/pki/server.key" \
+	--port-file "$work/nostarttls.port" >"$work/nostarttls.log" 2>&1) &
+peer_pid=$!
+for _ in $(seq 100); do
+	[ -s "$work/nostarttls.port" ] && break
+	sleep 0.1
+done
+in_ns client "$PY" "$SUITE" "$SERVER_IP4:20050" PROBE2 TLS1 REC1 --json "$work/strict.json" \
+	>"$work/strict.out" 2>&1
+rc=$?
+tap_expect "without --allow-no-tls the suite fails a server without STARTTLS (exit)" 1 "$rc"
+tap_expect "without --allow-no-tls TLS1 is FAIL" FAIL "$(status TLS1 "$work/strict.json")"
+in_ns client "$PY" "$SUITE" "$SERVER_IP4:20050" PROBE2 TLS1 --allow-no-tls \
+	--json "$work/lenient.json" >"$work/lenient.out" 2>&1
+tap_expect "with --allow-no-tls TLS1 is SKIP" SKIP "$(status TLS1 "$work/lenient.json")"
+kill "$peer_pid"
+wait "$peer_pid"
+peer_pid=
+
 # 3. NFS over TLS through the peer, relaying to the real nfsd.
-"$PY" tests/pynfs-tls/certs.py "$work/pki" --server-name server.test \
-	--server-ip "$SERVER_IP4" >"$work/certs.out" 2>&1 ||
-	{ tap_fail "certificates: $(cat "$work/certs.out")"; exit 1; }
 # exec: $! is then the peer itself (nsenter execs it), which gets the SIGTERM.
 (exec nsenter --net=/run/netns/server "$PY" tests/pynfs-tls/peer.py \
 	--listen "$SERVER_IP4:20049" --backend "$SERVER_IP4:2049" \

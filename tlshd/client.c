@@ -109,7 +109,7 @@ int tlshd_client_setup(struct tlshd_handshake *hs)
 		}
 	}
 	ret = gnutls_credentials_set(hs->hs_session, GNUTLS_CRD_CERTIFICATE,
-				     cf->cf_client_creds);
+				     tlshd_config_creds(cf, false));
 	if (ret < 0)
 		return tlshd_handshake_error(hs, EIO, "credentials: %s",
 					     gnutls_strerror(ret));

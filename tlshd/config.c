@@ -407,10 +407,12 @@ fail:
 
 static int load_trust(gnutls_certificate_credentials_t creds,
 		      const struct tlshd_auth_conf *ac, const char *section,
-		      const char *path, char *err, size_t errlen)
+		      const char *path, bool *system_trust, char *err,
+		      size_t errlen)
 {
 	int ret;
 
+	*system_trust = !ac->ac_truststore;
 	if (ac->ac_truststore) {
 		ret = gnutls_certificate_set_x509_trust_file(creds,
 						ac->ac_truststore,
@@ -423,11 +425,6 @@ static int load_trust(gnutls_certificate_credentials_t creds,
 			       gnutls_strerror(ret));
 			return -1;
 		}
-	} else {
-		ret = gnutls_certificate_set_x509_system_trust(creds);
-		if (ret < 0)
-			tlshd_log_warn("[%s]: no x509.truststore and no system trust store: %s",
-				       section, gnutls_strerror(ret));
 	}
 	if (ac->ac_crl) {
 		ret = gnutls_certificate_set_x509_crl_file(creds, ac->ac_crl,
@@ -441,8 +438,33 @@ static int load_trust(gnutls_certificate_credentials_t creds,
 	return 0;
 }
 
+gnutls_certificate_credentials_t tlshd_config_creds(struct tlshd_config *cf,
+						    bool server)
+{
+	bool *pending = server ? &cf->cf_server_system_trust :
+				 &cf->cf_client_system_trust;
+	gnutls_certificate_credentials_t creds = server ? cf->cf_server_creds :
+							   cf->cf_client_creds;
+	int ret;
+
+	if (*pending) {
+		*pending = false;
+		ret = gnutls_certificate_set_x509_system_trust(creds);
+		if (ret < 0)
+			tlshd_log_warn("[%s]: no x509.truststore and no system trust store: %s",
+				       server ? "authenticate.server" :
+				       "authenticate.client",
+				       gnutls_strerror(ret));
+		else
+			tlshd_log_info("[%s]: loaded %d CA certificates from the system trust store",
+				       server ? "authenticate.server" :
+				       "authenticate.client", ret);
+	}
+	return creds;
+}
+
 static int load_section(const struct tlshd_auth_conf *ac, const char *section,
-			const char *path,
+			const char *path, bool *system_trust,
 			gnutls_certificate_credentials_t *credsp,
 			struct tlshd_certkey **ckp, char *err, size_t errlen)
 {
@@ -461,7 +483,7 @@ static int load_section(const struct tlshd_auth_conf *ac, const char *section,
 		seterr(err, errlen, "%s", gnutls_strerror(ret));
 		return -1;
 	}
-	if (load_trust(creds, ac, section, path, err, errlen) < 0)
+	if (load_trust(creds, ac, section, path, system_trust, err, errlen) < 0)
 		goto fail;
 	if (ac->ac_certificate) {
 		struct tlshd_certkey *ck = calloc(1, sizeof(*ck));
@@ -492,11 +514,11 @@ fail:
 int tlshd_config_load_creds(struct tlshd_config *cf, char *err, size_t errlen)
 {
 	if (load_section(&cf->cf_client, "authenticate.client", cf->cf_path,
-			 &cf->cf_client_creds, &cf->cf_client_ck, err,
+			 &cf->cf_client_system_trust, &cf->cf_client_creds, &cf->cf_client_ck, err,
 			 errlen) < 0)
 		return -1;
 	if (load_section(&cf->cf_server, "authenticate.server", cf->cf_path,
-			 &cf->cf_server_creds, &cf->cf_server_ck, err,
+			 &cf->cf_server_system_trust, &cf->cf_server_creds, &cf->cf_server_ck, err,
 			 errlen) < 0)
 		return -1;
 	return 0;

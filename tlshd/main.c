@@ -88,6 +88,9 @@ int main(int argc, char **argv)
 	}
 	tlshd_log_set_level(cf->cf_loglevel, cf->cf_tls_debug);
 	if (check) {
+		/* the system trust store is otherwise loaded on first use */
+		tlshd_config_creds(cf, false);
+		tlshd_config_creds(cf, true);
 		printf("%s: configuration OK\n", path);
 		tlshd_config_put(cf);
 		return 0;

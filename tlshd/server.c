@@ -95,7 +95,7 @@ int tlshd_server_setup(struct tlshd_handshake *hs)
 			cf->cf_path);
 	}
 	ret = gnutls_credentials_set(hs->hs_session, GNUTLS_CRD_CERTIFICATE,
-				     cf->cf_server_creds);
+				     tlshd_config_creds(cf, true));
 	if (ret < 0)
 		return tlshd_handshake_error(hs, EIO, "credentials: %s",
 					     gnutls_strerror(ret));

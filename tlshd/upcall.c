@@ -17,9 +17,13 @@
  * the kernel's own timeout still applies).
  *
  * A finished handshake is reported with setsockopt(SOL_TLSH, TLSH_RESULT)
- * and its socket closed.
+ * and its socket closed.  After a second with nothing in flight the heap
+ * the handshakes (or a configuration replaced by SIGHUP) left free is
+ * given back to the kernel (malloc_trim), so a burst does not leave the
+ * idle daemon big.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,7 @@
 
 #define MAX_INFLIGHT	4096
 #define MAX_EVENTS	64
+#define TRIM_IDLE_MS	1000
 
 struct listener {
 	int	l_fd;
@@ -46,6 +51,7 @@ static struct listener sigsrc;
 static struct tlshd_handshake *inflight;
 static unsigned int ninflight;
 static int epfd = -1;
+static bool trim_pending;	/* memory was freed since the last trim */
 
 static int get_opt(int fd, int opt, void *val, socklen_t len,
 		   socklen_t *outlen)
@@ -151,6 +157,7 @@ static void complete(struct tlshd_handshake *hs)
 		ninflight--;
 	close(hs->hs_fd);
 	tlshd_handshake_free(hs);
+	trim_pending = true;
 	if (ninflight < MAX_INFLIGHT)
 		mute_listeners(false);
 }
@@ -322,6 +329,7 @@ static void reload(struct tlshd_config **cfp, const char *path)
 	/* Handshakes in flight keep their reference to the old one. */
 	tlshd_config_put(*cfp);
 	*cfp = cf;
+	trim_pending = true;
 	tlshd_log(TLSHD_LOG_NOTICE, "configuration reloaded from %s (%u handshakes in flight)",
 		  path, ninflight);
 }
@@ -349,7 +357,7 @@ static int next_timeout(void)
 		if (hs->hs_deadline_ms < min)
 			min = hs->hs_deadline_ms;
 	if (min == UINT64_MAX)
-		return -1;
+		return trim_pending ? TRIM_IDLE_MS : -1;
 	return min <= now ? 0 : (int)(min - now > 60000 ? 60000 : min - now);
 }
 
@@ -436,6 +444,10 @@ int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path)
 			}
 		}
 		expire();
+		if (!n && !ninflight && trim_pending) {
+			malloc_trim(0);
+			trim_pending = false;
+		}
 	}
 
 	if (sig)

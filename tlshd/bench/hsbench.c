@@ -1,0 +1,738 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tlshd-hsbench: TLS 1.3 client handshakes to one peer, two ways, in one run:
+ *
+ *   in-process  this program does the handshake itself with GnuTLS on its
+ *               own TCP socket, then hands the keys to kTLS (as an
+ *               application doing TLS itself and using kTLS would);
+ *   upcall      the kernel asks for it: tlsh_test.ko (debugfs) connects a
+ *               kernel socket and calls tlsh_client_hello_anon(); the agent
+ *               (tlshd) serving AF_TLSH in this network namespace does the
+ *               handshake and installs kTLS; the kernel's done callback ends
+ *               the measurement.
+ *
+ * Same peer, same certificates, same priority string (tlshd's default),
+ * ALPN "sunrpc", no tickets, the server's chain and name verified (plus a
+ * CRL when given).  The TCP connect is outside the measurement in both
+ * paths.  The paths alternate in rounds so that a noisy host (qemu TCG on
+ * shared CPUs) hurts both alike.  For each concurrency level J (handshakes
+ * in flight at once, closed loop), prints handshakes per second, median
+ * and p95 latency per path and the ratio upcall / in-process.
+ *
+ *   tlshd-hsbench [OPTIONS] ADDR PORT
+ *     -n N            handshakes per path and concurrency level (200)
+ *     -j J[,J...]     concurrency levels (1,8)
+ *     -r R            rounds the paths alternate in (4)
+ *     -w W            warm-up handshakes per path, not counted (2)
+ *     --peername NAME name the server certificate must carry (required)
+ *     --ca FILE       trust store for the in-process path (PEM, required)
+ *     --crl FILE      CRL for the in-process path (PEM)
+ *     --priorities P  in-process priority string (default: tlshd's)
+ *     --no-ktls       in-process path stops after the handshake
+ *     --only PATH     run one path: inproc or upcall
+ *     --slot S        first tlsh_test slot (0); uses max(J) slots
+ *     --timeout MS    per-handshake timeout (30000)
+ *
+ * Exit status 0 when every handshake succeeded, 1 otherwise, 2 on usage
+ * or set-up errors.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "tlshd.h"
+
+#define CTL	"/sys/kernel/debug/tlsh_test/ctl"
+#define SLOTS	"/sys/kernel/debug/tlsh_test/slots"
+#define MAX_J	64
+#define MAX_LEVELS 8
+/* tlshd's default (handshake.c, tlshd_handshake_priorities()) */
+#define DEFAULT_PRIO "NORMAL:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:" \
+	"+CHACHA20-POLY1305:+AES-128-CCM:-VERS-ALL:+VERS-TLS1.3:" \
+	"-AES-128-CCM-8:%NO_TICKETS"
+
+enum path { INPROC, UPCALL, NPATHS };
+static const char *const path_names[NPATHS] = { "in-process", "upcall" };
+
+struct sample_set {
+	double		*lat;		/* ticks each successful one took */
+	unsigned int	n, ok, failed;	/* attempts, successes, failures */
+	double		wall;		/* ticks, summed over rounds */
+	char		first_error[256];
+};
+
+static struct {
+	const char	*addr, *port, *peername, *ca, *crl, *prio;
+	unsigned int	n, rounds, warmup, slot, timeout_ms;
+	unsigned int	levels[MAX_LEVELS], nlevels;
+	bool		ktls, run[NPATHS];
+	struct sockaddr_storage ss;
+	socklen_t	sslen;
+} opt = {
+	.n = 200, .rounds = 4, .warmup = 2, .timeout_ms = 30000, .ktls = true,
+	.prio = DEFAULT_PRIO, .run = { true, true },
+};
+
+static gnutls_certificate_credentials_t creds;
+static char negotiated[128];
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tlshd-hsbench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * Latencies are taken in TSC ticks: the test VM's clock source is jiffies
+ * (4 ms steps) while qemu's TSC follows the host's.  The ticks are turned
+ * into milliseconds with the rate measured against CLOCK_MONOTONIC over the
+ * whole run (minutes, so the jiffy steps do not matter).
+ */
+static double tick0, tick0_ms;
+
+static double ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return (double)__builtin_ia32_rdtsc();
+#else
+	return now_ms() * 1e6;
+#endif
+}
+
+static double ticks_since(double t0)
+{
+	return ticks() - t0;
+}
+
+/* milliseconds per tick, measured since the start */
+static double tick_ms(void)
+{
+	double t = ticks() - tick0, ms = now_ms() - tick0_ms;
+
+	return t > 0 ? ms / t : 0;
+}
+
+static void record(struct sample_set *set, double lat, const char *err)
+{
+	set->n++;
+	if (!err) {
+		set->lat[set->ok++] = lat;
+		return;
+	}
+	if (!set->failed++)
+		snprintf(set->first_error, sizeof(set->first_error), "%s",
+			 err);
+}
+
+/* ---- in-process: one thread, J non-blocking GnuTLS sessions ------------ */
+
+struct conn {
+	int			fd;
+	gnutls_session_t	s;
+	double			t0;		/* ticks */
+	double			deadline;	/* now_ms() */
+	bool			busy;
+};
+
+static int tcp_connect(void)
+{
+	int fd = socket(opt.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&opt.ss, opt.sslen) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Returns NULL or why it could not start. */
+static const char *inproc_start(struct conn *c)
+{
+	gnutls_datum_t alpn = { (unsigned char *)TLSHD_ALPN,
+				sizeof(TLSHD_ALPN) - 1 };
+	static char why[160];
+	int ret;
+
+	c->fd = tcp_connect();
+	if (c->fd < 0) {
+		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
+		return why;
+	}
+	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+	c->t0 = ticks();
+	c->deadline = now_ms() + opt.timeout_ms;
+	ret = gnutls_init(&c->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
+			  GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL);
+	if (!ret)
+		ret = gnutls_priority_set_direct(c->s, opt.prio, NULL);
+	if (!ret)
+		ret = gnutls_alpn_set_protocols(c->s, &alpn, 1,
+						GNUTLS_ALPN_MANDATORY);
+	if (!ret)
+		ret = gnutls_server_name_set(c->s, GNUTLS_NAME_DNS,
+					     opt.peername,
+					     strlen(opt.peername));
+	if (!ret)
+		ret = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE,
+					     creds);
+	if (ret) {
+		snprintf(why, sizeof(why), "session set-up: %s",
+			 gnutls_strerror(ret));
+		return why;
+	}
+	gnutls_session_set_verify_cert(c->s, opt.peername, 0);
+	gnutls_transport_set_int(c->s, c->fd);
+	c->busy = true;
+	return NULL;
+}
+
+static void inproc_end(struct conn *c)
+{
+	if (c->s)
+		gnutls_deinit(c->s);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->s = NULL;
+	c->fd = -1;
+	c->busy = false;
+}
+
+/* Step; returns 0 to wait, 1 done (ok), -1 done (failed, @why set). */
+static int inproc_step(struct conn *c, char *why, size_t len)
+{
+	gnutls_datum_t proto;
+	int ret;
+
+	do {
+		ret = gnutls_handshake(c->s);
+	} while (ret < 0 && !gnutls_error_is_fatal(ret) &&
+		 ret != GNUTLS_E_AGAIN);
+	if (ret == GNUTLS_E_AGAIN)
+		return 0;
+	if (ret < 0) {
+		snprintf(why, len, "handshake: %s", gnutls_strerror(ret));
+		return -1;
+	}
+	if (gnutls_alpn_get_selected_protocol(c->s, &proto) ||
+	    proto.size != strlen(TLSHD_ALPN)) {
+		snprintf(why, len, "no ALPN \"%s\"", TLSHD_ALPN);
+		return -1;
+	}
+	if (opt.ktls) {
+		ret = tlshd_ktls_install(c->s, c->fd, why, len);
+		if (ret)
+			return -1;
+	}
+	if (!negotiated[0])
+		snprintf(negotiated, sizeof(negotiated), "%s %s %s",
+			 gnutls_protocol_get_name(gnutls_protocol_get_version(c->s)),
+			 gnutls_cipher_get_name(gnutls_cipher_get(c->s)),
+			 gnutls_group_get_name(gnutls_group_get(c->s)));
+	return 1;
+}
+
+static void run_inproc(struct sample_set *set, unsigned int count,
+		       unsigned int j)
+{
+	struct conn conns[MAX_J];
+	struct pollfd pfd[MAX_J];
+	unsigned int started = 0, finished = 0, busy, i;
+	double t0 = ticks();
+	char why[256];
+
+	for (i = 0; i < j; i++)
+		conns[i] = (struct conn){ .fd = -1 };
+	while (finished < count) {
+		for (i = 0; i < j; i++) {
+			const char *err;
+			int r;
+
+			if (conns[i].busy || started >= count)
+				continue;
+			started++;
+			err = inproc_start(&conns[i]);
+			if (err) {
+				record(set, 0, err);
+				inproc_end(&conns[i]);
+				finished++;
+				i--;	/* start another in this place */
+				continue;
+			}
+			/* the ClientHello goes out now; a quick peer may
+			 * even let the handshake end in this first step */
+			r = inproc_step(&conns[i], why, sizeof(why));
+			if (r) {
+				record(set, ticks_since(conns[i].t0),
+				       r > 0 ? NULL : why);
+				inproc_end(&conns[i]);
+				finished++;
+			}
+		}
+		busy = 0;
+		for (i = 0; i < j; i++) {
+			busy += conns[i].busy;
+			pfd[i].fd = conns[i].busy ? conns[i].fd : -1;
+			pfd[i].events = conns[i].busy &&
+				gnutls_record_get_direction(conns[i].s) ?
+				POLLOUT : POLLIN;
+			pfd[i].revents = 0;
+		}
+		if (!busy)
+			continue;	/* all ended in their first step */
+		if (poll(pfd, j, 1000) < 0 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+		for (i = 0; i < j; i++) {
+			int r;
+
+			if (!conns[i].busy)
+				continue;
+			if (!pfd[i].revents && now_ms() < conns[i].deadline)
+				continue;
+			r = pfd[i].revents ? inproc_step(&conns[i], why,
+							 sizeof(why)) :
+				(snprintf(why, sizeof(why), "timed out"), -1);
+			if (!r)
+				continue;
+			record(set, ticks_since(conns[i].t0),
+			       r > 0 ? NULL : why);
+			inproc_end(&conns[i]);
+			finished++;
+		}
+	}
+	set->wall += ticks_since(t0);
+}
+
+/* ---- upcall: J threads, each drives one tlsh_test slot ----------------- */
+
+struct worker {
+	pthread_t		th;
+	unsigned int		slot;
+	struct sample_set	*set;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned int todo;
+
+static int ctl(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int fd, len, ret = 0;
+
+	va_start(ap, fmt);
+	len = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fd = open(CTL, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, (size_t)len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* The slot's "status=" once its request is done; false if not found. */
+static bool slot_status(unsigned int slot, int *status)
+{
+	char line[1024], want[16];
+	bool found = false;
+	FILE *f = fopen(SLOTS, "re");
+
+	if (!f)
+		return false;
+	snprintf(want, sizeof(want), "%u ", slot);
+	while (fgets(line, sizeof(line), f)) {
+		char *p;
+
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		p = strstr(line, " status=");
+		found = strstr(line, " req=done ") && p &&
+			sscanf(p, " status=%d", status) == 1;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+static void *upcall_worker(void *arg)
+{
+	struct worker *w = arg;
+	char why[256];
+
+	for (;;) {
+		double t0, lat;
+		int ret, status;
+
+		pthread_mutex_lock(&lock);
+		if (!todo) {
+			pthread_mutex_unlock(&lock);
+			return NULL;
+		}
+		todo--;
+		pthread_mutex_unlock(&lock);
+
+		ret = ctl("connect %u %s %s", w->slot, opt.addr, opt.port);
+		if (ret) {
+			snprintf(why, sizeof(why), "tlsh_test connect: %s",
+				 strerror(-ret));
+			pthread_mutex_lock(&lock);
+			record(w->set, 0, why);
+			pthread_mutex_unlock(&lock);
+			continue;
+		}
+		t0 = ticks();
+		ret = ctl("hello %u client_anon peername=%s timeout=%u\nwait %u %u",
+			  w->slot, opt.peername, opt.timeout_ms, w->slot,
+			  opt.timeout_ms + 5000);
+		lat = ticks_since(t0);
+		if (ret)
+			snprintf(why, sizeof(why), "tlsh_test hello/wait: %s",
+				 strerror(-ret));
+		else if (!slot_status(w->slot, &status))
+			snprintf(why, sizeof(why), "slot %u: no result",
+				 w->slot);
+		else if (status)
+			snprintf(why, sizeof(why), "status %d (%s)", status,
+				 strerror(-status));
+		ctl("close %u", w->slot);
+		pthread_mutex_lock(&lock);
+		record(w->set, lat, ret || status ? why : NULL);
+		pthread_mutex_unlock(&lock);
+	}
+}
+
+static void run_upcall(struct sample_set *set, unsigned int count,
+		       unsigned int j)
+{
+	struct worker w[MAX_J];
+	double t0 = ticks();
+	unsigned int i;
+
+	todo = count;
+	for (i = 0; i < j; i++) {
+		w[i].slot = opt.slot + i;
+		w[i].set = set;
+		if (pthread_create(&w[i].th, NULL, upcall_worker, &w[i]))
+			die("pthread_create failed");
+	}
+	for (i = 0; i < j; i++)
+		pthread_join(w[i].th, NULL);
+	set->wall += ticks_since(t0);
+}
+
+/* ---- figures ----------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of the successful handshakes' latencies, ms. */
+static double pct(struct sample_set *set, double p, double ms_per_tick)
+{
+	size_t k;
+
+	if (!set->ok)
+		return 0;
+	qsort(set->lat, set->ok, sizeof(double), cmp_double);
+	k = (size_t)(p / 100.0 * set->ok + 0.999999);
+	if (k < 1)
+		k = 1;
+	return set->lat[k - 1] * ms_per_tick;
+}
+
+/* One line of the table: both figures and num / den ("-" when not run). */
+static void row(const char *name, const double v[NPATHS], double num,
+		double den)
+{
+	unsigned int p;
+
+	printf("  %-22s", name);
+	for (p = 0; p < NPATHS; p++)
+		if (opt.run[p])
+			printf(" %12.1f", v[p]);
+		else
+			printf(" %12s", "-");
+	if (opt.run[INPROC] && opt.run[UPCALL] && den > 0)
+		printf(" %8.2f", num / den);
+	printf("\n");
+}
+
+static void report(unsigned int j, struct sample_set sets[NPATHS],
+		   double ms_per_tick)
+{
+	double rate[NPATHS], med[NPATHS], p95[NPATHS];
+	unsigned int p;
+
+	for (p = 0; p < NPATHS; p++) {
+		double s = sets[p].wall * ms_per_tick / 1e3;
+
+		rate[p] = s > 0 ? sets[p].ok / s : 0;
+		med[p] = pct(&sets[p], 50, ms_per_tick);
+		p95[p] = pct(&sets[p], 95, ms_per_tick);
+	}
+	printf("%u in flight:\n", j);
+	printf("  %-22s %12s %12s %8s\n", "", path_names[INPROC],
+	       path_names[UPCALL], "ratio");
+	row("handshakes/s", rate, rate[UPCALL], rate[INPROC]);
+	row("latency median (ms)", med, med[INPROC], med[UPCALL]);
+	row("latency p95 (ms)", p95, p95[INPROC], p95[UPCALL]);
+	printf("  %-22s %5u of %-5u %5u of %-5u\n", "succeeded",
+	       sets[INPROC].ok, sets[INPROC].n, sets[UPCALL].ok,
+	       sets[UPCALL].n);
+	for (p = 0; p < NPATHS; p++)
+		if (sets[p].failed)
+			printf("  %s: %u failed, first: %s\n", path_names[p],
+			       sets[p].failed, sets[p].first_error);
+	/* machine-readable, for scripts */
+	printf("result j=%u inproc_hs_per_s=%.2f upcall_hs_per_s=%.2f inproc_median_ms=%.2f upcall_median_ms=%.2f inproc_p95_ms=%.2f upcall_p95_ms=%.2f failed=%u\n",
+	       j, rate[INPROC], rate[UPCALL], med[INPROC], med[UPCALL],
+	       p95[INPROC], p95[UPCALL], sets[INPROC].failed + sets[UPCALL].failed);
+	fflush(stdout);
+}
+
+static unsigned int number(const char *s, const char *what, unsigned int max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > max)
+		die("%s '%s': want a number from 1 to %u", what, s, max);
+	return (unsigned int)v;
+}
+
+static void parse_levels(char *s)
+{
+	char *tok;
+
+	opt.nlevels = 0;
+	while ((tok = strsep(&s, ","))) {
+		if (opt.nlevels == MAX_LEVELS)
+			die("-j: at most %d levels", MAX_LEVELS);
+		opt.levels[opt.nlevels++] = number(tok, "-j", MAX_J);
+	}
+}
+
+static void parse_addr(void)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&opt.ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&opt.ss;
+	unsigned int port = number(opt.port, "port", 65535);
+
+	memset(&opt.ss, 0, sizeof(opt.ss));
+	if (inet_pton(AF_INET, opt.addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		opt.sslen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, opt.addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		opt.sslen = sizeof(*sin6);
+	} else {
+		die("'%s' is not an IPv4 or IPv6 address", opt.addr);
+	}
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: tlshd-hsbench --peername NAME --ca FILE [--crl FILE] [-n N] [-j J,...]\n"
+		"         [-r ROUNDS] [-w WARMUP] [--priorities P] [--no-ktls] [--only inproc|upcall]\n"
+		"         [--slot S] [--timeout MS] ADDR PORT\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "peername", required_argument, NULL, 'N' },
+		{ "ca", required_argument, NULL, 'A' },
+		{ "crl", required_argument, NULL, 'L' },
+		{ "priorities", required_argument, NULL, 'p' },
+		{ "no-ktls", no_argument, NULL, 'k' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "slot", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sample_set sets[MAX_LEVELS][NPATHS];
+	unsigned int r, l, p, failed = 0;
+	double ms_per_tick;
+	int c, ret;
+
+	opt.levels[0] = 1;
+	opt.levels[1] = 8;
+	opt.nlevels = 2;
+	while ((c = getopt_long(argc, argv, "n:j:r:w:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			opt.n = number(optarg, "-n", 100000);
+			break;
+		case 'j':
+			parse_levels(optarg);
+			break;
+		case 'r':
+			opt.rounds = number(optarg, "-r", 1000);
+			break;
+		case 'w':
+			opt.warmup = strcmp(optarg, "0") ?
+				     number(optarg, "-w", 1000) : 0;
+			break;
+		case 'N':
+			opt.peername = optarg;
+			break;
+		case 'A':
+			opt.ca = optarg;
+			break;
+		case 'L':
+			opt.crl = optarg;
+			break;
+		case 'p':
+			opt.prio = optarg;
+			break;
+		case 'k':
+			opt.ktls = false;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "inproc"))
+				opt.run[UPCALL] = false;
+			else if (!strcmp(optarg, "upcall"))
+				opt.run[INPROC] = false;
+			else
+				die("--only '%s': want inproc or upcall",
+				    optarg);
+			break;
+		case 's':
+			opt.slot = number(optarg, "--slot", 511);
+			break;
+		case 't':
+			opt.timeout_ms = number(optarg, "--timeout", 3600000);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind != 2 || !opt.peername || !opt.ca)
+		usage();
+	opt.addr = argv[optind];
+	opt.port = argv[optind + 1];
+	parse_addr();
+	if (opt.rounds > opt.n)
+		opt.rounds = opt.n;
+	for (l = 0; l < opt.nlevels; l++)
+		if (opt.slot + opt.levels[l] > 512)
+			die("--slot %u with %u in flight runs past tlsh_test's 512 slots",
+			    opt.slot, opt.levels[l]);
+	if (opt.run[UPCALL] && access(CTL, W_OK))
+		die("%s: %s (is tlsh_test loaded and debugfs mounted?)", CTL,
+		    strerror(errno));
+
+	ret = gnutls_global_init();
+	if (!ret)
+		ret = gnutls_certificate_allocate_credentials(&creds);
+	if (ret < 0)
+		die("GnuTLS: %s", gnutls_strerror(ret));
+	ret = gnutls_certificate_set_x509_trust_file(creds, opt.ca,
+						     GNUTLS_X509_FMT_PEM);
+	if (ret <= 0)
+		die("--ca %s: %s", opt.ca,
+		    ret ? gnutls_strerror(ret) : "no certificates found");
+	if (opt.crl) {
+		ret = gnutls_certificate_set_x509_crl_file(creds, opt.crl,
+							   GNUTLS_X509_FMT_PEM);
+		if (ret < 0)
+			die("--crl %s: %s", opt.crl, gnutls_strerror(ret));
+	}
+
+	for (l = 0; l < opt.nlevels; l++)
+		for (p = 0; p < NPATHS; p++) {
+			sets[l][p] = (struct sample_set){ 0 };
+			sets[l][p].lat = calloc(opt.n, sizeof(double));
+			if (!sets[l][p].lat)
+				die("out of memory");
+		}
+	/* first handshakes fault in code and fill caches: not counted */
+	if (opt.warmup) {
+		struct sample_set warm = { 0 };
+
+		warm.lat = calloc(opt.warmup, sizeof(double));
+		if (!warm.lat)
+			die("out of memory");
+		for (p = 0; p < NPATHS; p++) {
+			if (!opt.run[p])
+				continue;
+			warm.n = warm.ok = warm.failed = 0;
+			if (p == INPROC)
+				run_inproc(&warm, opt.warmup, 1);
+			else
+				run_upcall(&warm, opt.warmup, 1);
+			if (warm.failed)
+				die("%s warm-up failed: %s", path_names[p],
+				    warm.first_error);
+		}
+		free(warm.lat);
+	}
+	tick0 = ticks();
+	tick0_ms = now_ms();
+	/* rounds: every level, each path in turn, n / rounds handshakes */
+	for (r = 0; r < opt.rounds; r++) {
+		unsigned int count = opt.n / opt.rounds +
+				     (r < opt.n % opt.rounds);
+
+		for (l = 0; l < opt.nlevels; l++) {
+			if (opt.run[INPROC])
+				run_inproc(&sets[l][INPROC], count,
+					   opt.levels[l]);
+			if (opt.run[UPCALL])
+				run_upcall(&sets[l][UPCALL], count,
+					   opt.levels[l]);
+		}
+	}
+	ms_per_tick = tick_ms();
+	printf("negotiated (in-process): %s; %u handshakes per path and level in %u alternating rounds\n",
+	       negotiated[0] ? negotiated : "-", opt.n, opt.rounds);
+	for (l = 0; l < opt.nlevels; l++) {
+		report(opt.levels[l], sets[l], ms_per_tick);
+		for (p = 0; p < NPATHS; p++) {
+			failed += sets[l][p].failed;
+			free(sets[l][p].lat);
+		}
+	}
+	gnutls_certificate_free_credentials(creds);
+	gnutls_global_deinit();
+	return failed ? 1 : 0;
+}

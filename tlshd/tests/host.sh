@@ -71,6 +71,7 @@ conf() { # name, then lines
 conf client '[authenticate.client]' "x509.truststore = $C/ca.pem" "x509.crl = $C/crl.pem" \
 	"x509.certificate = $C/client.pem" "x509.private_key = $C/client.key"
 conf client-nocert '[authenticate.client]' "x509.truststore = $C/ca.pem"
+conf client-systrust '[authenticate.client]'
 conf client-eku '[authenticate.client]' "x509.truststore = $C/ca.pem" 'x509.require_eku = true'
 conf server '[authenticate.server]' "x509.truststore = $C/ca.pem" "x509.crl = $C/crl.pem" \
 	"x509.certificate = $C/server.pem" "x509.private_key = $C/server.key"
@@ -149,6 +150,7 @@ client_vs_gserv() { # name want cert "serv opts" hstest-args...
 	# shellcheck disable=SC2086
 	gserv "$T/gserv.log" "$cert" $sopts || { tap_fail "$name: gnutls-serv"; return; }
 	out=$("$HS" "$@" --send "$MSG" connect 127.0.0.1 "$PORT" 2>&1)
+	LAST_OUT=$out
 	status "$name" "$want" "$out"
 	stop
 }
@@ -186,6 +188,15 @@ client_vs_gserv "client: EKU required and present" 0 server.pem "--alpn sunrpc" 
 	-c "$T/client-eku.conf" -t anon -n localhost
 client_vs_gserv "client: EKU required and missing (EACCES)" EACCES noeku.pem "--alpn sunrpc" \
 	-c "$T/client-eku.conf" -t anon -n localhost
+client_vs_gserv "client: no truststore: the system store, read now, lacks the test CA (EACCES)" \
+	EACCES server.pem "--alpn sunrpc" -c "$T/client-systrust.conf" -t anon -n localhost -v
+if grep -q 'loaded [0-9]* CA certificates from the system trust store' <<<"$LAST_OUT"; then
+	tap_ok "client: the system trust store is read by the first handshake that needs it"
+elif [ ! -s /etc/ssl/certs/ca-certificates.crt ]; then
+	tap_skip "client: system trust store read on first use" "no /etc/ssl/certs/ca-certificates.crt"
+else
+	tap_fail "client: no 'loaded N CA certificates' line at the first handshake"
+fi
 client_vs_gserv "client x509 (config cert) vs gnutls-serv" 0 server.pem "--alpn sunrpc" \
 	-c "$T/client.conf" -t x509 -n localhost
 client_vs_gserv "client x509 (keyring serials) vs gnutls-serv" 0 server.pem "--alpn sunrpc" \
@@ -388,5 +399,35 @@ tap_expect "tlshd: good config passes --check" "$T/both.conf: configuration OK" 
 out=$("$B/tlshd" --bogus 2>&1)
 rc=$?
 tap_expect "tlshd: unknown option exits 2" 2 "$rc"
+
+# --- tlshd.service ------------------------------------------------------------------
+# The unit as installed (man pages for Documentation=), ExecStart pointing
+# at the binary just built.
+if command -v systemd-analyze >/dev/null; then
+	make -s -C tlshd BUILD="$REPO/build" DESTDIR="$T/root" install >/dev/null 2>&1
+	sed "s|/usr/sbin/tlshd|$B/tlshd|" tlshd/tlshd.service > "$T/tlshd.service"
+	man_opt=()
+	command -v man >/dev/null || man_opt=(--man=no)	# Documentation= needs man
+	out=$(MANPATH="$T/root/usr/share/man" systemd-analyze verify "${man_opt[@]}" \
+		"$T/tlshd.service" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && [ -z "$out" ]; then
+		tap_ok "tlshd.service: systemd-analyze verify finds nothing"
+	else
+		tap_fail "tlshd.service: systemd-analyze verify: exit $rc"
+		printf '%s\n' "$out" | sed 's/^/#   /'
+	fi
+	# 1.6 with systemd 252; every finding left is explained in the unit
+	out=$(systemd-analyze security --offline=true "$T/tlshd.service" 2>&1)
+	score=$(sed -n 's/.*Overall exposure level for tlshd.service: \([0-9.]*\).*/\1/p' <<<"$out")
+	if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
+		tap_ok "tlshd.service: systemd-analyze security exposure $score (at most 2.0)"
+	else
+		tap_fail "tlshd.service: exposure '${score:-?}', want at most 2.0"
+		grep '✗' <<<"$out" | sed 's/^/#   /'
+	fi
+else
+	tap_skip "tlshd.service: systemd-analyze verify and security" "systemd-analyze not installed"
+fi
 
 tap_done

@@ -186,11 +186,29 @@ data_case "client_x509"
 [ "$(field $slot peerid)" -gt 0 ] && tap_ok "client_x509: peer certificate reported as key $(field $slot peerid)" ||
 	tap_fail "client_x509: peerid $(field $slot peerid)"
 stop "$PEER"
+# gnutls-serv --echo answers whole lines and tlsh_test's send cannot send a
+# newline: data through kTLS per cipher is checked against OpenSSL here (the
+# kernel's priority string picks the cipher; OpenSSL has no TLS 1.3 CCM by
+# default) and against gnutls-serv below with tlshd-hstest --ktls.
 for c in AES-128-GCM AES-256-GCM AES-128-CCM CHACHA20-POLY1305; do
 	hello_case "client_anon vs gnutls-serv, $c" 0 "${GS[@]}" --x509certfile "$C/server.pem" \
 		--alpn sunrpc --priority "NORMAL:-CIPHER-ALL:+$c" -- 192.0.2.1 client_anon peername=server.test
 	stop "$PEER"
 done
+for c in AES-128-GCM CHACHA20-POLY1305; do
+	hello_case "client_anon vs OpenSSL, $c (kernel's priority string)" 0 "${PYS[@]}" -- \
+		192.0.2.1 client_anon peername=server.test "prio=NORMAL:-CIPHER-ALL:+$c"
+	data_case "client_anon vs OpenSSL, $c"
+	grep ' handshake req=' "$L/tlshd-client.log" | tail -n 1 | grep -q " cipher=$c " ||
+		tap_fail "client_anon vs OpenSSL: tlshd did not log cipher=$c"
+	stop "$PEER"
+done
+hello_case "client_x509 with the kernel's key serials vs gnutls-serv requiring a cert" 0 \
+	"${GS[@]}" --x509certfile "$C/server.pem" --alpn sunrpc --require-client-cert -- \
+	192.0.2.1 client_x509 peername=server.test cert=$CERT privkey=$KEY
+stop "$PEER"
+tap_skip "client_psk and server_psk vs OpenSSL" "Python 3.11's ssl module has no TLS 1.3 external PSK"
+
 hello_case "client_psk vs gnutls-serv" 0 "${GS[@]}" --x509certfile "$C/server.pem" --alpn sunrpc \
 	--pskpasswd "$L/psk.passwd" --priority NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK -- 192.0.2.1 client_psk psk=$PSK
 tap_expect "client_psk: the PSK is the peer identity" "$PSK" "$(field $slot peerid)"
@@ -218,6 +236,13 @@ stop "$PEER"
 hello_case "wrong PSK: EKEYREJECTED" -129 "${GS[@]}" --x509certfile "$C/server.pem" --alpn sunrpc \
 	--pskpasswd "$L/psk.passwd" --priority NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK -- 192.0.2.1 client_psk psk=$WRONG
 stop "$PEER"
+hello_case "garbage from the server: EIO" -5 python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 4433)); s.listen(1); print("listening", flush=True)
+c, _ = s.accept(); c.recv(4096); c.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n" * 20); c.close()' -- \
+	192.0.2.1 client_anon peername=server.test
+stop "$PEER"
 hello_case "silent server: ETIMEDOUT" -110 python3 -c '
 import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -233,13 +258,17 @@ kill -0 $TLSHD_C 2>/dev/null && tap_ok "tlshd carries on after the failures" ||
 	tap_fail "tlshd (client) died"
 
 # --- tlshd's own engine with kTLS, user space only (tlshd-hstest --ktls) -----------
-bg server "$L/gs-hs.log" "${GS[@]}" --x509certfile "$C/server.pem" --alpn sunrpc
-until_true 20 log_has "$L/gs-hs.log" 'IPv4 .*done'
-out=$(in_ns client "$HS" -c "$L/client.conf" -t anon -n server.test --ktls \
-	--send $'ping via user-space kTLS\n' connect 192.0.2.1 4433 2>&1)
-tap_expect "tlshd-hstest --ktls vs gnutls-serv: echo through kTLS" \
-	"status=0 data=ok" "$(grep -o 'status=[^ ]*' <<<"$out") $(grep -o 'data=[^ ]*' <<<"$out")"
-stop "$BG"
+for c in AES-128-GCM AES-256-GCM AES-128-CCM CHACHA20-POLY1305; do
+	bg server "$L/gs-hs.log" "${GS[@]}" --x509certfile "$C/server.pem" --alpn sunrpc \
+		--priority "NORMAL:-CIPHER-ALL:+$c"
+	until_true 20 log_has "$L/gs-hs.log" 'IPv4 .*done'
+	out=$(in_ns client "$HS" -c "$L/client.conf" -t anon -n server.test --ktls \
+		--send $'ping via user-space kTLS\n' connect 192.0.2.1 4433 2>&1)
+	tap_expect "tlshd-hstest --ktls vs gnutls-serv, $c: echo through kTLS" \
+		"status=0 cipher=$c data=ok" \
+		"$(grep -o 'status=[^ ]*' <<<"$out") $(grep -o 'cipher=[^ ]*' <<<"$out") $(grep -o 'data=[^ ]*' <<<"$out")"
+	stop "$BG"
+done
 
 # --- server handshakes: tlsh_test listens in "server", gnutls-cli/OpenSSL connect ---
 # server_case NAME WANT HELLO-ARGS -- CLIENT-CMD...
@@ -290,6 +319,24 @@ server_case "server_x509 mutual, revoked client cert: EACCES" -13 server_x509 ce
 stop "$CLI"
 server_case "server_x509, client without ALPN: EPROTONOSUPPORT" -93 server_x509 cert=$SCERT privkey=$SKEY -- \
 	gnutls-cli -p 2049 --x509cafile "$C/ca.pem" server.test
+stop "$CLI"
+PYC=("${PY[@]}" client 192.0.2.1 2049 --ca "$C/ca.pem" --name server.test \
+	--send $'ping-from-the-peer\n' --expect pong-from-the-kernel)
+server_case "server_x509 vs OpenSSL client" 0 server_x509 cert=$SCERT privkey=$SKEY -- "${PYC[@]}"
+server_data "server_x509 vs OpenSSL client"
+stop "$CLI"
+server_case "server_x509 mutual vs OpenSSL client with a cert" 0 server_x509 cert=$SCERT privkey=$SKEY \
+	flags=1 -- "${PYC[@]}" --cert "$C/client.pem" --key "$C/client.key"
+server_data "server_x509 mutual vs OpenSSL client"
+stop "$CLI"
+server_case "server_x509, TLS 1.2-only client: EPROTONOSUPPORT" -93 server_x509 cert=$SCERT privkey=$SKEY -- \
+	"${PYC[@]}" --tls12
+stop "$CLI"
+server_case "server_x509, garbage from the client: EIO" -5 server_x509 cert=$SCERT privkey=$SKEY -- \
+	python3 -c '
+import socket
+c = socket.create_connection(("192.0.2.1", 2049))
+c.sendall(b"\x16\x03\x01\x00\x05hello" + b"\x00" * 200); c.recv(4096)'
 stop "$CLI"
 server_case "server_psk vs gnutls-cli" 0 server_psk keyring=$RING -- gnutls-cli -p 2049 --alpn sunrpc \
 	--priority NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK --pskusername nfs-client-1 --pskkey "$PSKHEX" server.test

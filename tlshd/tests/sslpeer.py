@@ -8,7 +8,10 @@
       "listening port=N", then "server ok alpn=..." or "server error ...".
   sslpeer.py client HOST PORT --ca CA --name N [--cert C --key K]
                          [--alpn P|--no-alpn] [--tls12] [--send MSG]
-      Prints "client ok alpn=... echo=ok" or "client error ...".
+                         [--expect MSG]
+      Sends MSG, reads until it has as many bytes as --expect (default:
+      MSG echoed back).  Prints "client ok alpn=... echo=ok received=..."
+      or "client error ...".
 """
 import argparse
 import socket
@@ -72,16 +75,17 @@ def connect(args):
             print("client error server selected ALPN %r" %
                   tls.selected_alpn_protocol(), flush=True)
             return 1
+        want = (args.send if args.expect is None else args.expect).encode()
         tls.sendall(args.send.encode())
         got = b""
-        while len(got) < len(args.send):
+        while len(got) < len(want):
             chunk = tls.recv(4096)
             if not chunk:
                 break
             got += chunk
-        print("client ok alpn=%s version=%s echo=%s" %
+        print("client ok alpn=%s version=%s echo=%s received=%r" %
               (tls.selected_alpn_protocol(), tls.version(),
-               "ok" if got == args.send.encode() else "mismatch"),
+               "ok" if got == want else "mismatch", got.decode(errors="replace")),
               flush=True)
     except (OSError, ssl.SSLError) as e:
         print("client error %s" % e, flush=True)
@@ -103,6 +107,7 @@ def main():
     p.add_argument("--tls12", action="store_true")
     p.add_argument("--tickets", type=int, default=0)
     p.add_argument("--send", default="hello from python")
+    p.add_argument("--expect")
     args = p.parse_args()
     if args.mode == "server":
         args.port = int(args.rest[0])

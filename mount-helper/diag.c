@@ -267,6 +267,35 @@ static const char *alert_name(gnutls_session_t s)
 	return n ? n : "unknown alert";
 }
 
+/*
+ * A plaintext mount failed: does the export refuse plaintext transports?
+ * An NFSv4 LOOKUP of the export on a fresh connection, without the probe
+ * (a server offering TLS would otherwise start a handshake nobody ends).
+ */
+void diag_plain(const struct peer *p, const struct diag_opts *o,
+		struct diag_report *r)
+{
+	char err[256];
+	uint32_t st;
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	r->verdict = DIAG_UNKNOWN;
+	if (!o->export_path || o->vers != 4)
+		return;
+	fd = peer_connect(p, o->timeout_ms, err, sizeof(err));
+	if (fd < 0) {
+		say(r, DIAG_UNREACHABLE, "%s", err);
+		return;
+	}
+	if (!nfs4_lookup_status(tcp_io, &fd, o->export_path, &st, err,
+				sizeof(err)) && st == NFS4ERR_WRONGSEC)
+		say(r, DIAG_WRONGSEC,
+		    "the export %s refuses plaintext transports: LOOKUP without TLS answered NFS4ERR_WRONGSEC (mount with xprtsec=tls or mtls)",
+		    o->export_path);
+	close(fd);
+}
+
 void diag_run(const struct peer *p, const struct diag_opts *o,
 	      struct diag_report *r)
 {
@@ -291,7 +320,8 @@ void diag_run(const struct peer *p, const struct diag_opts *o,
 			say(r, DIAG_UNREACHABLE, "%s (%s port %u)", detail,
 			    p->host, p->port);
 		else
-			say(r, DIAG_NO_STARTTLS, "server %s (%s port %u): %s",
+			say(r, DIAG_NO_STARTTLS,
+			    "server %s (%s port %u) does not offer RPC-with-TLS: %s",
 			    p->host, p->addrstr, p->port, detail);
 		/* In cleartext, the export may refuse plain transports. */
 		if (o->export_path && o->vers == 4) {

@@ -8,8 +8,8 @@
  *      so plain NFS mounts behave exactly as before;
  *   2. otherwise check what can be checked before mounting, each failure
  *      named: the options, kernel RPC-with-TLS support, a handshake agent
- *      in this network namespace, the server's answer to the AUTH_TLS
- *      probe (which also decides xprtsec=auto);
+ *      in this network namespace, and for xprtsec=auto the server's
+ *      answer to the AUTH_TLS probe;
  *   3. load tlscert=/tlskey= into a keyring (keys.c);
  *   4. run the real mount.nfs with the rewritten options;
  *   5. when it fails, find out why in user space (diag.c) and say so.
@@ -184,7 +184,7 @@ static int explain_failure(const struct peer *p, const struct mopts *m,
 		diag_identity(m, &d, cbuf, kbuf, sizeof(cbuf));
 	if (chosen != XS_TLS && chosen != XS_MTLS) {
 		/* plaintext: only WRONGSEC can be ours to explain */
-		diag_run(p, &d, &r);
+		diag_plain(p, &d, &r);
 		if (r.verdict == DIAG_WRONGSEC) {
 			msg("cause: %s", r.message);
 			return 1;
@@ -329,53 +329,43 @@ int mount_main(int argc, char **argv, const char *progname)
 		msg("%s", err);
 		return EX_FAIL;
 	}
-	ret = peer_connect(&p, PROBE_TIMEOUT_MS, err, sizeof(err));
-	if (ret < 0) {
-		if (chosen == XS_AUTO) {
+	/*
+	 * Only auto needs the server's answer before mounting.  Under tls and
+	 * mtls the kernel sends the same probe and fails closed without
+	 * STARTTLS; a probe of ours would also make the server start a
+	 * handshake that nobody finishes, a failure in its agent's log for
+	 * every mount.  When a mount fails, explain_failure() probes.
+	 */
+	if (chosen == XS_AUTO) {
+		enum probe_result pr;
+
+		ret = peer_connect(&p, PROBE_TIMEOUT_MS, err, sizeof(err));
+		if (ret < 0) {
 			msg("xprtsec=auto cannot choose: %s", err);
 			audit(LOG_WARNING, "%s on %s: xprtsec=auto: %s",
 			      spec, dir, err);
 			return EX_FAIL;
 		}
-		/* mount.nfs has its own retry and bg logic for this */
-		msg("cannot probe the server before mounting: %s", err);
-	} else {
-		enum probe_result pr = probe_auth_tls(ret, m.vers,
-						      PROBE_TIMEOUT_MS,
-						      detail, sizeof(detail));
-
+		pr = probe_auth_tls(ret, m.vers, PROBE_TIMEOUT_MS, detail,
+				    sizeof(detail));
 		close(ret);
 		if (verbose)
 			msg("probe %s port %u: %s", p.addrstr, p.port, detail);
-		if (chosen == XS_AUTO) {
-			if (pr == PROBE_STARTTLS) {
-				chosen = m.tlscert ? XS_MTLS : XS_TLS;
-			} else if (pr == PROBE_NO_STARTTLS ||
-				   pr == PROBE_DENIED) {
-				chosen = XS_UNSET;
-			} else {
-				msg("xprtsec=auto cannot choose: %s", detail);
-				return EX_FAIL;
-			}
-			if (chosen == XS_UNSET) {
-				audit(LOG_NOTICE,
-				      "%s on %s: xprtsec=auto chose plaintext: server %s port %u: %s",
-				      spec, dir, p.addrstr, p.port, detail);
-				msg("xprtsec=auto: plaintext: %s", detail);
-				goto mount;
-			}
-			snprintf(autowhy, sizeof(autowhy),
-				 "server %s port %u: %s", p.addrstr, p.port,
-				 detail);
+		if (pr == PROBE_STARTTLS) {
+			chosen = m.tlscert ? XS_MTLS : XS_TLS;
 		} else if (pr == PROBE_NO_STARTTLS || pr == PROBE_DENIED) {
-			msg("xprtsec=%s: server %s (%s port %u) does not offer RPC-with-TLS: %s",
-			    xprtsec_name(chosen), host, p.addrstr, p.port,
-			    detail);
+			audit(LOG_NOTICE,
+			      "%s on %s: xprtsec=auto chose plaintext: server %s port %u: %s",
+			      spec, dir, p.addrstr, p.port, detail);
+			msg("xprtsec=auto: plaintext: %s", detail);
+			chosen = XS_UNSET;
+			goto mount;
+		} else {
+			msg("xprtsec=auto cannot choose: %s", detail);
 			return EX_FAIL;
-		} else if (pr != PROBE_STARTTLS) {
-			msg("cannot probe the server before mounting: %s",
-			    detail);
 		}
+		snprintf(autowhy, sizeof(autowhy), "server %s port %u: %s",
+			 p.addrstr, p.port, detail);
 	}
 
 	/* The agent */

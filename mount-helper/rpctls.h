@@ -130,6 +130,8 @@ struct diag_report {
 int diag_read_tlshd_truststore(const char *conf, char *out, size_t len);
 void diag_run(const struct peer *p, const struct diag_opts *o,
 	      struct diag_report *r);
+void diag_plain(const struct peer *p, const struct diag_opts *o,
+		struct diag_report *r);
 
 /* nfs4.c: minimal NFSv4.0 COMPOUND for the WRONGSEC check */
 typedef int (*rpc_io_fn)(void *ctx, const void *out, size_t outlen,

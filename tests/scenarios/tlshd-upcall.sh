@@ -109,10 +109,25 @@ until_true() {
 log_has() { grep -q -- "$2" "$1"; }
 stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 
-bg client "$L/tlshd-client.log" build/bin/tlshd -s -c "$L/client.conf"
-TLSHD_C=$BG
-bg server "$L/tlshd-server.log" build/bin/tlshd -s -c "$L/server.conf"
-TLSHD_S=$BG
+# Both agents run under strace when it is there: at the end, every system
+# call they made is checked against tlshd.service's SystemCallFilter.
+TRACE=0
+command -v strace >/dev/null && command -v systemd-analyze >/dev/null && TRACE=1
+# start_tlshd NS CONF: TPID is tlshd's pid, BG what to wait for
+start_tlshd() {
+	if [ $TRACE = 1 ]; then
+		bg "$1" "$L/tlshd-$1.log" strace -f -qq -o "$L/strace-$1" build/bin/tlshd -s -c "$2"
+		until_true 20 pgrep -P "$BG" >/dev/null
+		TPID=$(pgrep -P "$BG")
+	else
+		bg "$1" "$L/tlshd-$1.log" build/bin/tlshd -s -c "$2"
+		TPID=$BG
+	fi
+}
+start_tlshd client "$L/client.conf"
+TLSHD_C=$TPID WAIT_C=$BG
+start_tlshd server "$L/server.conf"
+TLSHD_S=$TPID WAIT_S=$BG
 until_true 20 log_has "$L/tlshd-client.log" ready
 until_true 20 log_has "$L/tlshd-server.log" ready
 tap_run "tlshd started in both test hosts" log_has "$L/tlshd-server.log" ready
@@ -375,7 +390,41 @@ audits=$(grep -c ' handshake req=' "$L/tlshd-client.log")
 tap_expect "one audit line per client handshake" $((HELLOS + N)) "$audits"
 if grep -qi "$PSKHEX" "$L"/tlshd-*.log; then tap_fail "a PSK appears in a log"; else tap_ok "no key in the logs"; fi
 kill -TERM $TLSHD_C $TLSHD_S
-wait $TLSHD_C $TLSHD_S 2>/dev/null
+wait $WAIT_C $WAIT_S 2>/dev/null
+
+# --- tlshd.service's SystemCallFilter allows every system call tlshd made ------------
+# sf_expand ITEM...: system call names, systemd's @groups expanded
+sf_expand() {
+	local x
+	for x in "$@"; do
+		case $x in
+		@*) sf_expand $(systemd-analyze syscall-filter "$x" | sed 1d | grep -v '^ *#' |
+			awk 'NF { print $1 }') ;;
+		*) echo "$x" ;;
+		esac
+	done
+}
+if [ $TRACE = 1 ]; then
+	allow=() deny=()
+	while IFS= read -r line; do
+		line=${line#SystemCallFilter=}
+		if [ "${line:0:1}" = "~" ]; then deny+=(${line:1}); else allow+=($line); fi
+	done <<<"$(grep '^SystemCallFilter=' tlshd/tlshd.service)"
+	sf_expand "${allow[@]}" | sort -u > "$L/sf-allow"
+	sf_expand "${deny[@]}" | sort -u > "$L/sf-deny"
+	comm -23 "$L/sf-allow" "$L/sf-deny" > "$L/sf-allowed"
+	sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$L"/strace-* | sort -u > "$L/sf-used"
+	denied=$(comm -23 "$L/sf-used" "$L/sf-allowed" | tr '\n' ' ')
+	if [ ! -s "$L/sf-used" ] || [ ! -s "$L/sf-allowed" ]; then
+		tap_fail "tlshd.service SystemCallFilter: no trace ($(wc -l < "$L/sf-used") calls) or no filter"
+	elif [ -z "$denied" ]; then
+		tap_ok "tlshd.service's SystemCallFilter allows all $(wc -l < "$L/sf-used") system calls tlshd made"
+	else
+		tap_fail "tlshd.service's SystemCallFilter denies system calls tlshd made: $denied"
+	fi
+else
+	tap_skip "tlshd.service SystemCallFilter against tlshd's system calls" "needs strace and systemd-analyze"
+fi
 if [ "$TAP_FAILED" -gt 0 ]; then
 	echo "# tlshd's failed handshakes and errors:"
 	grep -h 'result=fail\|error' "$L"/tlshd-*.log | tail -n 40 | sed 's/^/#   /'

@@ -18,6 +18,8 @@ IPPROTO_TCP = 6
 OP_CLOSE, OP_GETATTR, OP_GETFH, OP_LOOKUP, OP_OPEN, OP_OPEN_CONFIRM = 4, 9, 10, 15, 18, 20
 OP_PUTFH, OP_PUTROOTFH, OP_READ, OP_REMOVE, OP_SETCLIENTID = 22, 24, 25, 28, 35
 OP_SETCLIENTID_CONFIRM, OP_WRITE = 36, 38
+OP_SECINFO = 33
+RPCSEC_GSS = 6
 OP_EXCHANGE_ID, OP_CREATE_SESSION, OP_DESTROY_SESSION, OP_SEQUENCE = 42, 43, 44, 53
 OP_DESTROY_CLIENTID, OP_DELEGRETURN, OP_RECLAIM_COMPLETE = 57, 8, 58
 CREATE_SESSION4_FLAG_CONN_BACK_CHAN = 0x2
@@ -30,7 +32,7 @@ OP_NAMES = {OP_CLOSE: "CLOSE", OP_GETATTR: "GETATTR", OP_GETFH: "GETFH",
             OP_EXCHANGE_ID: "EXCHANGE_ID", OP_CREATE_SESSION: "CREATE_SESSION",
             OP_DESTROY_SESSION: "DESTROY_SESSION", OP_SEQUENCE: "SEQUENCE",
             OP_DESTROY_CLIENTID: "DESTROY_CLIENTID", OP_DELEGRETURN: "DELEGRETURN",
-            OP_RECLAIM_COMPLETE: "RECLAIM_COMPLETE"}
+            OP_RECLAIM_COMPLETE: "RECLAIM_COMPLETE", OP_SECINFO: "SECINFO"}
 NFS4_OK = 0
 _ERRS = """PERM 1 NOENT 2 IO 5 NXIO 6 ACCESS 13 EXIST 17 XDEV 18 NOTDIR 20 ISDIR 21
 INVAL 22 FBIG 27 NOSPC 28 ROFS 30 MLINK 31 NAMETOOLONG 63 NOTEMPTY 66 DQUOT 69
@@ -101,6 +103,24 @@ def lookup(name):
     p = rpc.Packer()
     p.pack_string(name)
     return Op(OP_LOOKUP, p.get_buffer())
+
+
+def secinfo(name):
+    p = rpc.Packer()
+    p.pack_string(name)
+    return Op(OP_SECINFO, p.get_buffer())
+
+
+def _decode_secinfo(u):
+    """The flavors of a SECINFO result (RPCSEC_GSS entries as (6, oid, qop, service))."""
+    out = []
+    for _ in range(u.unpack_uint()):
+        flavor = u.unpack_uint()
+        if flavor == RPCSEC_GSS:
+            out.append((flavor, u.unpack_opaque(), u.unpack_uint(), u.unpack_uint()))
+        else:
+            out.append(flavor)
+    return out
 
 
 def getattr4(attrs):
@@ -371,6 +391,7 @@ _RESOK = {
     OP_LOOKUP: lambda u: None,
     OP_GETFH: lambda u: u.unpack_opaque(128),
     OP_GETATTR: _decode_fattr4,
+    OP_SECINFO: _decode_secinfo,
 }
 
 

@@ -291,7 +291,10 @@ class Peer:
             self.log(n, "violation", "client sent no ALPN extension (RFC 9289 5 wants "
                      "\"sunrpc\"): connection dropped")
             return
-        while True:
+        # RPCs that came in the same read as the client's Finished are in
+        # the TLS layer already: select() would never report them.
+        data, closed = c.drain()
+        while self.tls_input(n, c, st, data, closed):
             socks = [c.sock] + ([st["backend"].sock] if st["backend"] else [])
             ready = self.wait_readable(socks)
             if not ready:
@@ -302,27 +305,29 @@ class Peer:
             if st["backend"] and st["backend"].sock in ready:
                 if not self.relay_backend(n, c, st, tls=True):
                     return
-            if c.sock not in ready:
-                continue
-            data, closed = c.recv_ready()
-            if data:
-                c.reader.feed(data)
-            while True:
-                rec = c.reader.next_record()
-                if rec is None:
-                    break
-                if not self.tls_record(n, c, st, rec):
-                    return
-            if closed:
-                if closed.how == "close_notify":
-                    self.log(n, "client-close-notify", "the client ended the session")
-                    self.close_notify(n, c, answer=True)
-                elif closed.how == "eof":
-                    self.log(n, "client-closed", "TCP closed without close_notify "
-                             "(RFC 9289 5.1.1 wants a closure alert)")
-                else:
-                    self.log(n, "client-closed", str(closed))
-                return
+            data, closed = c.recv_ready() if c.sock in ready else (b"", None)
+
+    def tls_input(self, n, c, st, data, closed):
+        """Application bytes from the client; False ends the connection."""
+        if data:
+            c.reader.feed(data)
+        while True:
+            rec = c.reader.next_record()
+            if rec is None:
+                break
+            if not self.tls_record(n, c, st, rec):
+                return False
+        if closed:
+            if closed.how == "close_notify":
+                self.log(n, "client-close-notify", "the client ended the session")
+                self.close_notify(n, c, answer=True)
+            elif closed.how == "eof":
+                self.log(n, "client-closed", "TCP closed without close_notify "
+                         "(RFC 9289 5.1.1 wants a closure alert)")
+            else:
+                self.log(n, "client-closed", str(closed))
+            return False
+        return True
 
     def offered_str(self):
         o = getattr(self.tl, "offered", None)

@@ -572,7 +572,7 @@ def run_e2e():
                       {c: "PASS" for c in ("PROBE1", "PROBE2", "PROBE3", "PROBE4", "TLS1",
                                            "TLS2", "TLS3", "TLS4", "TLS5", "ALPN1", "ALPN2",
                                            "ALPN3", "ALPN4", "RM1", "REC1", "REC2", "REC3",
-                                           "REC4", "MTLS1", "MTLS2", "MTLS3", "MTLS4",
+                                           "REC4", "REC5", "MTLS1", "MTLS2", "MTLS3", "MTLS4",
                                            "MTLS5")} | {"PSK1": "SKIP"},
                       0, mtls_peer, client,
                       log_has=("probe: answered with STARTTLS", "client offered ALPN ['h2']",

@@ -512,6 +512,24 @@ def t_tls_fragments(env):
     return "answered"
 
 
+@test("REC5", "record", "5.1.1", deps=["REC1"], tls=True)
+def t_call_with_finished(env):
+    """An RPC sent in the same TCP write as the client's Finished is answered"""
+    c = env.starttls_conn()
+    try:
+        msg = env.null()
+        xid = rpc.decode_call(msg).xid
+        try:
+            c.start_tls(env.ctx(), server_hostname=env.server_name(),
+                        piggyback=rpc.frame(msg))
+        except HandshakeError as e:
+            raise Fail(str(e)) from None
+        _null_reply_ok(env, c, xid, "NULL behind the Finished")
+    finally:
+        c.close()
+    return "answered"
+
+
 # ---------------------------------------------------------------------------
 # Peer authentication (sections 4.2, 5.2)
 
@@ -991,7 +1009,122 @@ def t_policy_tls(env):
         c.close()
     if res.status != nfs.NFS4_OK:
         raise Fail("LOOKUP %s over TLS: %s" % (env.args.tls_export, res.describe()))
+    env.state["tlsfh"] = res.resok(nfs.OP_GETFH)
     return res.describe()
+
+
+@test("POL3", "policy", "6.1", deps=["V4TLS1"], tls=True)
+def t_policy_mtls_anon(env):
+    """An mTLS-only export (--mtls-export) is refused to a TLS client without a certificate"""
+    if not env.args.mtls_export:
+        raise Skip("no --mtls-export path given")
+    c = env.tls_conn(env.ctx(cert=False, psk=None))
+    try:
+        res = _lookup_compound(env, c, env.args.mtls_export, "LOOKUP over anonymous TLS")
+    finally:
+        c.close()
+    if res.status == nfs.NFS4ERR_WRONGSEC:
+        return res.describe()
+    raise Fail("want NFS4ERR_WRONGSEC for %s over TLS without a client certificate, got %s"
+               % (env.args.mtls_export, res.describe()))
+
+
+@test("POL4", "policy", "6.1", deps=["V4TLS1"], tls=True)
+def t_policy_mtls(env):
+    """The mTLS-only export (--mtls-export) is reachable with a client certificate"""
+    if not env.args.mtls_export:
+        raise Skip("no --mtls-export path given")
+    if not env.args.cert:
+        raise Skip("no --cert/--key given")
+    c = env.tls_conn(env.ctx(psk=None))
+    try:
+        res = _lookup_compound(env, c, env.args.mtls_export, "LOOKUP over mutual TLS")
+    finally:
+        c.close()
+    if res.status != nfs.NFS4_OK:
+        raise Fail("LOOKUP %s with client certificate %s: %s"
+                   % (env.args.mtls_export, env.args.cert, res.describe()))
+    return res.describe()
+
+
+@test("POL5", "policy", "6.1", deps=["POL1"], tls=True)
+def t_policy_secinfo(env):
+    """SECINFO for the TLS-only export is answered in cleartext (only its use is refused)"""
+    parts = [p for p in env.args.tls_export.split("/") if p]
+    c = env.connect()
+    try:
+        res = env.compound(c, [nfs.putrootfh()] + [nfs.lookup(p) for p in parts[:-1]] +
+                           [nfs.secinfo(parts[-1])], "SECINFO in cleartext")
+    finally:
+        c.close()
+    if res.status != nfs.NFS4_OK:
+        raise Fail("SECINFO %s in cleartext: %s" % (env.args.tls_export, res.describe()))
+    return "flavors %r" % (res.resok(nfs.OP_SECINFO),)
+
+
+@test("POL6", "policy", "6.1", deps=["POL2"], tls=True)
+def t_policy_putfh(env):
+    """A file handle of the TLS-only export, used in cleartext, is refused at PUTFH"""
+    c = env.connect()
+    try:
+        res = env.compound(c, [nfs.putfh(env.state["tlsfh"]), nfs.getattr4(ROOT_ATTRS)],
+                           "PUTFH GETATTR in cleartext")
+    finally:
+        c.close()
+    if res.status == nfs.NFS4ERR_WRONGSEC and res.failed_op() == nfs.OP_PUTFH:
+        return res.describe()
+    raise Fail("want NFS4ERR_WRONGSEC at PUTFH, got %s" % res.describe())
+
+
+def _v3_tls_export_fh(env):
+    """MNT of --tls-export3 (MOUNT is never protected): its file handle."""
+    try:
+        port = _mountd_port(env)
+        c = tlsio.Conn.connect(env.host, port, env.timeout, env.privileged)
+    except ConnectionError as e:
+        raise Fail(str(e)) from None
+    try:
+        r = env.rpc(c, nfs.mnt_call(env.xid(), env.args.tls_export3), "MNT")
+        st, fh, _ = nfs.decode_mnt(r.results)
+        if st != 0:
+            raise Fail("MNT %s: mountstat3 %d" % (env.args.tls_export3, st))
+        env.rpc(c, nfs.umnt_call(env.xid(), env.args.tls_export3), "UMNT")
+    finally:
+        c.close()
+    return fh
+
+
+@test("POL7", "policy v3", "6.1", deps=["V3MNT"], tls=True)
+def t_policy_v3_plain(env):
+    """NFSv3 on the TLS-only export (--tls-export3) in cleartext: MSG_DENIED AUTH_TOOWEAK"""
+    if not env.args.tls_export3:
+        raise Skip("no --tls-export3 path given")
+    env.state["tlsfh3"] = fh = _v3_tls_export_fh(env)
+    c = env.connect()
+    try:
+        r = c.call(nfs.v3_getattr_call(env.xid(), fh))
+    except Closed as e:
+        raise Fail("GETATTR in cleartext: no reply (%s)" % e) from None
+    finally:
+        c.close()
+    if r.reply_stat == rpc.MSG_DENIED and r.reject_stat == rpc.AUTH_ERROR and \
+            r.auth_stat == rpc.AUTH_TOOWEAK:
+        return r.describe()
+    raise Fail("want MSG_DENIED AUTH_ERROR AUTH_TOOWEAK, got %s" % r.describe())
+
+
+@test("POL8", "policy v3", "6.1", deps=["POL7", "V3TLS1"], tls=True)
+def t_policy_v3_tls(env):
+    """NFSv3 on the TLS-only export (--tls-export3) over TLS: GETATTR answered"""
+    c = env.tls_conn()
+    try:
+        r = env.rpc(c, nfs.v3_getattr_call(env.xid(), env.state["tlsfh3"]), "GETATTR over TLS")
+    finally:
+        c.close()
+    st, attrs = nfs.decode_v3_getattr(r.results)
+    if st != 0:
+        raise Fail("GETATTR over TLS: nfsstat3 %d" % st)
+    return "directory" if attrs["type"] == nfs.NF3DIR else "type %d" % attrs["type"]
 
 
 # ---------------------------------------------------------------------------
@@ -1041,6 +1174,8 @@ def run_one(env, t):
                 if env.args.allow_no_tls:
                     return SKIP, "%s: %s" % (NO_TLS, env.no_tls)
                 return FAIL, "server does not offer STARTTLS: %s" % env.no_tls
+            if dt.status == SKIP:
+                return SKIP, "prerequisite %s skipped: %s" % (d, dt.reason)
             return OMIT, "prerequisite %s did not pass (%s)" % (d, dt.status)
     try:
         reason = t.fn(env)
@@ -1073,6 +1208,9 @@ def main(argv=None):
     ap.add_argument("--v4-export", help="the same export's path in the NFSv4 namespace "
                     "(default: --export; differs when the server has an fsid=0 root)")
     ap.add_argument("--tls-export", help="exported path that requires TLS (NFSv4 namespace)")
+    ap.add_argument("--mtls-export", help="exported path that requires mutual TLS (NFSv4 "
+                    "namespace)")
+    ap.add_argument("--tls-export3", help="the TLS-only export's MOUNT path, for NFSv3")
     ap.add_argument("--vers", type=int, choices=(3, 4), default=4,
                     help="NFS version used for probes and NULL calls (default 4)")
     ap.add_argument("--timeout", type=float, default=5.0,
@@ -1109,7 +1247,8 @@ def main(argv=None):
             raise ValueError("--timeout must be positive")
         if args.v4_export is None:
             args.v4_export = args.export
-        for p in (args.export, args.v4_export, args.tls_export):
+        for p in (args.export, args.v4_export, args.tls_export, args.mtls_export,
+                  args.tls_export3):
             if p is not None and not p.startswith("/"):
                 raise ValueError("export path %r is not absolute" % p)
         env = Env(args)

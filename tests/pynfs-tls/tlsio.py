@@ -140,11 +140,13 @@ class Conn:
     # -- TLS ----------------------------------------------------------------
 
     def start_tls(self, ctx, server_side=False, server_hostname=None, timeout=None,
-                  initial=b""):
+                  initial=b"", piggyback=b""):
         """Run the TLS handshake on this connection; raises HandshakeError.
 
         Bytes already read past the last cleartext record, and initial, are
-        the start of the TLS stream.
+        the start of the TLS stream.  piggyback (application data) goes out
+        in the same TCP write as the last handshake flight (the client's
+        Finished).
         """
         timeout = self.timeout if timeout is None else timeout
         self.inbio, self.outbio = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -158,6 +160,8 @@ class Conn:
         while True:
             try:
                 self.tls.do_handshake()
+                if piggyback:
+                    self.tls.write(piggyback)
                 self._flush()
                 return
             except ssl.SSLWantReadError:
@@ -241,6 +245,12 @@ class Conn:
             self.inbio.write(raw)
         else:
             self.inbio.write_eof()
+        return self.drain()
+
+    def drain(self):
+        """Application bytes the TLS layer already holds, without reading
+        the socket: what arrived in the same read as the peer's Finished,
+        for instance.  Returns (bytes, Closed or None) as recv_ready."""
         out = []
         while True:
             try:

@@ -59,7 +59,7 @@ in_ns client "$PY" "$SUITE" server.test "${EXPORTS[@]}" \
 rc=$?
 tap_expect "suite against nfsd with TLS exits 0" 0 "$rc"
 for code in PROBE1 PROBE2 PROBE3 PROBE4 TLS1 TLS2 TLS3 TLS4 TLS5 ALPN1 ALPN2 ALPN3 ALPN4 \
-	RM1 REC1 REC2 REC3 REC4 MTLS1 MTLS2 MTLS3 MTLS4 MTLS5 V4NULL V4ROOT V4LOOKUP V4IO \
+	RM1 REC1 REC2 REC3 REC4 REC5 MTLS1 MTLS2 MTLS3 MTLS4 MTLS5 V4NULL V4ROOT V4LOOKUP V4IO \
 	V4TLS1 V4TLS2 V4TLS3 V41CB V41TLS V3NULL V3MNT V3GETATTR V3TLS1; do
 	tap_expect "$code really ran and passed against nfsd" PASS "$(status "$code" "$work/nfsd.json")"
 done

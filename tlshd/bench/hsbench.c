@@ -33,6 +33,10 @@
  *     --slot S        first tlsh_test slot (0); uses max(J) slots
  *     --timeout MS    per-handshake timeout (30000)
  *
+ *   tlshd-hsbench --floor
+ *     prints this process's RSS and Private_Dirty (KiB) right after
+ *     gnutls_global_init(): the floor for any program using GnuTLS here.
+ *
  * Exit status 0 when every handshake succeeded, 1 otherwise, 2 on usage
  * or set-up errors.
  */
@@ -566,12 +570,36 @@ static void parse_addr(void)
 	}
 }
 
+/* --floor: what linking and initialising GnuTLS alone costs */
+static int floor_report(void)
+{
+	char line[256];
+	long rss = -1, dirty = -1;
+	FILE *f;
+	int ret = gnutls_global_init();
+
+	if (ret < 0)
+		die("GnuTLS: %s", gnutls_strerror(ret));
+	f = fopen("/proc/self/smaps_rollup", "re");
+	if (!f)
+		die("/proc/self/smaps_rollup: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "Rss: %ld", &rss);
+		sscanf(line, "Private_Dirty: %ld", &dirty);
+	}
+	fclose(f);
+	printf("floor rss_kib=%ld private_dirty_kib=%ld\n", rss, dirty);
+	gnutls_global_deinit();
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: tlshd-hsbench --peername NAME --ca FILE [--crl FILE] [-n N] [-j J,...]\n"
 		"         [-r ROUNDS] [-w WARMUP] [--priorities P] [--no-ktls] [--only inproc|upcall]\n"
-		"         [--slot S] [--timeout MS] ADDR PORT\n");
+		"         [--slot S] [--timeout MS] ADDR PORT\n"
+		"       tlshd-hsbench --floor\n");
 	exit(2);
 }
 
@@ -586,6 +614,7 @@ int main(int argc, char **argv)
 		{ "only", required_argument, NULL, 'o' },
 		{ "slot", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "floor", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -612,6 +641,8 @@ int main(int argc, char **argv)
 			opt.warmup = strcmp(optarg, "0") ?
 				     number(optarg, "-w", 1000) : 0;
 			break;
+		case 'F':
+			return floor_report();
 		case 'N':
 			opt.peername = optarg;
 			break;

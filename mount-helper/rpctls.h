@@ -171,6 +171,23 @@ void record_remove(const char *dir);
 const char *run_dir(void);
 int cleanup_stale(bool verbose);
 
+/* sockdiag.c: kTLS state of a connection (sock_diag INET_DIAG_ULP_INFO) */
+struct ktls_info {
+	char		ulp[16];	/* "tls" under kTLS, "" without a ULP */
+	unsigned int	version;	/* TLS_1_3_VERSION, ... (0: unknown) */
+	unsigned int	cipher;		/* TLS_CIPHER_* (0: unknown) */
+	unsigned int	txconf, rxconf;	/* TLS_CONF_* */
+	char		netns[64];	/* /run/netns name, "" for ours */
+	int		nconn;		/* connections that matched */
+	int		ntls;		/* ... of them under kTLS */
+	bool		mixed;		/* kTLS ones differ in version/cipher */
+};
+int ktls_lookup(const char *addr, unsigned int dport, unsigned int sport,
+		struct ktls_info *ki);
+const char *ktls_version_name(unsigned int v);
+const char *ktls_cipher_name(unsigned int c);
+const char *ktls_conf_name(unsigned int c);
+
 /* mount.c */
 int mount_main(int argc, char **argv, const char *progname);
 int umount_main(int argc, char **argv, const char *progname);

@@ -70,7 +70,8 @@ static const char *optval(const char *opts, const char *key, char *buf,
 }
 
 /* The xprt line of DIR's block in mountstats: connect count, or -1. */
-static long connect_count(const char *dir, char *proto, size_t plen)
+static long connect_count(const char *dir, char *proto, size_t plen,
+			  long *lport)
 {
 	char path[512], line[2048], want[1100];
 	bool in = false;
@@ -103,12 +104,64 @@ static long connect_count(const char *dir, char *proto, size_t plen)
 				   p, &port, &bind, &conn) == 4) {
 				snprintf(proto, plen, "%s", p);
 				cc = conn;
+				*lport = port;
 			}
 			break;
 		}
 	}
 	fclose(f);
 	return cc;
+}
+
+/*
+ * The TLS lines of a mount: the kernel's kTLS state of its connection
+ * (sockdiag.c); the peer's certificate and the handshake's result are the
+ * agent's to log.
+ */
+static void show_tls(const char *addr, const char *port, long lport)
+{
+	unsigned int dport = port ? (unsigned int)atoi(port) : 2049;
+	char where[160], ns[96] = "";
+	struct ktls_info ki;
+	const char *vn, *cn;
+	int ret = -ENOENT;
+
+	if (addr)
+		ret = ktls_lookup(addr, dport, lport > 0 ? (unsigned int)lport : 0,
+				  &ki);
+	if (ret == 1 && ki.netns[0])
+		snprintf(ns, sizeof(ns), ", network namespace \"%s\"", ki.netns);
+	if (ret == 1 && lport > 0)
+		snprintf(where, sizeof(where), "local port %ld%s", lport, ns);
+	else if (ret == 1)
+		snprintf(where, sizeof(where),
+			 "%d of %d connection%s to %s port %u%s; the kernel does not say which is this mount's",
+			 ki.ntls, ki.nconn, ki.nconn == 1 ? "" : "s", addr,
+			 dport, ns);
+	if (ret == 1 && ki.ntls && !ki.mixed) {
+		vn = ktls_version_name(ki.version);
+		cn = ktls_cipher_name(ki.cipher);
+		printf("    TLS version:     %s (kTLS; %s)\n",
+		       vn ? vn : "unknown version", where);
+		printf("    cipher:          %s (record layer: tx %s, rx %s)\n",
+		       cn ? cn : "unknown", ktls_conf_name(ki.txconf),
+		       ktls_conf_name(ki.rxconf));
+	} else if (ret == 1 && ki.ntls) {
+		printf("    TLS version:     kTLS, but not the same on all of them (%s)\n",
+		       where);
+	} else if (ret == 1) {
+		printf("    TLS version:     NONE: no kTLS on the connection (%s)\n",
+		       where);
+	} else if (ret == 0 || ret == -ENOENT) {
+		printf("    TLS version:     not available (no established connection to %s port %u; it is set up again on the next RPC)\n",
+		       addr ? addr : "the server", dport);
+	} else {
+		printf("    TLS version:     not available (sock_diag: %s)\n",
+		       strerror(-ret));
+	}
+	printf("    peer identity:   %s; tlshd logs the certificate it verified\n",
+	       "not available per mount (the kernel does not keep it)");
+	printf("    handshakes:      one per connection (below); results in the agent counters and tlshd's log\n");
 }
 
 static int show_mounts(void)
@@ -128,9 +181,10 @@ static int show_mounts(void)
 	while (fgets(line, sizeof(line), f)) {
 		char mp[1024], fstype[32], src[1024], opts[4096], *sep;
 		char v[128], proto[16] = "", how[160];
-		const char *xs, *addr, *cs;
+		const char *xs, *addr = NULL, *cs;
+		char a[128];
 		struct mount_keys k;
-		long cc;
+		long cc, lport = -1;
 
 		if (sscanf(line, "%*s %*s %*s %*s %1023s", mp) != 1)
 			continue;
@@ -154,20 +208,11 @@ static int show_mounts(void)
 			     !strcmp(xs, "mtls") ? "xprtsec=mtls (TLS, mutual authentication)" :
 			     !strcmp(xs, "none") ? "xprtsec=none (plaintext)" : xs) :
 		       "plaintext (no xprtsec= in the mount options)");
-		{
-			char a[128];
-
-			addr = optval(opts, "addr", a, sizeof(a));
-			printf("    peer:            %s\n", addr ? addr : "unknown");
-		}
-		if (xs && strcmp(xs, "none")) {
-			printf("    peer identity:   %s\n", NA);
-			printf("    TLS version:     %s\n", NA);
-			printf("    cipher:          %s\n", NA);
-			printf("    last handshake:  %s; see the agent counters and tlshd's log\n",
-			       "not available per mount");
-		}
-		cc = connect_count(mp, proto, sizeof(proto));
+		addr = optval(opts, "addr", a, sizeof(a));
+		printf("    peer:            %s\n", addr ? addr : "unknown");
+		cc = connect_count(mp, proto, sizeof(proto), &lport);
+		if (xs && strcmp(xs, "none"))
+			show_tls(addr, optval(opts, "port", v, sizeof(v)), lport);
 		if (cc >= 0)
 			snprintf(how, sizeof(how), "%ld%s", cc,
 				 xs && strcmp(xs, "none") ?

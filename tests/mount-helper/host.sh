@@ -325,6 +325,47 @@ st "status-other-netns" "^  net:\[4026532999\]$"
 st "status-other-netns-no-agent" "NOT listening"
 tap_expect "status-mount-count" 3 "$(grep -c '    security mode:' "$T/status.out")"
 
+# --- pcap-summary.py on a made-up capture -------------------------------------
+# Two connections to port 2049: one plaintext (an RPC record carrying the
+# marker split across two segments sent out of order), one with the probe in clear and then
+# TLS records, one of which carries the marker (so the count can be seen to
+# work on TLS connections too).
+python3 - "$T/t.pcap" <<'EOS'
+import struct, sys
+def frame(src, sport, dport, seq, flags, data):
+    tcp = struct.pack(">HHIIBBHHH", sport, dport, seq, 0, 5 << 4, flags, 65535, 0, 0) + data
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0,
+                     bytes(src), bytes([192, 0, 2, 1] if src[3] == 2 else [192, 0, 2, 2])) + tcp
+    return b"\x00" * 12 + b"\x08\x00" + ip
+rec = lambda b: struct.pack(">I", 0x80000000 | len(b)) + b
+tls = lambda t, b: struct.pack(">BHH", t, 0x0303, len(b)) + b
+c = [192, 0, 2, 2]
+plain = rec(b"x" * 10 + b"MARK-ER" + b"y" * 10)
+frames = [frame(c, 700, 2049, 1000, 2, b""),
+          frame(c, 700, 2049, 1001 + 16, 0x18, plain[16:]),
+          frame(c, 700, 2049, 1001, 0x18, plain[:16]),
+          frame(c, 800, 2049, 5000, 2, b""),
+          frame(c, 800, 2049, 5001, 0x18, rec(b"p" * 40) + tls(22, b"hello") + tls(23, b"..MARK-ER..")),
+          frame([192, 0, 2, 1], 2049, 800, 9000, 0x18, rec(b"STARTTLS") + tls(22, b"sh") + tls(23, b"z" * 100))]
+out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
+for f in frames:
+    out += struct.pack("<IIII", 0, 0, len(f), len(f)) + f
+open(sys.argv[1], "wb").write(out)
+EOS
+out=$(python3 tests/mount-helper/pcap-summary.py --marker MARK-ER "$T/t.pcap" 2>&1)
+tap_expect "pcap-summary-total" \
+	"total: tls_connections 1 plain_connections 1 marker_in_tls 1 marker_in_plain 1 gaps 0" \
+	"$(tail -1 <<<"$out")"
+tap_expect "pcap-summary-tls-records" \
+	"tls   192.0.2.2:800     0.0 MiB  RPC records in clear   2  TLS records    4 (handshake 2, data 2)  marker 1" \
+	"$(grep '^tls' <<<"$out")"
+tap_expect "pcap-summary-plain-reassembled" \
+	"plain 192.0.2.2:700     0.0 MiB  RPC records in clear   1  TLS records    0  marker 1" \
+	"$(grep '^plain' <<<"$out")"
+printf 'not a capture' >"$T/bad.pcap"
+out=$(python3 tests/mount-helper/pcap-summary.py "$T/bad.pcap" 2>&1) && rc=0 || rc=$?
+tap_expect "pcap-summary-refuses-garbage" "2: pcap-summary: $T/bad.pcap: shorter than a pcap header" "$rc: $out"
+
 # --- make install / uninstall ------------------------------------------------
 D=$T/dest
 if make -s -C "$REPO" install DESTDIR="$D" PREFIX=/usr >"$T/install.log" 2>&1; then

@@ -8,7 +8,7 @@ Reads a libpcap file (Ethernet, IPv4/IPv6, TCP), reassembles every TCP
 stream to or from PORT by sequence number and walks it record by record:
 RPC record marks (RFC 5531 section 11) while the stream is in clear, TLS
 records (RFC 8446 section 5.1) once a ClientHello or ServerHello starts.
-Per connection (both directions) it prints the bytes carried, the RPC
+Per connection (both directions, in the order the connections appear) it prints the bytes carried, the RPC
 records sent in clear, the TLS records by content type (ccs:
 change_cipher_spec, data: application_data), and how often MARKER occurs
 in the reassembled bytes.
@@ -128,12 +128,14 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("pcap")
     a = ap.parse_args()
-    flows, isns = {}, {}
+    flows, isns, order = {}, {}, {}
     try:
         for src, sport, dst, dport, seq, flags, payload in packets(a.pcap):
             if a.port not in (sport, dport):
                 continue
             key = (src, sport, dst, dport)
+            client = (src, sport) if dport == a.port else (dst, dport)
+            order.setdefault(client, len(order))
             flows.setdefault(key, [])
             if flags & 0x02:            # SYN: data starts at seq + 1
                 isns[key] = (seq + 1) & 0xFFFFFFFF
@@ -163,7 +165,7 @@ def main():
     tot = {"tls_connections": 0, "plain_connections": 0, "marker_in_tls": 0,
            "marker_in_plain": 0, "gaps": 0}
     lines = []
-    for (host, port), c in sorted(conns.items(), key=lambda kv: kv[0][1]):
+    for (host, port), c in sorted(conns.items(), key=lambda kv: order[kv[0]]):
         kind = "tls" if c["tls"] else "plain"
         tot[kind + "_connections"] += 1
         rpc, recs, mark, nbytes, gaps = 0, {}, 0, 0, 0

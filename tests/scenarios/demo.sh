@@ -202,6 +202,7 @@ kill -INT "$dump_pid" 2>/dev/null; wait "$dump_pid" 2>/dev/null; dump_pid=
 say "packet capture on the server's veth (tcpdump, port 2049), marker '$MARKER'"
 python3 tests/mount-helper/pcap-summary.py --marker "$MARKER" "$W/demo.pcap" >"$W/pcap.txt" 2>&1 ||
 	bad "pcap-summary: $(tail -1 "$W/pcap.txt")"
+note "connections in order of appearance; on a TLS one, the 2 RPC records in clear are the probe and its STARTTLS reply"
 grep -v '^total' "$W/pcap.txt" | sed 's/^/   /'
 eval "$(awk '/^total:/ { for (i = 2; i < NF; i += 2) printf "%s=%s\n", $i, $(i + 1) }' "$W/pcap.txt")"
 note "marker on the wire: $marker_in_tls times in the $tls_connections TLS connections, $marker_in_plain in the plaintext control (written + read)"

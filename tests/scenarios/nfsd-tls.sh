@@ -261,8 +261,9 @@ pending=$(cat "$work/pending" 2>/dev/null || echo 0)
 during=$(mbs $reads "$secs")
 sed 's/^/# /' "$work/storm.out"
 echo "# stream through the xprtsec=tls mount: $before MB/s before the storm, $during MB/s during it ($reads reads of $MB MiB, slowest $slowest s); up to $pending handshakes pending in nfsd at once"
-for n in sessions failed timedout aborted noagent upcalls; do
-	printf '# %s +%d' $n $(( $(counter $n) - ${c0[$n]} ))
+printf '# nfsd counters during the storm:'
+for n in upcalls sessions failed timedout aborted noagent; do
+	printf ' %s +%d' $n $(( $(counter $n) - ${c0[$n]} ))
 done
 echo
 tap_expect "storm: all $((NTLS + NSTALL)) answered STARTTLS, >= $((NTLS / 2)) NULL over TLS, the rest and every stalled one closed by nfsd" 0 "$rc"

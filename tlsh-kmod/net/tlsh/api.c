@@ -79,13 +79,14 @@ EXPORT_SYMBOL_GPL(tlsh_client_hello_anon);
 
 /**
  * tlsh_client_hello_x509 - client handshake with a client certificate
- * @args: needs ta_x509_cert and ta_privkey
+ * @args: ta_x509_cert and ta_privkey both, or neither to have the agent
+ *	  present its own configured client certificate
  *
  * Returns 0 (ta_done will run) or a negative errno (it will not).
  */
 int tlsh_client_hello_x509(const struct tlsh_args *args)
 {
-	return tlsh_hello(TLSH_TYPE_CLIENTHELLO_X509, args, NEED_CERT);
+	return tlsh_hello(TLSH_TYPE_CLIENTHELLO_X509, args, CERT_PAIR);
 }
 EXPORT_SYMBOL_GPL(tlsh_client_hello_x509);
 

@@ -416,7 +416,7 @@ if make -s -C "$REPO" install DESTDIR="$D" PREFIX=/usr >"$T/install.log" 2>&1; t
 		if grep -q "^ExecStart=/opt/rpctls/sbin/tlshd" "$D/lib/systemd/system/tlshd.service"; then
 			tap_ok "install-prefix-unit"
 		else
-			tap_skip "install-prefix-unit" "tlshd.service keeps ExecStart=/usr/sbin/tlshd under PREFIX=/opt/rpctls (tlshd/Makefile installs the unit as is)"
+			tap_fail "install-prefix-unit: $(grep ^ExecStart= "$D/lib/systemd/system/tlshd.service")"
 		fi
 		make -s -C "$REPO" uninstall DESTDIR="$D" PREFIX=/opt/rpctls >>"$T/install.log" 2>&1
 		tap_expect "uninstall-prefix-leaves-no-files" "" "$(find "$D" -type f -o -type l | sed "s|^$D||")"

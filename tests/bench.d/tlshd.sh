@@ -20,6 +20,7 @@ if [ "${TLSHD_BENCH_KEYRING:-}" != 1 ]; then
 	exec keyctl session - "$0" "$@"
 fi
 . tests/lib/netns.sh
+. tests/lib/bg.sh
 . tests/lib/tlshd.sh
 set -e
 HS=${RPCTLS_BENCH_HS:-200}
@@ -54,15 +55,6 @@ mem() {
 		"/proc/$1/smaps_rollup"
 }
 tlsh_stat() { in_ns client awk -v k="$1" '$1 == k { print $2 }' /proc/net/tlsh; }
-until_true() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do
-		"$@" && return 0
-		sleep 0.2
-	done
-	"$@"
-}
 
 # nsenter execs the program, so $! is its pid (in_ns in the background
 # would be a subshell)

@@ -16,6 +16,7 @@
 # /proc/net/tlsh start at zero and are checked by exact value.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
+. tests/lib/bg.sh
 
 AGENT=$PWD/build/bin/tlsh-agent
 DBG=/sys/kernel/debug/tlsh_test
@@ -69,26 +70,6 @@ stat() {
 # stats NS: every counter on one line
 stats() {
 	in_ns "$1" awk '{ printf "%s=%s ", $1, $2 }' /proc/net/tlsh
-}
-# bg NS LOG CMD...: run in the background; $BG is the command's own pid
-# (nsenter execs it), $BGLOG its log
-bg() {
-	local ns=$1
-	BGLOG=$2
-	shift 2
-	nsenter --net=/run/netns/"$ns" "$@" >"$BGLOG" 2>&1 &
-	BG=$!
-	PIDS+=("$BG")
-}
-# until_true SECONDS CMD...: poll until CMD succeeds
-until_true() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
 }
 stat_is() { [ "$(stat "$1" "$2")" = "$3" ]; }
 log_has() { grep -q -- "$2" "$1"; }

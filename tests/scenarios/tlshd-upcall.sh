@@ -19,6 +19,7 @@ if [ "${TLSHD_TEST_KEYRING:-}" != 1 ]; then
 fi
 . tests/lib/tap.sh
 . tests/lib/netns.sh
+. tests/lib/bg.sh
 
 DBG=/sys/kernel/debug/tlsh_test
 L=/tmp/tlshd-vm
@@ -88,24 +89,6 @@ tt_many() {
 }
 field() { awk -v s="$1" '$1 == s' "$DBG/slots" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 tls_stat() { in_ns "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/tls_stat; }
-# bg NS LOG CMD...
-bg() {
-	local ns=$1
-	BGLOG=$2
-	shift 2
-	nsenter --net=/run/netns/"$ns" "$@" >"$BGLOG" 2>&1 &
-	BG=$!
-	PIDS+=("$BG")
-}
-until_true() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
 log_has() { grep -q -- "$2" "$1"; }
 stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 

@@ -981,20 +981,27 @@ def t_v3_tls(env):
 # ---------------------------------------------------------------------------
 # Export policy
 
+def _policy_lookup(env, c, path, what):
+    """LOOKUP of path on the connection c, which is closed afterwards"""
+    try:
+        return _lookup_compound(env, c, path, what)
+    finally:
+        c.close()
+
+
+def _want_wrongsec(res, path, how):
+    if res.status == nfs.NFS4ERR_WRONGSEC:
+        return res.describe()
+    raise Fail("want NFS4ERR_WRONGSEC for %s %s, got %s" % (path, how, res.describe()))
+
+
 @test("POL1", "policy", "6.1", deps=["PROBE2", "V4ROOT"], tls=True)
 def t_policy_plain(env):
     """A TLS-only export (--tls-export) is refused in cleartext with NFS4ERR_WRONGSEC"""
     if not env.args.tls_export:
         raise Skip("no --tls-export path given")
-    c = env.connect()
-    try:
-        res = _lookup_compound(env, c, env.args.tls_export, "LOOKUP in cleartext")
-    finally:
-        c.close()
-    if res.status == nfs.NFS4ERR_WRONGSEC:
-        return res.describe()
-    raise Fail("want NFS4ERR_WRONGSEC for %s in cleartext, got %s"
-               % (env.args.tls_export, res.describe()))
+    res = _policy_lookup(env, env.connect(), env.args.tls_export, "LOOKUP in cleartext")
+    return _want_wrongsec(res, env.args.tls_export, "in cleartext")
 
 
 @test("POL2", "policy", "6.1", deps=["V4TLS1"], tls=True)
@@ -1002,11 +1009,7 @@ def t_policy_tls(env):
     """The TLS-only export (--tls-export) is reachable over TLS"""
     if not env.args.tls_export:
         raise Skip("no --tls-export path given")
-    c = env.tls_conn()
-    try:
-        res = _lookup_compound(env, c, env.args.tls_export, "LOOKUP over TLS")
-    finally:
-        c.close()
+    res = _policy_lookup(env, env.tls_conn(), env.args.tls_export, "LOOKUP over TLS")
     if res.status != nfs.NFS4_OK:
         raise Fail("LOOKUP %s over TLS: %s" % (env.args.tls_export, res.describe()))
     env.state["tlsfh"] = res.resok(nfs.OP_GETFH)
@@ -1018,15 +1021,9 @@ def t_policy_mtls_anon(env):
     """An mTLS-only export (--mtls-export) is refused to a TLS client without a certificate"""
     if not env.args.mtls_export:
         raise Skip("no --mtls-export path given")
-    c = env.tls_conn(env.ctx(cert=False, psk=None))
-    try:
-        res = _lookup_compound(env, c, env.args.mtls_export, "LOOKUP over anonymous TLS")
-    finally:
-        c.close()
-    if res.status == nfs.NFS4ERR_WRONGSEC:
-        return res.describe()
-    raise Fail("want NFS4ERR_WRONGSEC for %s over TLS without a client certificate, got %s"
-               % (env.args.mtls_export, res.describe()))
+    res = _policy_lookup(env, env.tls_conn(env.ctx(cert=False, psk=None)),
+                         env.args.mtls_export, "LOOKUP over anonymous TLS")
+    return _want_wrongsec(res, env.args.mtls_export, "over TLS without a client certificate")
 
 
 @test("POL4", "policy", "6.1", deps=["V4TLS1"], tls=True)
@@ -1036,11 +1033,8 @@ def t_policy_mtls(env):
         raise Skip("no --mtls-export path given")
     if not env.args.cert:
         raise Skip("no --cert/--key given")
-    c = env.tls_conn(env.ctx(psk=None))
-    try:
-        res = _lookup_compound(env, c, env.args.mtls_export, "LOOKUP over mutual TLS")
-    finally:
-        c.close()
+    res = _policy_lookup(env, env.tls_conn(env.ctx(psk=None)), env.args.mtls_export,
+                         "LOOKUP over mutual TLS")
     if res.status != nfs.NFS4_OK:
         raise Fail("LOOKUP %s with client certificate %s: %s"
                    % (env.args.mtls_export, env.args.cert, res.describe()))

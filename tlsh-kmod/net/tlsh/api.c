@@ -13,10 +13,9 @@
 #include "internal.h"
 
 /* What each handshake type needs from the consumer */
-#define NEED_CERT	BIT(0)
+#define CERT_PAIR	BIT(0)	/* certificate and key serials: both or neither */
 #define NEED_PSK	BIT(1)
 #define SERVER		BIT(2)
-#define CERT_PAIR	BIT(3)
 
 static int tlsh_args_check(const struct tlsh_args *args, unsigned int need)
 {
@@ -47,8 +46,6 @@ static int tlsh_args_check(const struct tlsh_args *args, unsigned int need)
 		return -EINVAL;
 	if (args->ta_num_psk_ids > TLSH_PSK_IDS_MAX ||
 	    (args->ta_num_psk_ids && !args->ta_psk_ids))
-		return -EINVAL;
-	if ((need & NEED_CERT) && (!args->ta_x509_cert || !args->ta_privkey))
 		return -EINVAL;
 	if ((need & CERT_PAIR) && !args->ta_x509_cert != !args->ta_privkey)
 		return -EINVAL;

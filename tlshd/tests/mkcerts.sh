@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Make throw-away test certificates with certtool into DIR (never commit them):
 #   ca.pem/ca.key            test CA
-#   server.pem/.key          DNS server.test, localhost; IP 192.0.2.1, fd00::1, fd00:5e::1,
+#   server.pem/.key          DNS server.test, localhost; IP 192.0.2.1, 192.0.2.11 (a second
+#                            address, for session trunking), fd00::1, fd00:5e::1,
 #                            127.0.0.1, ::1; EKUs serverAuth + id-kp-rpcTLSServer
 #   client.pem/.key          DNS client.test; EKUs clientAuth + id-kp-rpcTLSClient
 #   wild.pem                 DNS *.test only (RFC 9289 forbids wildcards)
@@ -32,7 +33,8 @@ key server.key
 key client.key
 
 server_names=('dns_name = "server.test"' 'dns_name = "localhost"' 'ip_address = "192.0.2.1"'
-	'ip_address = "fd00::1"' 'ip_address = "fd00:5e::1"' 'ip_address = "127.0.0.1"' 'ip_address = "::1"')
+	'ip_address = "192.0.2.11"' 'ip_address = "fd00::1"' 'ip_address = "fd00:5e::1"'
+	'ip_address = "127.0.0.1"' 'ip_address = "::1"')
 sign() { # out key ca caKey template-lines...
 	local out=$1 k=$2 ca=$3 cakey=$4
 	shift 4

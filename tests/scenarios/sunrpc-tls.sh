@@ -416,9 +416,13 @@ tlshd_start server "$TLSHD_DIR/server.conf"
 # A server that demands a client certificate, from an xprtsec=tls client
 if peer mtlsonly --client-ca "$TLSHD_DIR/ca.pem" --client-auth required; then
 	# TLS 1.3: the client's handshake completes before the server
-	# refuses it; the kernel log does not name the cause yet.
-	failmount "server demands mtls, client has xprtsec=tls: refused promptly" \
-		vers=4.2,xprtsec=tls,port=20049,retry=0 "server.test:$NFSD_EXPORT" - 10000
+	# refuses it with an alert; the mount fails with EACCES (not the
+	# ENOTCONN of the closed connection) and the kernel names the alert.
+	failmount "server demands mtls, client has xprtsec=tls: refused promptly, alert named" \
+		vers=4.2,xprtsec=tls,port=20049,retry=0 "server.test:$NFSD_EXPORT" \
+		"TLS alert 2/116 \(certificate_required" 10000
+	grep -q "access denied" "$work/fail.err" && tap_ok "... and mount says access denied (EACCES)" ||
+		tap_fail "mount error: $(cat "$work/fail.err")"
 	grep -q "handshake-failed" "$work/mtlsonly.log" &&
 		tap_ok "... and the server saw no client certificate" ||
 		tap_fail "peer log: $(grep -o 'conn [0-9]*: [a-z-]*' "$work/mtlsonly.log" | tr '\n' ' ')"

@@ -23,6 +23,10 @@
 #     NFSv3.  The data-server connection of an xprtsec=tls mount is TLS:
 #     WRITEs and READs cross it, checksums match, and a marker written to
 #     the file never crosses the wire in clear.
+#  6. NFSv4.0 callbacks are new connections from nfsd to the client, with
+#     nothing to secure them: a v4.0 client over TLS gets no callback
+#     channel, so no delegations, and nfsd never connects back (capture of
+#     SYNs from the server); a plaintext v4.0 client does get a delegation.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
 . tests/lib/netns.sh
@@ -287,5 +291,57 @@ pnfs() {
 	echo "# capture: $(stat -c %s "$work/pnfs.pcap") bytes, marker absent"
 }
 tap_run "pNFS flexfile data server (NFSv3): a TLS connection too; data intact, no marker in clear" pnfs
+
+# --- 6. NFSv4.0 callbacks never travel in clear -------------------------------
+# deleg_within SEC MNT FILE: reopen FILE until nfsd shows a delegation on it
+deleg_within() {
+	local end=$((SECONDS + $1))
+	while [ $SECONDS -lt "$end" ]; do
+		cat "$2/$3" >/dev/null
+		exec 7<"$2/$3"
+		sleep 0.5
+		grep -q "type: deleg.*$3" /proc/fs/nfsd/clients/*/states 2>/dev/null && { exec 7<&-; return 0; }
+		exec 7<&-
+	done
+	return 1
+}
+v40_callback() {
+	local syn0 syn dump
+	echo plain >"$NFSD_EXPORT/deleg40-plain.txt"
+	echo tls >"$NFSD_EXPORT/deleg40-tls.txt"
+	# connections the server opens to the client (SYN without ACK)
+	bg server "$work/syn.log" tcpdump -i veth-s -n -l \
+		"src host $SERVER_IP4 and dst host $CLIENT_IP4 and tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0"
+	dump=$BG
+	sleep 1
+	# control: a plaintext v4.0 mount gets a callback connection, and a delegation
+	in_ns client mount -t nfs4 -o vers=4.0 "server.test:$NFSD_EXPORT" /mnt/tls3 ||
+		{ echo "plaintext v4.0 mount failed"; return 1; }
+	deleg_within 20 /mnt/tls3 deleg40-plain.txt ||
+		{ umount /mnt/tls3; echo "control: no delegation for a plaintext v4.0 client"; return 1; }
+	umount /mnt/tls3
+	syn0=$(grep -c " > $CLIENT_IP4\." "$work/syn.log")
+	dmesg -C
+	in_ns client mount -t nfs4 -o vers=4.0,xprtsec=tls "server.test:$NFSD_EXPORT" /mnt/tls ||
+		{ echo "TLS v4.0 mount failed"; return 1; }
+	if deleg_within 8 /mnt/tls deleg40-tls.txt; then
+		umount /mnt/tls
+		echo "nfsd delegated to a v4.0 client over TLS"
+		return 1
+	fi
+	[ "$(cat /mnt/tls/deleg40-tls.txt)" = tls ] || { echo "read through the mount failed"; return 1; }
+	umount /mnt/tls
+	kill "$dump"
+	wait "$dump" 2>/dev/null
+	syn=$(( $(grep -c " > $CLIENT_IP4\." "$work/syn.log") - syn0 ))
+	dmesg | grep "nfsd:" | sed 's/^/#   kernel: /'
+	echo "# connections opened by the server to the client: plaintext mount $syn0, TLS mount $syn"
+	[ "$syn0" -ge 1 ] || { echo "control: the capture saw no callback connection"; return 1; }
+	[ "$syn" = 0 ] || { echo "the server opened $syn connections to the TLS client"; return 1; }
+	dmesg | grep -q "nfsd: no NFSv4.0 callback channel (so no delegations) for $CLIENT_IP4" ||
+		{ echo "nfsd did not say why there is no callback"; return 1; }
+}
+tap_run "NFSv4.0 over TLS: no callback connection in clear (no delegations); plaintext control gets one" \
+	v40_callback
 
 tap_done

@@ -35,7 +35,8 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/bg.sh
 
 PY=${PYTHON:-python3}
-TAP_VERBOSE=1
+# tap_run keeps the comment lines of passing tests: the figures
+export TAP_VERBOSE=1
 SERVER_IP4B=192.0.2.11
 MARKER=RPCTLS-PLAINTEXT-MARKER-c41d07
 work=$(mktemp -d /tmp/sunrpc-tls-paths.XXXXXX)

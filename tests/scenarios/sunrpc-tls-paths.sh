@@ -27,6 +27,9 @@
 #     nothing to secure them: a v4.0 client over TLS gets no callback
 #     channel, so no delegations, and nfsd never connects back (capture of
 #     SYNs from the server); a plaintext v4.0 client does get a delegation.
+#  7. mtls mounts of one server with different identities (the agent's own
+#     certificate, and a per-mount cert_serial=/privkey_serial= one) never
+#     share a connection; two mounts with the same identity share one.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
 . tests/lib/netns.sh
@@ -344,5 +347,52 @@ v40_callback() {
 }
 tap_run "NFSv4.0 over TLS: no callback connection in clear (no delegations); plaintext control gets one" \
 	v40_callback
+
+# --- 7. Different identities never share a connection --------------------------
+# other_identity: a second client certificate, made here, loaded as two
+# "user" keys (tlshd reads them by serial); sets CS KS
+other_identity() {
+	local d=$work/other
+	mkdir -p "$d"
+	printf '%s\n' 'cn = "other.client.test"' 'serial = 201' 'dns_name = "other.client.test"' \
+		'tls_www_client' 'key_purpose_oid = 1.3.6.1.5.5.7.3.33' 'signing_key' \
+		'expiration_days = 2' >"$d/tmpl.cfg"
+	certtool --generate-privkey --key-type ecdsa --outfile "$d/other.key" 2>/dev/null &&
+		certtool --generate-certificate --load-privkey "$d/other.key" \
+			--load-ca-certificate "$TLSHD_DIR/ca.pem" --load-ca-privkey "$TLSHD_DIR/ca.key" \
+			--template "$d/tmpl.cfg" --outfile "$d/other.pem" 2>/dev/null || return 1
+	CS=$(keyctl padd user paths:cert @u <"$d/other.pem") &&
+		KS=$(keyctl padd user paths:key @u <"$d/other.key") || return 1
+	keyctl setperm "$CS" 0x3f3f0000 && keyctl setperm "$KS" 0x3f3f0000
+}
+identities() {
+	local ids n
+	until_true 10 no_conns
+	other_identity || { echo "could not make a second client identity"; return 1; }
+	# the agent's own certificate (client.test), then the other one, twice
+	in_ns client mount -t nfs4 -o vers=4.2,xprtsec=mtls "server.test:$NFSD_EXPORT" /mnt/tls &&
+		in_ns client mount -t nfs4 -o "vers=4.2,xprtsec=mtls,cert_serial=$CS,privkey_serial=$KS" \
+			"server.test:$NFSD_EXPORT" /mnt/tls2 &&
+		in_ns client mount -t nfs4 -o "vers=4.2,xprtsec=mtls,cert_serial=$CS,privkey_serial=$KS" \
+			"server.test:$NFSD_EXPORT/" /mnt/tls3 || { echo "mtls mounts failed"; return 1; }
+	echo "by other.client.test" >/mnt/tls2/identity.txt && sync
+	[ "$(cat /mnt/tls/identity.txt)" = "by other.client.test" ] || { echo "I/O across the mounts failed"; return 1; }
+	rm -f /mnt/tls/identity.txt
+	n=$(conns "$SERVER_IP4")
+	ids=$(awk '$1 == "tcp" && $3 == "mtls" { print $4 }' /proc/fs/nfsd/tls | sort -u | tr '\n' ' ')
+	sed -n '/^tcp /s/^/#   nfsd: /p' /proc/fs/nfsd/tls
+	grep -o 'subject="[^"]*client.test"' "$TLSHD_DIR/tlshd-server.log" | sort | uniq -c | sed 's/^/#   agent: /'
+	grep " /mnt/tls[23] " /proc/mounts | grep -o "xprtsec=mtls[^ ,]*\(,[a-z_]*serial=[0-9]*\)*" | sed 's/^/#   mount: /'
+	umount /mnt/tls3
+	umount /mnt/tls2
+	umount /mnt/tls
+	keyctl unlink "$CS" @u >/dev/null
+	keyctl unlink "$KS" @u >/dev/null
+	[ "$n" = 2 ] || { echo "want 2 connections (one per identity), got $n"; return 1; }
+	[ "$(echo "$ids" | wc -w)" = 2 ] || { echo "want two peer identities at nfsd, got: $ids"; return 1; }
+	grep -q 'subject="CN=other.client.test"' "$TLSHD_DIR/tlshd-server.log" ||
+		{ echo "the server never saw other.client.test"; return 1; }
+}
+tap_run "mtls mounts with different identities: one connection each; the same identity shares one" identities
 
 tap_done

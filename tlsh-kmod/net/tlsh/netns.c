@@ -11,6 +11,7 @@
  *	timed_out	the kernel's timeout expired
  *	cancelled	the consumer withdrew the request
  *	no_agent	requests refused with ESRCH (not in "requests")
+ *	alpn_none	succeeded, but the peer negotiated no ALPN
  *	in_flight	requests not yet ended
  *	queued		requests waiting for accept()
  *	listener_inet, listener_inet6	1 when an agent listens
@@ -40,6 +41,7 @@ static const char *const tlsh_stat_names[TLSH_NR_STATS] = {
 	[TLSH_STAT_TIMED_OUT]		= "timed_out",
 	[TLSH_STAT_CANCELLED]		= "cancelled",
 	[TLSH_STAT_NO_AGENT]		= "no_agent",
+	[TLSH_STAT_ALPN_NONE]		= "alpn_none",
 };
 
 struct tlsh_net *tlsh_pernet(struct net *net)

@@ -118,7 +118,7 @@ static int tlsh_setsockopt(struct socket *sock, int optname,
 		return -EINVAL;
 	if (copy_from_sockptr(&res, optval, sizeof(res)))
 		return -EFAULT;
-	if (res.reserved || (res.flags & ~TLSH_RESULT_F_PEER_AUTHENTICATED))
+	if (res.reserved || (res.flags & ~TLSH_RESULT_F_ALL))
 		return -EINVAL;
 	if (res.status < 0 || res.status >= MAX_ERRNO)
 		return -EINVAL;
@@ -126,6 +126,8 @@ static int tlsh_setsockopt(struct socket *sock, int optname,
 	if (!req)
 		return -ENOENT;
 	err = tlsh_req_report(req, -res.status, res.peerid);
+	if (!err && !res.status && (res.flags & TLSH_RESULT_F_NO_ALPN))
+		tlsh_stat_inc(req->tr_tn, TLSH_STAT_ALPN_NONE);
 	tlsh_req_put(req);
 	return err;
 }

@@ -91,6 +91,12 @@ struct tlsh_result {
 };
 
 #define TLSH_RESULT_F_PEER_AUTHENTICATED	(1U << 0)
+/* success: the peer negotiated no ALPN (RFC 9289 wants "sunrpc"; deployed
+ * peers send none, so agents accept that unless configured strict)
+ */
+#define TLSH_RESULT_F_NO_ALPN			(1U << 1)
+#define TLSH_RESULT_F_ALL	(TLSH_RESULT_F_PEER_AUTHENTICATED | \
+				 TLSH_RESULT_F_NO_ALPN)
 
 #define TLSH_PEERNAME_MAX	256
 #define TLSH_PRIORITIES_MAX	512

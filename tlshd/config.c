@@ -3,9 +3,10 @@
  * tlshd.conf: ktls-utils' INI format.
  *
  *   [debug]                 loglevel = N, tls = N (GnuTLS debug), nl = N
- *   [authenticate]          keyrings = name;name;...
+ *   [authenticate]          keyrings = name;name;..., alpn.required
  *   [authenticate.client]   x509.truststore, x509.crl, x509.certificate,
- *   [authenticate.server]   x509.private_key, x509.require_eku
+ *   [authenticate.server]   x509.private_key, x509.require_eku,
+ *                           alpn.required (overrides [authenticate]'s)
  *
  * Lines are "key = value", "[section]", blank, or comments starting with
  * '#' or ';'.  Anything else is an error that names the file and line.
@@ -159,6 +160,16 @@ static int parse_auth_key(struct tlshd_auth_conf *ac, const char *key,
 			return -1;
 		}
 		return 0;
+	} else if (!strcmp(key, "alpn.required")) {
+		bool on;
+
+		if (!tlshd_config_parse_bool(val, &on)) {
+			seterr(why, whylen,
+			       "'%s' wants true or false, not '%s'", key, val);
+			return -1;
+		}
+		ac->ac_alpn_required = on;
+		return 0;
 	} else {
 		seterr(why, whylen, "unknown key '%s'", key);
 		return -1;
@@ -204,6 +215,13 @@ static int parse_kv(struct tlshd_config *cf, enum section sec,
 	case SEC_AUTH:
 		if (!strcmp(key, "keyrings"))
 			return parse_keyrings(cf, val, why, whylen);
+		if (!strcmp(key, "alpn.required")) {
+			if (tlshd_config_parse_bool(val, &cf->cf_alpn_required))
+				return 0;
+			seterr(why, whylen,
+			       "'%s' wants true or false, not '%s'", key, val);
+			return -1;
+		}
 		seterr(why, whylen, "unknown key '%s'", key);
 		return -1;
 	case SEC_CLIENT:
@@ -242,6 +260,20 @@ static void config_free(struct tlshd_config *cf)
 	free(cf);
 }
 
+/*
+ * RFC 9289 strict mode: is a peer that negotiates no ALPN refused in this
+ * role?  By default it is accepted (deployed peers send none).
+ */
+bool tlshd_config_alpn_required(const struct tlshd_config *cf, bool server)
+{
+	const struct tlshd_auth_conf *ac = server ? &cf->cf_server :
+						    &cf->cf_client;
+
+	if (ac->ac_alpn_required >= 0)
+		return ac->ac_alpn_required;
+	return cf->cf_alpn_required;
+}
+
 struct tlshd_config *tlshd_config_get(struct tlshd_config *cf)
 {
 	cf->cf_refs++;
@@ -271,6 +303,8 @@ struct tlshd_config *tlshd_config_parse_buf(const char *buf, size_t len,
 		return NULL;
 	}
 	cf->cf_refs = 1;
+	cf->cf_client.ac_alpn_required = -1;
+	cf->cf_server.ac_alpn_required = -1;
 	cf->cf_path = strdup(name);
 	if (!cf->cf_path)
 		goto oom;

@@ -2,8 +2,15 @@
 /*
  * One handshake request: a non-blocking GnuTLS session on the consumer's
  * socket, stepped by the event loop whenever the socket is ready, then
- * checked (TLS 1.3, ALPN "sunrpc", peer identity), handed to kTLS and
- * logged.
+ * checked (TLS 1.3, ALPN, peer identity), handed to kTLS and logged.
+ *
+ * ALPN (RFC 9289 section 5): both roles always offer or select "sunrpc".
+ * A peer that offers or selects only other protocols is refused
+ * (no_application_protocol).  A peer that negotiates no ALPN at all is
+ * accepted by default, because the deployed implementations (mainline
+ * Linux's tlshd, FreeBSD's rpc.tlsclntd/rpc.tlsservd) send none; the audit
+ * line says alpn=none and the kernel counts it.  With alpn.required set in
+ * tlshd.conf (strict RFC mode) such a peer is refused instead.
  *
  * Status codes reported to the kernel (struct tlsh_result.status):
  *   0                success
@@ -69,10 +76,32 @@ const char *tlshd_handshake_priorities(const struct tlshd_handshake *hs,
 }
 
 /*
+ * Strict mode, server side: a ClientHello without ALPN ends the handshake
+ * at once with a no_application_protocol alert (rather than after the
+ * Finished).  GnuTLS has parsed the ClientHello's extensions when this runs.
+ */
+static int alpn_strict_hook(gnutls_session_t session, unsigned int htype,
+			    unsigned int when, unsigned int incoming,
+			    const gnutls_datum_t *msg)
+{
+	gnutls_datum_t proto;
+
+	(void)htype;
+	(void)when;
+	(void)incoming;
+	(void)msg;
+	if (gnutls_alpn_get_selected_protocol(session, &proto))
+		return GNUTLS_E_NO_APPLICATION_PROTOCOL;
+	return 0;
+}
+
+/*
  * The GnuTLS session both roles start from: non-blocking, no tickets, the
- * priorities above, ALPN "sunrpc" mandatory.  @init_flags is GNUTLS_CLIENT or
- * GNUTLS_SERVER; @alpn_flags adds to GNUTLS_ALPN_MANDATORY.  Returns 0 or the
- * negative status tlshd_handshake_error() recorded.
+ * priorities above, ALPN "sunrpc" (GNUTLS_ALPN_MANDATORY: a peer that
+ * negotiates another protocol is refused; one without ALPN is judged in
+ * finish(), or by alpn_strict_hook() on a strict server).  @init_flags is
+ * GNUTLS_CLIENT or GNUTLS_SERVER; @alpn_flags adds to GNUTLS_ALPN_MANDATORY.
+ * Returns 0 or the negative status tlshd_handshake_error() recorded.
  */
 int tlshd_handshake_session_init(struct tlshd_handshake *hs,
 				 unsigned int init_flags,
@@ -104,6 +133,36 @@ int tlshd_handshake_session_init(struct tlshd_handshake *hs,
 	if (ret < 0)
 		return tlshd_handshake_error(hs, EIO, "ALPN: %s",
 					     gnutls_strerror(ret));
+	if ((init_flags & GNUTLS_SERVER) &&
+	    tlshd_config_alpn_required(hs->hs_config, true))
+		gnutls_handshake_set_hook_function(hs->hs_session,
+						   GNUTLS_HANDSHAKE_CLIENT_HELLO,
+						   GNUTLS_HOOK_POST,
+						   alpn_strict_hook);
+	return 0;
+}
+
+/*
+ * The ALPN outcome of a finished handshake: "sunrpc", or none (accepted
+ * unless alpn.required is set for this role).  Returns 0 or -1 with the
+ * failure recorded.
+ */
+static int check_alpn(struct tlshd_handshake *hs)
+{
+	gnutls_datum_t proto;
+
+	if (gnutls_alpn_get_selected_protocol(hs->hs_session, &proto)) {
+		if (tlshd_config_alpn_required(hs->hs_config, is_server(hs)))
+			return tlshd_handshake_error(hs, EPROTONOSUPPORT,
+						     "peer negotiated no ALPN and alpn.required is set");
+		hs->hs_alpn_none = true;
+		return 0;
+	}
+	if (proto.size != strlen(TLSHD_ALPN) ||
+	    memcmp(proto.data, TLSHD_ALPN, proto.size))
+		return tlshd_handshake_error(hs, EPROTONOSUPPORT,
+					     "peer negotiated an ALPN other than \"%s\"",
+					     TLSHD_ALPN);
 	return 0;
 }
 
@@ -337,7 +396,6 @@ int tlshd_handshake_start(struct tlshd_handshake *hs)
 /* The session is up: check it, hand it to kTLS, name the peer. */
 static void finish(struct tlshd_handshake *hs)
 {
-	gnutls_datum_t proto;
 	char why[200];
 	int ret;
 
@@ -348,12 +406,8 @@ static void finish(struct tlshd_handshake *hs)
 				     gnutls_protocol_get_version(hs->hs_session)));
 		return;
 	}
-	if (gnutls_alpn_get_selected_protocol(hs->hs_session, &proto) ||
-	    proto.size != strlen(TLSHD_ALPN) ||
-	    memcmp(proto.data, TLSHD_ALPN, proto.size)) {
-		tlshd_handshake_fail(hs, EPROTONOSUPPORT,
-				     "peer did not negotiate ALPN \"%s\"",
-				     TLSHD_ALPN);
+	if (check_alpn(hs)) {
+		done(hs);
 		return;
 	}
 	ret = is_server(hs) ? tlshd_server_finish(hs) :

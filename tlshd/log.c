@@ -154,6 +154,8 @@ void tlshd_log_audit(const struct tlshd_handshake *hs)
 		    proto.size == strlen(TLSHD_ALPN) &&
 		    !memcmp(proto.data, TLSHD_ALPN, proto.size))
 			alpn = TLSHD_ALPN;
+		else if (hs->hs_alpn_none)
+			alpn = "none";
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - hs->hs_start.tv_sec) * 1000 +

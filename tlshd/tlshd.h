@@ -48,6 +48,7 @@ struct tlshd_auth_conf {
 	char			*ac_certificate;
 	char			*ac_private_key;
 	bool			ac_require_eku;
+	int			ac_alpn_required;	/* -1: as [authenticate] */
 };
 
 /*
@@ -62,6 +63,7 @@ struct tlshd_config {
 	int			cf_tls_debug;	/* [debug] tls */
 	char			*cf_keyrings[TLSHD_MAX_KEYRINGS];
 	unsigned int		cf_nkeyrings;
+	bool			cf_alpn_required;	/* [authenticate] */
 	struct tlshd_auth_conf	cf_client;
 	struct tlshd_auth_conf	cf_server;
 
@@ -120,6 +122,7 @@ struct tlshd_handshake {
 	int			hs_status;	/* 0 or positive errno */
 	int32_t			hs_peerid;
 	bool			hs_peer_auth;
+	bool			hs_alpn_none;	/* peer negotiated no ALPN */
 	int32_t			hs_psk_serial;	/* PSK the server accepted */
 	bool			hs_psk_unknown;
 	int			hs_verify_errno;	/* set by verify callback */
@@ -145,6 +148,7 @@ gnutls_certificate_credentials_t tlshd_config_creds(struct tlshd_config *cf,
 struct tlshd_config *tlshd_config_get(struct tlshd_config *cf);
 void tlshd_config_put(struct tlshd_config *cf);
 bool tlshd_config_parse_bool(const char *s, bool *out);
+bool tlshd_config_alpn_required(const struct tlshd_config *cf, bool server);
 
 /* log.c */
 enum tlshd_log_level {

@@ -110,14 +110,17 @@ int tlshd_upcall_read_params(int fd, struct tlshd_params *p)
 }
 
 static void report(int fd, uint64_t req_id, int status, int32_t peerid,
-		   bool auth)
+		   bool auth, bool alpn_none)
 {
 	struct tlsh_result r = {
 		.status = status,
 		.peerid = status ? 0 : peerid,
-		.flags = (!status && auth) ? TLSH_RESULT_F_PEER_AUTHENTICATED :
-					     0,
 	};
+
+	if (!status && auth)
+		r.flags |= TLSH_RESULT_F_PEER_AUTHENTICATED;
+	if (!status && alpn_none)
+		r.flags |= TLSH_RESULT_F_NO_ALPN;
 
 	if (setsockopt(fd, SOL_TLSH, TLSH_RESULT, &r, sizeof(r)) < 0)
 		tlshd_log_warn("req=%llu: reporting the result failed: %s",
@@ -144,7 +147,7 @@ static void complete(struct tlshd_handshake *hs)
 	bool listed = hs->hs_prev || hs->hs_next || inflight == hs;
 
 	report(hs->hs_fd, hs->hs_params.p_req_id, hs->hs_status,
-	       hs->hs_peerid, hs->hs_peer_auth);
+	       hs->hs_peerid, hs->hs_peer_auth, hs->hs_alpn_none);
 	if (hs->hs_events)
 		epoll_ctl(epfd, EPOLL_CTL_DEL, hs->hs_fd, NULL);
 	if (hs->hs_prev)
@@ -189,7 +192,7 @@ static void new_request(int fd, struct tlshd_config *cf)
 	if (ret < 0) {
 		tlshd_log_err("req=%llu: reading the request parameters: %s",
 			      (unsigned long long)p.p_req_id, strerror(-ret));
-		report(fd, p.p_req_id, EINVAL, 0, false);
+		report(fd, p.p_req_id, EINVAL, 0, false, false);
 		close(fd);
 		return;
 	}
@@ -197,7 +200,7 @@ static void new_request(int fd, struct tlshd_config *cf)
 	if (!hs) {
 		tlshd_log_err("req=%llu: out of memory",
 			      (unsigned long long)p.p_req_id);
-		report(fd, p.p_req_id, ENOMEM, 0, false);
+		report(fd, p.p_req_id, ENOMEM, 0, false, false);
 		close(fd);
 		return;
 	}

@@ -73,10 +73,18 @@ conf client '[authenticate.client]' "x509.truststore = $C/ca.pem" "x509.crl = $C
 conf client-nocert '[authenticate.client]' "x509.truststore = $C/ca.pem"
 conf client-systrust '[authenticate.client]'
 conf client-eku '[authenticate.client]' "x509.truststore = $C/ca.pem" 'x509.require_eku = true'
+conf client-alpn '[authenticate.client]' "x509.truststore = $C/ca.pem" 'alpn.required = true'
 conf server '[authenticate.server]' "x509.truststore = $C/ca.pem" "x509.crl = $C/crl.pem" \
 	"x509.certificate = $C/server.pem" "x509.private_key = $C/server.key"
 conf server-eku '[authenticate.server]' "x509.truststore = $C/ca.pem" "x509.crl = $C/crl.pem" \
 	"x509.certificate = $C/server.pem" "x509.private_key = $C/server.key" 'x509.require_eku = yes'
+conf server-alpn '[authenticate]' 'alpn.required = yes' '[authenticate.server]' \
+	"x509.truststore = $C/ca.pem" "x509.certificate = $C/server.pem" \
+	"x509.private_key = $C/server.key"
+# [authenticate.server]'s own alpn.required overrides [authenticate]'s
+conf server-alpn-off '[authenticate]' 'alpn.required = yes' '[authenticate.server]' \
+	"x509.truststore = $C/ca.pem" "x509.certificate = $C/server.pem" \
+	"x509.private_key = $C/server.key" 'alpn.required = no'
 cat "$T/client.conf" "$T/server.conf" > "$T/both.conf"
 
 PSKHEX=$(cat "$C/psk.hex")
@@ -93,9 +101,18 @@ printf 'nfs-client-2:%s\n' "$PSKHEX" >> "$T/psk.passwd"
 # gnutls-serv --echo answers whole lines
 MSG=$'ping over tls\n'
 
-# status NAME WANT OUT: compare the status= of the first result line
+# status NAME WANT OUT: compare the status= of the first result line; a WANT
+# of "0/none" or "0/sunrpc" also wants that alpn= in it.
 status() {
-	local name=$1 want=$2 out=$3 got
+	local name=$1 want=${2%%/*} out=$3 got alpn
+	if [ "$2" != "$want" ]; then
+		alpn=$(sed -n 's/^result .* alpn=\([^ ]*\).*/\1/p' <<<"$out" | head -n 1)
+		if [ "$alpn" != "${2#*/}" ]; then
+			tap_fail "$name: want alpn=${2#*/}, got alpn=${alpn:-no result}"
+			printf '%s\n' "$out" | tail -n 15 | sed 's/^/#   /'
+			return
+		fi
+	fi
 	got=$(sed -n 's/^result status=\([^ ]*\).*/\1/p' <<<"$out" | head -n 1)
 	if [ "$got" = "$want" ] && [ "$want" = 0 ] && grep -q ' data=' <<<"$out" &&
 		! grep -q ' data=ok' <<<"$out"; then
@@ -154,7 +171,7 @@ client_vs_gserv() { # name want cert "serv opts" hstest-args...
 	status "$name" "$want" "$out"
 	stop
 }
-client_vs_gserv "client anon vs gnutls-serv: DNS-ID" 0 server.pem "--alpn sunrpc" \
+client_vs_gserv "client anon vs gnutls-serv: DNS-ID" 0/sunrpc server.pem "--alpn sunrpc" \
 	-c "$T/client.conf" -t anon -n localhost
 out=$(grep -c . "$T/gserv.log")
 client_vs_gserv "client anon vs gnutls-serv: iPAddress SAN" 0 server.pem "--alpn sunrpc" \
@@ -163,8 +180,22 @@ client_vs_gserv "client anon: no peer name uses the connected address" 0 server.
 	"--alpn sunrpc" -c "$T/client.conf" -t anon
 client_vs_gserv "client: intermediate chain sent by server" 0 server-chain.pem "--alpn sunrpc" \
 	-c "$T/client.conf" -t anon -n localhost
-client_vs_gserv "client: server without ALPN refused (EPROTONOSUPPORT)" EPROTONOSUPPORT \
-	server.pem "" -c "$T/client.conf" -t anon -n localhost
+# ALPN policy: a server that answers without ALPN (as mainline's tlshd and
+# FreeBSD's rpc.tlsservd do) is accepted and reported as alpn=none, unless
+# alpn.required is set; one that refuses "sunrpc" is refused.
+client_vs_gserv "client: server without ALPN accepted (alpn=none)" 0/none \
+	server.pem "" -c "$T/client.conf" -t anon -n localhost -v
+if grep -q 'result=ok .* alpn=none ' <<<"$LAST_OUT"; then
+	tap_ok "client: the audit line says alpn=none"
+else
+	tap_fail "client: no 'alpn=none' in the audit line: $(grep 'handshake req' <<<"$LAST_OUT")"
+fi
+client_vs_gserv "client: alpn.required, server without ALPN refused (EPROTONOSUPPORT)" \
+	EPROTONOSUPPORT server.pem "" -c "$T/client-alpn.conf" -t anon -n localhost
+grep -q 'reason="peer negotiated no ALPN and alpn.required is set"' <<<"$LAST_OUT"
+tap_expect "client: alpn.required refusal names the key" 0 $?
+client_vs_gserv "client: alpn.required, server with ALPN sunrpc" 0/sunrpc server.pem \
+	"--alpn sunrpc" -c "$T/client-alpn.conf" -t anon -n localhost
 client_vs_gserv "client: server with other ALPN refused" EPROTONOSUPPORT server.pem \
 	"--alpn h2 --alpn-fatal" -c "$T/client.conf" -t anon -n localhost
 client_vs_gserv "client: TLS 1.2-only server refused (EPROTONOSUPPORT)" EPROTONOSUPPORT \
@@ -245,8 +276,15 @@ else
 	tap_fail "client anon vs OpenSSL requiring a client cert: $out / $(cat "$T/py.log")"
 fi
 stop
-client_vs_py "client vs OpenSSL with ALPN h2 (EPROTONOSUPPORT)" EPROTONOSUPPORT "--alpn h2" \
+# An OpenSSL server with only "h2" ignores the client's "sunrpc" (no
+# overlap: no ALPN extension in its answer), which on the wire is the same
+# as a server without ALPN: accepted by default, refused when strict.
+client_vs_py "client vs OpenSSL with ALPN h2 only: no ALPN, accepted" 0/none "--alpn h2" \
 	-c "$T/client.conf" -t anon -n server.test
+client_vs_py "client vs OpenSSL without ALPN (FreeBSD-style peer): accepted" 0/none \
+	"--no-alpn" -c "$T/client.conf" -t anon -n server.test
+client_vs_py "client, alpn.required, vs OpenSSL without ALPN (EPROTONOSUPPORT)" \
+	EPROTONOSUPPORT "--no-alpn" -c "$T/client-alpn.conf" -t anon -n server.test
 client_vs_py "client vs OpenSSL TLS 1.2 only (EPROTONOSUPPORT)" EPROTONOSUPPORT "--tls12" \
 	-c "$T/client.conf" -t anon -n server.test
 
@@ -290,6 +328,7 @@ c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 c.sendall(b"\x16\x03\x01\x00\x05hello" + b"\x00" * 200); c.recv(4096)' "$PORT" 2>&1) ;;
 	esac
 	wait "$BGPID" 2>/dev/null
+	COUT=$cout
 	out=$(cat "$T/hs.log")
 	status "$name" "$want" "$out"
 	if [ "$want" = 0 ] && [ "$kind" = gnutls ] && ! grep -q "ping over tls" <<<"$cout"; then
@@ -301,10 +340,22 @@ c.sendall(b"\x16\x03\x01\x00\x05hello" + b"\x00" * 200); c.recv(4096)' "$PORT" 2
 	fi
 }
 GCLI=(--x509cafile "$C/ca.pem" localhost)
-server_vs gnutls "server x509 vs gnutls-cli" 0 -c "$T/server.conf" -T x509 -- \
+server_vs gnutls "server x509 vs gnutls-cli" 0/sunrpc -c "$T/server.conf" -T x509 -- \
 	--alpn sunrpc "${GCLI[@]}"
-server_vs gnutls "server: client without ALPN refused (EPROTONOSUPPORT)" EPROTONOSUPPORT \
+server_vs gnutls "server: client without ALPN accepted (alpn=none)" 0/none \
 	-c "$T/server.conf" -T x509 -- "${GCLI[@]}"
+server_vs gnutls "server: alpn.required, client without ALPN refused (EPROTONOSUPPORT)" \
+	EPROTONOSUPPORT -c "$T/server-alpn.conf" -T x509 -- "${GCLI[@]}"
+if grep -q 'No supported application protocol could be negotiated\|alert.*120\|application protocol' <<<"$COUT"; then
+	tap_ok "server: alpn.required refuses with a no_application_protocol alert"
+else
+	tap_fail "server: alpn.required: the client saw no no_application_protocol alert"
+	printf '%s\n' "$COUT" | tail -n 8 | sed 's/^/#   /'
+fi
+server_vs gnutls "server: alpn.required, client with ALPN sunrpc" 0/sunrpc \
+	-c "$T/server-alpn.conf" -T x509 -- --alpn sunrpc "${GCLI[@]}"
+server_vs gnutls "server: [authenticate.server] alpn.required = no overrides [authenticate]" \
+	0/none -c "$T/server-alpn-off.conf" -T x509 -- "${GCLI[@]}"
 server_vs gnutls "server: client with other ALPN refused" EPROTONOSUPPORT \
 	-c "$T/server.conf" -T x509 -- --alpn h2 "${GCLI[@]}"
 server_vs gnutls "server: TLS 1.2-only client refused (EPROTONOSUPPORT)" EPROTONOSUPPORT \
@@ -341,8 +392,10 @@ server_vs py "server mtls vs OpenSSL client" 0 -c "$T/server.conf" -T x509 -r --
 	--ca "$C/ca.pem" --name server.test --cert "$C/client.pem" --key "$C/client.key"
 server_vs py "server: OpenSSL TLS 1.2 client refused (EPROTONOSUPPORT)" EPROTONOSUPPORT \
 	-c "$T/server.conf" -T x509 -- --ca "$C/ca.pem" --name server.test --tls12
-server_vs py "server: OpenSSL client without ALPN refused" EPROTONOSUPPORT \
+server_vs py "server: OpenSSL client without ALPN (FreeBSD-style) accepted" 0/none \
 	-c "$T/server.conf" -T x509 -- --ca "$C/ca.pem" --name server.test --no-alpn
+server_vs py "server: alpn.required, OpenSSL client without ALPN refused" EPROTONOSUPPORT \
+	-c "$T/server-alpn.conf" -T x509 -- --ca "$C/ca.pem" --name server.test --no-alpn
 server_vs raw "server: garbage from the client (EIO)" EIO -c "$T/server.conf" -T x509 -- 
 
 # --- our client against our server, in one process -------------------------------

@@ -19,6 +19,7 @@
  * to echo it back; the server echoes what it receives once.
  * Prints one line per handshake:
  *   result status=NAME peerid=N auth=0|1 version=V cipher=C [data=ok|...]
+ *          alpn=sunrpc|none|- [reason="..."]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -171,7 +172,8 @@ static const char *server_data(struct tlshd_handshake *hs)
 
 static void print_result(struct tlshd_handshake *hs, const char *data)
 {
-	const char *v = "-", *c = "-";
+	const char *v = "-", *c = "-", *a = "-";
+	gnutls_datum_t proto;
 
 	if (opt_quiet)
 		return;
@@ -179,6 +181,10 @@ static void print_result(struct tlshd_handshake *hs, const char *data)
 		v = gnutls_protocol_get_name(
 			gnutls_protocol_get_version(hs->hs_session));
 		c = gnutls_cipher_get_name(gnutls_cipher_get(hs->hs_session));
+		a = hs->hs_alpn_none ? "none" : "?";
+		if (!gnutls_alpn_get_selected_protocol(hs->hs_session, &proto))
+			a = proto.size == 6 && !memcmp(proto.data, "sunrpc", 6) ?
+			    "sunrpc" : "other";
 	}
 	printf("result status=%s peerid=%d auth=%d version=%s cipher=%s",
 	       hs->hs_status ? strerrorname_np(hs->hs_status) : "0",
@@ -187,6 +193,7 @@ static void print_result(struct tlshd_handshake *hs, const char *data)
 		printf(" data=%s", data);
 	if (skipped_records)
 		printf(" skipped_records=%lu", skipped_records);
+	printf(" alpn=%s", a);
 	if (hs->hs_status)
 		printf(" reason=\"%s\"", hs->hs_reason);
 	printf("\n");

@@ -4,7 +4,11 @@
 
   sslpeer.py server PORT --cert C --key K [--ca CA] [--require-cert]
                          [--alpn P|--no-alpn] [--tls12] [--tickets N]
-      Serves one connection: echoes one message back.  Prints
+                         [--send-first MSG]
+      Serves one connection: echoes one message back.  With --send-first,
+      sends MSG the moment its handshake is done, in the same flight as
+      its session tickets (OpenSSL writes them with the first data): the
+      client's agent may still be handing keys to kTLS.  Prints
       "listening port=N", then "server ok alpn=..." or "server error ...".
   sslpeer.py client HOST PORT --ca CA --name N [--cert C --key K]
                          [--alpn P|--no-alpn] [--tls12] [--send MSG]
@@ -52,6 +56,8 @@ def serve(args):
     conn.settimeout(30)
     try:
         tls = ctx.wrap_socket(conn, server_side=True)
+        if args.send_first:
+            tls.sendall(args.send_first.encode())
         data = tls.recv(4096)
         tls.sendall(data)
         print("server ok alpn=%s version=%s" %
@@ -106,6 +112,7 @@ def main():
     p.add_argument("--no-alpn", action="store_true")
     p.add_argument("--tls12", action="store_true")
     p.add_argument("--tickets", type=int, default=0)
+    p.add_argument("--send-first")
     p.add_argument("--send", default="hello from python")
     p.add_argument("--expect")
     args = p.parse_args()

@@ -64,6 +64,9 @@ static const struct cfg_case cfg_cases[] = {
 	{ "config: bad boolean",
 	  "[authenticate.client]\nx509.require_eku = maybe\n",
 	  "t.conf:2: [authenticate.client] 'x509.require_eku' wants true or false" },
+	{ "config: bad alpn.required",
+	  "[authenticate]\nalpn.required = strict\n",
+	  "t.conf:2: [authenticate] 'alpn.required' wants true or false" },
 	{ "config: empty key",
 	  "[debug]\n = 1\n", "t.conf:2: empty key" },
 	{ "config: NUL byte rejected",
@@ -131,7 +134,25 @@ static void test_config_values(void)
 	       cf->cf_server.ac_crl &&
 	       !strcmp(cf->cf_server.ac_crl, "/crl.pem"),
 	       "config: server paths stored", "missing path");
+	result(!tlshd_config_alpn_required(cf, false) &&
+	       !tlshd_config_alpn_required(cf, true),
+	       "config: ALPN is not required by default (interop)",
+	       "alpn.required on without the key");
 	tlshd_config_put(cf);
+
+	{
+		static const char strict[] =
+			"[authenticate.client]\nalpn.required = no\n"
+			"[authenticate]\nalpn.required = yes\n";
+
+		cf = tlshd_config_parse_buf(strict, sizeof(strict) - 1,
+					    "s.conf", err, sizeof(err));
+		result(cf && tlshd_config_alpn_required(cf, true) &&
+		       !tlshd_config_alpn_required(cf, false),
+		       "config: alpn.required in [authenticate], overridden per role",
+		       cf ? "wrong per-role ALPN policy" : err);
+		tlshd_config_put(cf);
+	}
 
 	result(tlshd_config_parse_bool("TRUE", &b) && b &&
 	       tlshd_config_parse_bool("off", &b) && !b &&

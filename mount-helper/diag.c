@@ -302,6 +302,7 @@ void diag_run(const struct peer *p, const struct diag_opts *o,
 	gnutls_certificate_credentials_t cred = NULL;
 	gnutls_session_t s = NULL;
 	gnutls_datum_t alpn = { (unsigned char *)"sunrpc", 6 }, sel;
+	const char *alpn_word = "ALPN sunrpc";
 	char err[256], store[512], detail[256];
 	bool have_cert = false;
 	enum probe_result pr;
@@ -389,7 +390,8 @@ void diag_run(const struct peer *p, const struct diag_opts *o,
 	if (ret >= 0)
 		ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
 	if (ret >= 0)
-		ret = gnutls_alpn_set_protocols(s, &alpn, 1, 0);
+		ret = gnutls_alpn_set_protocols(s, &alpn, 1,
+						GNUTLS_ALPN_MANDATORY);
 	if (ret >= 0 && !is_address(p->host))
 		ret = gnutls_server_name_set(s, GNUTLS_NAME_DNS, p->host,
 					     strlen(p->host));
@@ -423,6 +425,9 @@ void diag_run(const struct peer *p, const struct diag_opts *o,
 				say(r, DIAG_HANDSHAKE_FAILED,
 				    "the server ended the TLS handshake with alert %s",
 				    alert_name(s));
+		} else if (ret == GNUTLS_E_NO_APPLICATION_PROTOCOL) {
+			say(r, DIAG_ALPN,
+			    "the server selected an ALPN other than \"sunrpc\" (RFC 9289 section 5)");
 		} else if (ret == GNUTLS_E_UNSUPPORTED_VERSION_PACKET) {
 			say(r, DIAG_TLS_VERSION,
 			    "the server does not speak TLS 1.3 (%s)",
@@ -443,10 +448,15 @@ void diag_run(const struct peer *p, const struct diag_opts *o,
 	snprintf(r->cipher, sizeof(r->cipher), "%s",
 		 gnutls_cipher_get_name(gnutls_cipher_get(s)));
 	peer_subject(s, r);
-	if (gnutls_alpn_get_selected_protocol(s, &sel) < 0 ||
-	    sel.size != 6 || memcmp(sel.data, "sunrpc", 6)) {
+	/*
+	 * No ALPN at all is what mainline's tlshd and FreeBSD answer: tlshd
+	 * accepts it unless alpn.required is set, so the probe does too.
+	 */
+	if (gnutls_alpn_get_selected_protocol(s, &sel) < 0) {
+		alpn_word = "no ALPN (accepted unless tlshd's alpn.required is set)";
+	} else if (sel.size != 6 || memcmp(sel.data, "sunrpc", 6)) {
 		say(r, DIAG_ALPN,
-		    "the server did not select ALPN \"sunrpc\" (RFC 9289 section 5 requires it)");
+		    "the server selected an ALPN other than \"sunrpc\" (RFC 9289 section 5)");
 		goto out;
 	}
 	if (!check_server_cert(s, p, store, r))
@@ -507,8 +517,8 @@ void diag_run(const struct peer *p, const struct diag_opts *o,
 		}
 	}
 	say(r, DIAG_OK,
-	    "the TLS handshake with %s worked (%s, %s, ALPN sunrpc, server certificate %s verified against %s%s)",
-	    p->host, r->tls_version, r->cipher, r->peer_subject, store,
+	    "the TLS handshake with %s worked (%s, %s, %s, server certificate %s verified against %s%s)",
+	    p->host, r->tls_version, r->cipher, alpn_word, r->peer_subject, store,
 	    have_cert ? ", client certificate accepted" : "");
 	goto out;
 oom:

@@ -340,7 +340,8 @@ def frame(src, sport, dport, seq, flags, data):
 rec = lambda b: struct.pack(">I", 0x80000000 | len(b)) + b
 tls = lambda t, b: struct.pack(">BHH", t, 0x0303, len(b)) + b
 c = [192, 0, 2, 2]
-plain = rec(b"x" * 10 + b"MARK-ER" + b"y" * 10)
+# a CALL of procedure 1 (COMPOUND) in clear, carrying the marker
+plain = rec(struct.pack(">6I", 7, 0, 2, 100003, 4, 1) + b"MARK-ER" + b"y" * 10)
 frames = [frame(c, 700, 2049, 1000, 2, b""),
           frame(c, 700, 2049, 1001 + 16, 0x18, plain[16:]),
           frame(c, 700, 2049, 1001, 0x18, plain[:16]),
@@ -354,7 +355,7 @@ open(sys.argv[1], "wb").write(out)
 EOS
 out=$(python3 tests/mount-helper/pcap-summary.py --marker MARK-ER "$T/t.pcap" 2>&1)
 tap_expect "pcap-summary-total" \
-	"total: tls_connections 1 plain_connections 1 marker_in_tls 1 marker_in_plain 1 gaps 0" \
+	"total: tls_connections 1 plain_connections 1 marker_in_tls 1 marker_in_plain 1 clear_calls_not_null 1 gaps 0" \
 	"$(tail -1 <<<"$out")"
 tap_expect "pcap-summary-tls-records" \
 	"tls   192.0.2.2:800     0.0 MiB  RPC records in clear   2  TLS records    4 (handshake 2, data 2)  marker 1" \

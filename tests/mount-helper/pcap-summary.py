@@ -15,7 +15,9 @@ in the reassembled bytes.
 
 The last line is a total:
     total: tls_connections N plain_connections N marker_in_tls N
-           marker_in_plain N gaps N
+           marker_in_plain N clear_calls_not_null N gaps N
+clear_calls_not_null counts RPC calls in clear whose procedure is not NULL
+(the AUTH_TLS probe and mount.nfs's NULL ping of an NFSv3 server are NULL).
 A "gap" is a hole in a reassembled stream (lost or truncated capture); the
 counts of such a stream are a lower bound.
 Exit status: 0, or 2 for a file that is not a readable capture.
@@ -99,7 +101,8 @@ def reassemble(segs, isn):
 
 def walk(stream):
     """Split a reassembled stream into RPC-in-clear and TLS records."""
-    res = {"rpc_clear": 0, "tls": {}, "appdata_bytes": 0, "unparsed": 0}
+    res = {"rpc_clear": 0, "calls_not_null": 0, "tls": {}, "appdata_bytes": 0,
+           "unparsed": 0}
     pos, in_tls = 0, False
     while pos < len(stream):
         if (pos + 5 <= len(stream) and stream[pos] in TLS_TYPES and
@@ -114,6 +117,11 @@ def walk(stream):
         elif not in_tls and pos + 4 <= len(stream):
             n = struct.unpack(">I", stream[pos:pos + 4])[0] & 0x7FFFFFFF
             res["rpc_clear"] += 1
+            body = stream[pos + 4:pos + 4 + n]
+            # a CALL (msg_type 0) of any procedure but NULL (0)
+            if len(body) >= 24 and struct.unpack(">I", body[4:8])[0] == 0 and \
+                    struct.unpack(">I", body[20:24])[0] != 0:
+                res["calls_not_null"] += 1
             pos += 4 + n
         else:
             res["unparsed"] = len(stream) - pos
@@ -163,7 +171,7 @@ def main():
             c["tls"] = True
 
     tot = {"tls_connections": 0, "plain_connections": 0, "marker_in_tls": 0,
-           "marker_in_plain": 0, "gaps": 0}
+           "marker_in_plain": 0, "clear_calls_not_null": 0, "gaps": 0}
     lines = []
     for (host, port), c in sorted(conns.items(), key=lambda kv: order[kv[0]]):
         kind = "tls" if c["tls"] else "plain"
@@ -171,6 +179,7 @@ def main():
         rpc, recs, mark, nbytes, gaps = 0, {}, 0, 0, 0
         for r in c["dirs"].values():
             rpc += r["rpc_clear"]
+            tot["clear_calls_not_null"] += r["calls_not_null"]
             mark += r["marker"]
             nbytes += r["bytes"]
             gaps += r["gaps"]

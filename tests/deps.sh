@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential bc bison flex libelf-dev libssl-dev cpio kmod ccache rsync
 	xz-utils git patch qemu-system-x86 iproute2 procps psmisc tcpdump python3
 	libgnutls28-dev gnutls-bin libkeyutils-dev keyutils libtirpc-dev openssl
-	nfs-kernel-server nfs-common rpcbind util-linux iputils-ping clang strace"
+	nfs-kernel-server nfs-common rpcbind util-linux iputils-ping clang strace
+	debootstrap e2fsprogs"
 KVER=$(cat kernel/VERSION)
 
 missing=""

@@ -16,7 +16,7 @@ Modes that misbehave on purpose (--mode):
   no-starttls               answer the probe without the STARTTLS verifier
   wrong-verifier            answer the probe with AUTH_NONE "STARTSSL"
   wrong-alpn                select ALPN "h2", which the client did not offer
-  no-alpn                   answer the ClientHello without ALPN
+  no-alpn                   answer without ALPN, accept clients without it (FreeBSD-style)
   tls12-only                refuse TLS 1.3: at most TLS 1.2
   plaintext-after-handshake send RPC replies in cleartext after the handshake
   alert-midstream           after N relayed calls (--after), send a fatal alert

@@ -6,6 +6,10 @@
 # 1. The whole suite against nfsd, which offers STARTTLS; tlshd in the
 #    server namespace does its handshakes.  Every test must pass, except
 #    those skipped for a reason they name.  A few TLS tests again by address.
+#    ALPN4 (a ClientHello without ALPN) is a WARN naming the interop
+#    allowance: tlshd lets such clients in by default.  With alpn.required
+#    it must be refused (and --alpn-strict turns an acceptance into a FAIL);
+#    a FreeBSD-style client (--no-alpn) gets NFS over TLS from the default.
 # 2. A conformance tool must fail a server that lacks TLS: against peer.py
 #    answering the probe without STARTTLS, the strict suite fails, and
 #    --allow-no-tls turns the TLS tests into SKIPs.
@@ -41,12 +45,18 @@ EXPORTS=(--export "$NFSD_EXPORT" --v4-export /)
 tlshd_pki "$work/pki" || { tap_fail "certificates"; exit 1; }
 tlshd_start server || { tap_fail "tlshd in the server namespace"; exit 1; }
 
-# status CODE JSON: a test's status in a --json report
+# status CODE JSON, reason CODE JSON: a test's status or reason in a --json report
 status() {
 	"$PY" -c 'import json, sys
 for t in json.load(open(sys.argv[2]))["tests"]:
     if t["code"] == sys.argv[1]:
         print(t["status"])' "$1" "$2"
+}
+reason() {
+	"$PY" -c 'import json, sys
+for t in json.load(open(sys.argv[2]))["tests"]:
+    if t["code"] == sys.argv[1]:
+        print(t["reason"])' "$1" "$2"
 }
 
 # 1. The whole suite against nfsd, strict: nfsd offers STARTTLS and its
@@ -58,11 +68,42 @@ in_ns client "$PY" "$SUITE" server.test "${EXPORTS[@]}" \
 	--client-auth optional --json "$work/nfsd.json" --tap
 rc=$?
 tap_expect "suite against nfsd with TLS exits 0" 0 "$rc"
-for code in PROBE1 PROBE2 PROBE3 PROBE4 TLS1 TLS2 TLS3 TLS4 TLS5 ALPN1 ALPN2 ALPN3 ALPN4 \
+for code in PROBE1 PROBE2 PROBE3 PROBE4 TLS1 TLS2 TLS3 TLS4 TLS5 ALPN1 ALPN2 ALPN3 \
 	RM1 REC1 REC2 REC3 REC4 REC5 MTLS1 MTLS2 MTLS3 MTLS4 MTLS5 V4NULL V4ROOT V4LOOKUP V4IO \
 	V4TLS1 V4TLS2 V4TLS3 V41CB V41TLS V3NULL V3MNT V3GETATTR V3TLS1; do
 	tap_expect "$code really ran and passed against nfsd" PASS "$(status "$code" "$work/nfsd.json")"
 done
+tap_expect "ALPN4 against the default (interop) tlshd: WARN" WARN "$(status ALPN4 "$work/nfsd.json")"
+reason ALPN4 "$work/nfsd.json" | grep -q "interop allowance"
+tap_expect "ALPN4's warning names the interop allowance" 0 $?
+# A FreeBSD-style client: no ALPN at all, NFS over TLS all the same.
+n0=$(in_ns server awk '$1 == "alpn_none" { print $2 }' /proc/net/tlsh)
+in_ns client "$PY" "$SUITE" server.test "${EXPORTS[@]}" --no-alpn --ca "$work/pki/ca.pem" \
+	--json "$work/noalpn.json" V4TLS1 V4TLS2 V41TLS V3TLS1 >"$work/noalpn.out" 2>&1
+tap_expect "--no-alpn (FreeBSD-style client): the suite exits 0" 0 $?
+for code in V4TLS1 V4TLS2 V41TLS V3TLS1; do
+	tap_expect "$code without ALPN" PASS "$(status "$code" "$work/noalpn.json")"
+done
+n1=$(in_ns server awk '$1 == "alpn_none" { print $2 }' /proc/net/tlsh)
+[ "$n1" -ge $((n0 + 4)) ]
+tap_expect "the server's /proc/net/tlsh counted the ALPN-less sessions ($n0 -> $n1)" 0 $?
+# --alpn-strict against the interop default: the suite must fail ALPN4.
+in_ns client "$PY" "$SUITE" server.test --ca "$work/pki/ca.pem" --alpn-strict \
+	--json "$work/strict-default.json" ALPN4 >/dev/null 2>&1
+tap_expect "--alpn-strict fails ALPN4 against a server that lets the client in" FAIL \
+	"$(status ALPN4 "$work/strict-default.json")"
+# tlshd with alpn.required: refused, and PASS even with --alpn-strict.
+tlshd_stop server
+printf '%s\n' '[authenticate]' 'alpn.required = true' |
+	cat "$work/pki/server.conf" - >"$work/server-strict.conf"
+tlshd_start server "$work/server-strict.conf" || tap_fail "strict tlshd in the server namespace"
+in_ns client "$PY" "$SUITE" server.test --ca "$work/pki/ca.pem" --alpn-strict \
+	--json "$work/strict.json" ALPN1 ALPN3 ALPN4 >"$work/strict-alpn.out" 2>&1
+tap_expect "alpn.required server: ALPN1 ALPN3 ALPN4 pass --alpn-strict (exit)" 0 $?
+tap_expect "alpn.required server: ALPN4 refused" PASS "$(status ALPN4 "$work/strict.json")"
+tlshd_stop server
+tlshd_start server || { tap_fail "tlshd in the server namespace (again)"; exit 1; }
+
 # by address: the certificate's iPAddress SAN names the server
 in_ns client "$PY" "$SUITE" "$SERVER_IP4" "${EXPORTS[@]}" --ca "$work/pki/ca.pem" \
 	--json "$work/addr.json" PROBE2 TLS1 ALPN1 MTLS5 V4TLS1 >"$work/addr.out" 2>&1

@@ -9,8 +9,11 @@
 #     the TLS connection.  The client takes none of it: kTLS rejects the
 #     record, the kernel names it, the connection is closed and the next
 #     one (probe + handshake again) carries the mount.  No RPC fails.
-#  2. A server that selects no ALPN: the mount fails closed, promptly, and
-#     the kernel says why.
+#  2. A server that selects no ALPN, as mainline's tlshd and FreeBSD's
+#     rpc.tlsservd do (peer.py no-alpn): by default the mount works over TLS,
+#     and the agent logs and the kernel counts alpn=none; with alpn.required
+#     in the client's tlshd.conf the mount fails closed, promptly, and the
+#     kernel says why.
 #  3. Soft mounts honour timeo/retrans when the handshake cannot happen:
 #     with the client's agent gone and the connection cut (ss -K), a read
 #     fails with EIO within the mount's timeouts instead of hanging; with
@@ -72,7 +75,7 @@ peer() {
 		--cert "$TLSHD_DIR/server.pem" --key "$TLSHD_DIR/server.key" \
 		--port-file "$work/peer.port" "$@"
 	PEER=$BG
-	until_true 10 test -s "$work/peer.port" && return 0
+	until_true 30 test -s "$work/peer.port" && return 0
 	echo "# peer.py did not start: $(tail -3 "$work/peer.log")"
 	return 1
 }
@@ -132,6 +135,35 @@ tap_run "cleartext after the handshake: refused, reconnect with a new handshake,
 peer_stop
 
 # --- 2. No ALPN from the server ----------------------------------------------
+alpn_none() { in_ns client awk '$1 == "alpn_none" { print $2 }' /proc/net/tlsh; }
+no_alpn_interop() {
+	local n0
+	peer --mode no-alpn || return 1
+	n0=$(alpn_none)
+	in_ns client mount -t nfs4 -o vers=4.2,xprtsec=tls,port=20049,retry=0 \
+		"server.test:$NFSD_EXPORT" /mnt/tls 2>"$work/noalpn.err" ||
+		{ echo "mount failed: $(cat "$work/noalpn.err"); peer: $(peer_events)"; return 1; }
+	is_nfs_mount /mnt/tls || { echo "/mnt/tls is not an NFS mount"; return 1; }
+	echo "written without ALPN" >/mnt/tls/noalpn.txt && sync
+	[ "$(cat "$NFSD_EXPORT/noalpn.txt")" = "written without ALPN" ] ||
+		{ echo "the server's copy differs"; return 1; }
+	rm -f /mnt/tls/noalpn.txt
+	umount /mnt/tls
+	peer_stop
+	[ "$(alpn_none)" -gt "$n0" ] ||
+		{ echo "/proc/net/tlsh alpn_none did not count it ($n0 -> $(alpn_none))"; return 1; }
+	grep ' handshake req=' "$TLSHD_DIR/tlshd-client.log" | tail -n 1 |
+		grep -q 'type=client-anon result=ok .* alpn=none ' ||
+		{ echo "tlshd's audit line does not say alpn=none"; return 1; }
+	grep -q "conn 1: tls-up" "$work/peer.log" || { echo "peer.py saw no TLS session"; return 1; }
+	! grep -q "conn [0-9]*: cleartext-rpc" "$work/peer.log" ||
+		{ echo "the client sent an RPC in clear"; return 1; }
+	echo "# alpn_none $n0 -> $(alpn_none)"
+}
+tap_run "server selecting no ALPN (FreeBSD-style): mount over TLS, counted as alpn_none" \
+	no_alpn_interop
+peer_stop
+
 no_alpn() {
 	local ms
 	peer --mode no-alpn || return 1
@@ -150,10 +182,20 @@ no_alpn() {
 		{ echo "the kernel did not name the missing ALPN"; return 1; }
 	! grep -q "conn [0-9]*: cleartext-rpc" "$work/peer.log" ||
 		{ echo "the client sent an RPC in clear"; return 1; }
+	grep -q 'reason="peer negotiated no ALPN and alpn.required is set"' \
+		"$TLSHD_DIR/tlshd-client.log" || { echo "tlshd did not name alpn.required"; return 1; }
 	[ "$ms" -le 10000 ] || { echo "took $ms ms"; return 1; }
 }
-tap_run "server selecting no ALPN: the mount fails closed, promptly, naming ALPN" no_alpn
+# tap_run runs its command in a subshell: the agents change out here.
+printf '%s\n' '[authenticate]' 'alpn.required = true' |
+	cat "$TLSHD_DIR/client.conf" - >"$work/client-strict.conf"
+tlshd_stop client
+tlshd_start client "$work/client-strict.conf" || tap_fail "tlshd with alpn.required in the client"
+tap_run "alpn.required, server selecting no ALPN: the mount fails closed, promptly, naming ALPN" \
+	no_alpn
 peer_stop
+tlshd_stop client
+tlshd_start client "$TLSHD_DIR/client.conf" || { tap_fail "tlshd in the client (again)"; exit 1; }
 
 # --- 3. Soft mounts: timeo/retrans bound a handshake that cannot happen --------
 soft_mount() {

@@ -91,6 +91,18 @@ field() { awk -v s="$1" '$1 == s' "$DBG/slots" | tr ' ' '\n' | sed -n "s/^$2=//p
 tls_stat() { in_ns "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/tls_stat; }
 log_has() { grep -q -- "$2" "$1"; }
 stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+tlsh_stat() { in_ns "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/tlsh; }
+# strict_alpn NS CONF on|off: alpn.required in CONF's [authenticate], then a
+# SIGHUP to that namespace's tlshd and wait for its reload line
+strict_alpn() {
+	local ns=$1 conf=$2 pid n
+	sed -i '/^\[authenticate\]$/d; /^alpn.required/d' "$conf"
+	[ "$3" = on ] && printf '%s\n' '[authenticate]' 'alpn.required = true' >>"$conf"
+	[ "$ns" = client ] && pid=$TLSHD_C || pid=$TLSHD_S
+	n=$(grep -c 'configuration reloaded' "$L/tlshd-$ns.log")
+	kill -HUP "$pid"
+	until_true 20 test "$(grep -c 'configuration reloaded' "$L/tlshd-$ns.log")" -gt "$n"
+}
 
 # Both agents run under strace when it is there: at the end, every system
 # call they made is checked against tlshd.service's SystemCallFilter.
@@ -174,6 +186,20 @@ hello_case "client_anon vs OpenSSL sending 2 session tickets" 0 "${PYS[@]}" --ti
 	192.0.2.1 client_anon peername=server.test
 data_case "client_anon after NewSessionTickets (record sequence numbers)"
 stop "$PEER"
+# The hand-off trap a stock ktls-utils server sets (GnuTLS sends tickets
+# right after its Finished): tickets and application data arrive back to
+# back, possibly before the agent has installed kTLS; nothing may be lost
+# or mis-sequenced.
+hello_case "client_anon vs OpenSSL sending tickets and data at once" 0 "${PYS[@]}" --tickets 2 \
+	--send-first "data-right-behind-the-tickets" -- 192.0.2.1 client_anon peername=server.test
+for i in 1 2 3 4; do
+	tt client recv $slot 10000 >/dev/null
+	[ "$(field $slot rxtype)" = 23 ] && break
+done
+tap_expect "data sent right behind the tickets arrives through kTLS" \
+	"23 data-right-behind-the-tickets" "$(field $slot rxtype) $(field $slot rx)"
+data_case "client_anon after tickets and early data"
+stop "$PEER"
 hello_case "client_anon over IPv6, iPAddress SAN" 0 "${PYS[@]}" -- "$SERVER_IP6" \
 	client_anon "peername=$SERVER_IP6"
 data_case "client_anon over IPv6"
@@ -225,8 +251,32 @@ stop "$PEER"
 hello_case "unknown CA: EACCES" -13 "${GS[@]}" --x509certfile "$C/stranger.pem" --alpn sunrpc -- \
 	192.0.2.1 client_anon peername=server.test
 stop "$PEER"
-hello_case "server without ALPN sunrpc: EPROTONOSUPPORT" -93 "${GS[@]}" --x509certfile "$C/server.pem" -- \
+# ALPN policy: a server without ALPN (mainline's tlshd, FreeBSD) is let in,
+# logged alpn=none and counted in /proc/net/tlsh; alpn.required refuses it.
+n0=$(tlsh_stat client alpn_none)
+hello_case "server without ALPN: accepted (interop default)" 0 "${GS[@]}" \
+	--x509certfile "$C/server.pem" -- 192.0.2.1 client_anon peername=server.test
+stop "$PEER"
+hello_case "OpenSSL server without ALPN (FreeBSD-style): accepted" 0 "${PYS[@]}" --no-alpn -- \
 	192.0.2.1 client_anon peername=server.test
+data_case "OpenSSL server without ALPN"
+stop "$PEER"
+tap_expect "servers without ALPN: counted in /proc/net/tlsh alpn_none" $((n0 + 2)) \
+	"$(tlsh_stat client alpn_none)"
+grep ' handshake req=' "$L/tlshd-client.log" | tail -n 1 | grep -q ' result=ok .* alpn=none '
+tap_expect "server without ALPN: tlshd's audit line says alpn=none" 0 $?
+strict_alpn client "$L/client.conf" on
+hello_case "alpn.required: server without ALPN: EPROTONOSUPPORT" -93 "${GS[@]}" \
+	--x509certfile "$C/server.pem" -- 192.0.2.1 client_anon peername=server.test
+stop "$PEER"
+hello_case "alpn.required: server with ALPN sunrpc" 0 "${GS[@]}" --x509certfile "$C/server.pem" \
+	--alpn sunrpc -- 192.0.2.1 client_anon peername=server.test
+stop "$PEER"
+tap_expect "alpn_none not counted for refused or sunrpc handshakes" $((n0 + 2)) \
+	"$(tlsh_stat client alpn_none)"
+strict_alpn client "$L/client.conf" off
+hello_case "server with ALPN h2 only (alert): EPROTONOSUPPORT" -93 "${GS[@]}" \
+	--x509certfile "$C/server.pem" --alpn h2 --alpn-fatal -- 192.0.2.1 client_anon peername=server.test
 stop "$PEER"
 hello_case "TLS 1.2-only server: EPROTONOSUPPORT" -93 "${GS[@]}" --x509certfile "$C/server.pem" \
 	--alpn sunrpc --priority NORMAL:-VERS-ALL:+VERS-TLS1.2 -- 192.0.2.1 client_anon peername=server.test
@@ -315,8 +365,20 @@ stop "$CLI"
 server_case "server_x509 mutual, revoked client cert: EACCES" -13 server_x509 cert=$SCERT privkey=$SKEY flags=1 -- \
 	"${GC[@]}" --x509certfile "$C/revoked-client.pem" --x509keyfile "$C/client.key"
 stop "$CLI"
-server_case "server_x509, client without ALPN: EPROTONOSUPPORT" -93 server_x509 cert=$SCERT privkey=$SKEY -- \
-	gnutls-cli -p 2049 --x509cafile "$C/ca.pem" server.test
+n0=$(tlsh_stat server alpn_none)
+server_case "server_x509, client without ALPN: accepted (interop default)" 0 server_x509 \
+	cert=$SCERT privkey=$SKEY -- gnutls-cli -p 2049 --x509cafile "$C/ca.pem" server.test
+server_data "server_x509, client without ALPN"
+stop "$CLI"
+tap_expect "client without ALPN: counted in the server's alpn_none" $((n0 + 1)) \
+	"$(tlsh_stat server alpn_none)"
+strict_alpn server "$L/server.conf" on
+server_case "server_x509, alpn.required, client without ALPN: EPROTONOSUPPORT" -93 server_x509 \
+	cert=$SCERT privkey=$SKEY -- gnutls-cli -p 2049 --x509cafile "$C/ca.pem" server.test
+stop "$CLI"
+strict_alpn server "$L/server.conf" off
+server_case "server_x509, client with ALPN h2 only: EPROTONOSUPPORT" -93 server_x509 \
+	cert=$SCERT privkey=$SKEY -- gnutls-cli -p 2049 --x509cafile "$C/ca.pem" --alpn h2 server.test
 stop "$CLI"
 PYC=("${PY[@]}" client 192.0.2.1 2049 --ca "$C/ca.pem" --name server.test \
 	--send $'ping-from-the-peer\n' --expect pong-from-the-kernel)

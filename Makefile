@@ -3,7 +3,9 @@
 #   make            kernel, modules and user-space programs
 #   make check      every test (host unit tests, then VM scenarios)
 #   make demo       the main job, shown working
-#   make deps       install build and test dependencies with apt
+#   make deps       install build and test dependencies with apt, and build
+#                   the stock Debian 13 peer VM for the interop suite
+#   make interop    the interop suite alone (rpctls against stock Debian 13)
 
 SHELL := /bin/bash
 REPO := $(CURDIR)
@@ -27,16 +29,29 @@ KMAKE = $(MAKE) -s -C $(TREE) ARCH=x86_64 CC="ccache gcc" \
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps kernel kernel-debug kernel-locked kernel-config kernel-export kernel-check kernel-reset \
+.PHONY: all deps peer interop interop-readme kernel kernel-debug kernel-locked kernel-config kernel-export kernel-check kernel-reset \
 	userspace check check-host check-vm demo bench clean distclean \
 	install uninstall
 
 all: kernel userspace
 
-deps: $(DEPS_STAMP)
+deps: $(DEPS_STAMP) peer
 $(DEPS_STAMP): tests/deps.sh kernel/VERSION
 	@tests/deps.sh
 	@mkdir -p $(BUILD) && touch $@
+
+# The stock Debian 13 peer (tests/pair/peer-build.sh): built once from
+# Debian's archive into /var/cache/rpctls/peer, rebuilt when trixie's
+# kernel, ktls-utils or nfs-utils change; about 15 minutes the first time.
+peer: $(DEPS_STAMP)
+	@tests/pair/peer-build.sh
+
+interop: deps all
+	@tests/check interop
+
+# The README's interoperability table, from the interop suite's last run.
+interop-readme:
+	@tests/interop/readme.sh
 
 # One kernel build at a time in the shared tree (helpers, CI, make check).
 kernel: deps

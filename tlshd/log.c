@@ -160,11 +160,12 @@ void tlshd_log_audit(const struct tlshd_handshake *hs)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - hs->hs_start.tv_sec) * 1000 +
 	     (now.tv_nsec - hs->hs_start.tv_nsec) / 1000000;
-	if (hs->hs_status)
-		snprintf(status, sizeof(status), "%s", strerrorname_np(hs->hs_status) ?
-			 strerrorname_np(hs->hs_status) : "error");
+	/* the name the status table gives it (status.c) */
+	if (tlshd_status_name(hs->hs_status))
+		snprintf(status, sizeof(status), "%s",
+			 tlshd_status_name(hs->hs_status));
 	else
-		snprintf(status, sizeof(status), "0");
+		snprintf(status, sizeof(status), "%d", hs->hs_status);
 
 	tlshd_log(TLSHD_LOG_NOTICE,
 		  "handshake req=%llu peer=%s name=%s type=%s result=%s status=%s version=%s cipher=%s alpn=%s auth=%s peerid=%d duration_ms=%ld%s%s%s%s%s%s",

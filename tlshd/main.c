@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tlshd: serves TLS handshake requests from the kernel (AF_TLSH).
+ * tlshd: serves TLS handshake requests from the kernel, through rpctls'
+ * AF_TLSH upcall or mainline's netlink "handshake" upcall (Linux 6.5+).
  * See tlshd(8) and tlshd.conf(5).
  */
 #include <getopt.h>
@@ -14,14 +15,40 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: tlshd [-c FILE] [-s] [--check]\n"
-		"Perform TLS handshakes for the kernel (AF_TLSH upcall).\n\n"
+		"Usage: tlshd [-c FILE] [-s] [-u UPCALL] [--check]\n"
+		"Perform TLS handshakes for the kernel.\n\n"
 		"  -c, --config FILE  configuration file (default %s)\n"
+		"  -u, --upcall WHICH auto (default: every upcall the kernel has),\n"
+		"                     tlsh (AF_TLSH) or netlink (Linux 6.5+)\n"
 		"  -s, --stderr       log to stderr instead of syslog\n"
 		"  -n, --check        load the configuration and credentials, then exit\n"
 		"  -h, --help         show this help\n"
 		"  -v, --version      show the version\n",
 		TLSHD_DEFAULT_CONFIG);
+}
+
+/*
+ * Which upcalls to serve: "auto" takes every one the running kernel has;
+ * a kernel with neither is an error that says what is missing.
+ */
+static unsigned int pick_upcalls(const char *which)
+{
+	struct tlshd_nl_family fam;
+	bool tlsh = false, nl = false;
+	char why[256] = "";
+
+	if (strcmp(which, "netlink"))
+		tlsh = tlshd_upcall_tlsh_present();
+	if (strcmp(which, "tlsh"))
+		nl = tlshd_netlink_probe(&fam, why, sizeof(why)) == 0;
+	if (!strcmp(which, "tlsh") && !tlsh)
+		tlshd_log_err("--upcall tlsh: this kernel has no AF_TLSH handshake upcall (is the tlsh module loaded?)");
+	else if (!strcmp(which, "netlink") && !nl)
+		tlshd_log_err("--upcall netlink: %s", why);
+	else if (!tlsh && !nl)
+		tlshd_log_err("this kernel offers no handshake upcall: no AF_TLSH (rpctls' tlsh module) and %s",
+			      why);
+	return (tlsh ? TLSHD_UPCALL_TLSH : 0) | (nl ? TLSHD_UPCALL_NETLINK : 0);
 }
 
 int main(int argc, char **argv)
@@ -30,17 +57,19 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "stderr", no_argument, NULL, 's' },
 		{ "check", no_argument, NULL, 'n' },
+		{ "upcall", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = TLSHD_DEFAULT_CONFIG;
+	const char *path = TLSHD_DEFAULT_CONFIG, *upcall = "auto";
+	unsigned int upcalls;
 	bool to_stderr = false, check = false;
 	struct tlshd_config *cf;
 	char err[512];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "c:snhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:snu:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
@@ -51,6 +80,15 @@ int main(int argc, char **argv)
 		case 'n':
 			check = true;
 			to_stderr = true;
+			break;
+		case 'u':
+			upcall = optarg;
+			if (strcmp(upcall, "auto") && strcmp(upcall, "tlsh") &&
+			    strcmp(upcall, "netlink")) {
+				fprintf(stderr, "tlshd: --upcall wants auto, tlsh or netlink, not '%s'\n",
+					upcall);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -95,9 +133,14 @@ int main(int argc, char **argv)
 		tlshd_config_put(cf);
 		return 0;
 	}
+	upcalls = pick_upcalls(upcall);
+	if (!upcalls) {
+		tlshd_config_put(cf);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	tlshd_keyring_link_session(cf);
-	ret = tlshd_upcall_run(&cf, path);
+	ret = tlshd_upcall_run(&cf, path, upcalls);
 	tlshd_config_put(cf);
 	gnutls_global_deinit();
 	return ret;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tlshd: the user-space TLS handshake agent for the AF_TLSH upcall.
+ * tlshd: the user-space TLS handshake agent for the kernel's handshake
+ * upcalls (AF_TLSH, and mainline's generic netlink "handshake" family).
  *
  * Prototypes are grouped by the file that defines them.  Functions are
  * named tlshd_<file>_<verb>; per-request state lives in struct
@@ -96,6 +97,12 @@ struct tlshd_params {
 	char			p_priorities[TLSH_PRIORITIES_MAX];
 };
 
+/* Where a request came from, and so how its outcome is reported. */
+enum tlshd_upcall {
+	TLSHD_UPCALL_TLSH = 1,		/* AF_TLSH (rpctls' kernel) */
+	TLSHD_UPCALL_NETLINK = 2,	/* mainline's "handshake" genetlink */
+};
+
 enum tlshd_hs_state {
 	TLSHD_HS_RUNNING,
 	TLSHD_HS_DONE,
@@ -128,6 +135,8 @@ struct tlshd_handshake {
 	int			hs_verify_errno;	/* set by verify callback */
 	char			hs_reason[256];
 	char			hs_peer_subject[256];
+
+	enum tlshd_upcall	hs_upcall;
 
 	/* event loop bookkeeping (upcall.c) */
 	struct tlshd_handshake	*hs_next;
@@ -252,7 +261,62 @@ int tlshd_server_setup(struct tlshd_handshake *hs);
 int tlshd_server_finish(struct tlshd_handshake *hs);
 
 /* upcall.c */
-int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path);
+int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path,
+		     unsigned int upcalls);
 int tlshd_upcall_read_params(int fd, struct tlshd_params *p);
+bool tlshd_upcall_tlsh_present(void);
+
+/* status.c */
+struct tlshd_status {
+	int		st_errno;	/* 0 or a positive errno */
+	const char	*st_name;
+	const char	*st_meaning;
+};
+const struct tlshd_status *tlshd_status_table(size_t *n);
+const char *tlshd_status_name(int status);
+int tlshd_status_check(int status, uint64_t req_id);
+
+/* netlink.c */
+struct nlmsghdr;
+struct tlshd_nl_family {
+	uint16_t	nf_family;	/* genetlink id of "handshake" */
+	uint32_t	nf_group;	/* its "tlshd" multicast group */
+};
+struct tlshd_nl {
+	int		nl_fd;
+	uint32_t	nl_portid;
+	uint32_t	nl_seq;
+	uint16_t	nl_family;
+	bool		nl_kernel;	/* peer is the kernel (not a test) */
+};
+/* tlshd_netlink_accept(): a request was refused (logged, DONE sent) */
+#define TLSHD_NL_REFUSED	2
+/*
+ * Test seam: tlshd-nltest sets this to hand out its end of a socketpair
+ * that plays the kernel.  The daemon never sets it.
+ */
+extern int (*tlshd_netlink_test_socket)(bool join);
+int tlshd_netlink_probe(struct tlshd_nl_family *fam, char *why,
+			size_t whylen);
+int tlshd_netlink_open(struct tlshd_nl *nl, const struct tlshd_nl_family *fam,
+		       bool join, char *why, size_t whylen);
+void tlshd_netlink_close(struct tlshd_nl *nl);
+int tlshd_netlink_ready(struct tlshd_nl *nl);
+int tlshd_netlink_accept(struct tlshd_nl *nl, int *fd, struct tlshd_params *p);
+int tlshd_netlink_done(struct tlshd_nl *nl, int sockfd, int status,
+		       int32_t peerid);
+int tlshd_netlink_parse_family(const void *buf, size_t len,
+			       struct tlshd_nl_family *fam, char *why,
+			       size_t whylen);
+int tlshd_netlink_parse_ready(const struct nlmsghdr *nlh, uint16_t family,
+			      char *why, size_t whylen);
+int tlshd_netlink_parse_notifications(const void *buf, size_t len,
+				      uint16_t family);
+int tlshd_netlink_parse_accept(const void *buf, size_t len, uint16_t family,
+			       int *sockfd, struct tlshd_params *p, char *why,
+			       size_t whylen);
+size_t tlshd_netlink_build_done(void *buf, size_t len, uint16_t family,
+				uint32_t seq, int sockfd, int status,
+				int32_t peerid);
 
 #endif /* TLSHD_H */

@@ -1,26 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The AF_TLSH upcall and the event loop.
+ * The upcalls and the event loop.
  *
  * Process model: one process, one thread, one epoll set.  It holds
- *   - two AF_TLSH listeners (AF_INET and AF_INET6) in our network
- *     namespace; each accept() hands us a consumer's connected TCP socket;
+ *   - with AF_TLSH (rpctls' kernel): two listeners (AF_INET and AF_INET6)
+ *     in our network namespace; each accept() hands us a consumer's
+ *     connected TCP socket and getsockopt(SOL_TLSH) its parameters;
+ *   - with mainline's netlink upcall (Linux 6.5+, netlink.c): a socket in
+ *     the "tlshd" multicast group; a READY notification means requests
+ *     wait, and each ACCEPT takes one: its socket and parameters;
  *   - a signalfd for SIGHUP (reload), SIGTERM and SIGINT (exit);
  *   - every handshake in flight: a non-blocking GnuTLS session on the
- *     accepted socket, stepped only when that socket is ready in the
+ *     consumer's socket, stepped only when that socket is ready in the
  *     direction GnuTLS asked for.
+ * Requests from either upcall become the same struct tlshd_handshake; only
+ * the report at the end differs (setsockopt TLSH_RESULT, or netlink DONE).
  * So a slow or silent peer only ever costs its own memory and file
  * descriptor, never another handshake's time.  Each handshake carries the
- * kernel's TLSH_TIMEOUT_MS as a deadline; the epoll timeout is the nearest
+ * kernel's timeout as a deadline; the epoll timeout is the nearest
  * deadline.  At most MAX_INFLIGHT handshakes run at once: beyond that the
- * listeners are muted and requests wait in the kernel's backlog (where
- * the kernel's own timeout still applies).
+ * listeners are muted and requests wait in the kernel (where the kernel's
+ * own timeout still applies).
  *
- * A finished handshake is reported with setsockopt(SOL_TLSH, TLSH_RESULT)
- * and its socket closed.  After a second with nothing in flight the heap
- * the handshakes (or a configuration replaced by SIGHUP) left free is
- * given back to the kernel (malloc_trim), so a burst does not leave the
- * idle daemon big.
+ * A finished handshake is reported and its socket closed.  After a second
+ * with nothing in flight the heap the handshakes (or a configuration
+ * replaced by SIGHUP) left free is given back to the kernel (malloc_trim),
+ * so a burst does not leave the idle daemon big.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -48,6 +53,11 @@ struct listener {
 
 static struct listener listeners[2];
 static struct listener sigsrc;
+static struct listener nlsrc = { .l_fd = -1 };	/* netlink notifications */
+static struct tlshd_nl nl_cmd = { .nl_fd = -1 };	/* ACCEPT and DONE */
+static struct tlshd_nl nl_notify = { .nl_fd = -1 };
+static bool nl_pending;		/* netlink requests may be waiting */
+static uint64_t nl_req_id;
 static struct tlshd_handshake *inflight;
 static unsigned int ninflight;
 static int epfd = -1;
@@ -109,8 +119,18 @@ int tlshd_upcall_read_params(int fd, struct tlshd_params *p)
 	return ret;
 }
 
-static void report(int fd, uint64_t req_id, int status, int32_t peerid,
-		   bool auth, bool alpn_none)
+bool tlshd_upcall_tlsh_present(void)
+{
+	int fd = socket(AF_TLSH, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return errno != EAFNOSUPPORT;
+	close(fd);
+	return true;
+}
+
+static void report_tlsh(int fd, uint64_t req_id, int status, int32_t peerid,
+			bool auth, bool alpn_none)
 {
 	struct tlsh_result r = {
 		.status = status,
@@ -125,6 +145,19 @@ static void report(int fd, uint64_t req_id, int status, int32_t peerid,
 	if (setsockopt(fd, SOL_TLSH, TLSH_RESULT, &r, sizeof(r)) < 0)
 		tlshd_log_warn("req=%llu: reporting the result failed: %s",
 			       (unsigned long long)req_id, strerror(errno));
+}
+
+static void report(const struct tlshd_handshake *hs)
+{
+	int status = tlshd_status_check(hs->hs_status,
+					hs->hs_params.p_req_id);
+
+	if (hs->hs_upcall == TLSHD_UPCALL_NETLINK)
+		tlshd_netlink_done(&nl_cmd, hs->hs_fd, status,
+				   hs->hs_peer_auth ? hs->hs_peerid : 0);
+	else
+		report_tlsh(hs->hs_fd, hs->hs_params.p_req_id, status,
+			    hs->hs_peerid, hs->hs_peer_auth, hs->hs_alpn_none);
 }
 
 static void mute_listeners(bool mute)
@@ -146,8 +179,7 @@ static void complete(struct tlshd_handshake *hs)
 {
 	bool listed = hs->hs_prev || hs->hs_next || inflight == hs;
 
-	report(hs->hs_fd, hs->hs_params.p_req_id, hs->hs_status,
-	       hs->hs_peerid, hs->hs_peer_auth, hs->hs_alpn_none);
+	report(hs);
 	if (hs->hs_events)
 		epoll_ctl(epfd, EPOLL_CTL_DEL, hs->hs_fd, NULL);
 	if (hs->hs_prev)
@@ -164,6 +196,8 @@ static void complete(struct tlshd_handshake *hs)
 	if (ninflight < MAX_INFLIGHT)
 		mute_listeners(false);
 }
+
+static void accept_netlink(struct tlshd_config *cf);
 
 /* Wait for the direction GnuTLS asked for. */
 static int arm(struct tlshd_handshake *hs)
@@ -182,32 +216,61 @@ static int arm(struct tlshd_handshake *hs)
 	return 0;
 }
 
-static void new_request(int fd, struct tlshd_config *cf)
+/* mainline's consumers hand over TCP sockets; QUIC is not served here */
+static int check_transport(int fd, char *why, size_t whylen)
+{
+	int type = 0, proto = 0;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+		snprintf(why, whylen, "SOCKFD %d is not a socket: %s", fd,
+			 strerror(errno));
+		return EINVAL;
+	}
+	len = sizeof(proto);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0)
+		proto = -1;
+	if (type != SOCK_STREAM || proto != IPPROTO_TCP) {
+		snprintf(why, whylen,
+			 "socket type %d protocol %d: tlshd serves TLS over TCP only",
+			 type, proto);
+		return EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+static void new_request(int fd, struct tlshd_params *p,
+			enum tlshd_upcall upcall, struct tlshd_config *cf)
 {
 	struct tlshd_handshake *hs;
-	struct tlshd_params p;
 	int ret;
 
-	ret = tlshd_upcall_read_params(fd, &p);
-	if (ret < 0) {
-		tlshd_log_err("req=%llu: reading the request parameters: %s",
-			      (unsigned long long)p.p_req_id, strerror(-ret));
-		report(fd, p.p_req_id, EINVAL, 0, false, false);
-		close(fd);
-		return;
-	}
-	hs = tlshd_handshake_new(fd, &p, cf);
+	hs = tlshd_handshake_new(fd, p, cf);
 	if (!hs) {
 		tlshd_log_err("req=%llu: out of memory",
-			      (unsigned long long)p.p_req_id);
-		report(fd, p.p_req_id, ENOMEM, 0, false, false);
+			      (unsigned long long)p->p_req_id);
+		if (upcall == TLSHD_UPCALL_NETLINK)
+			tlshd_netlink_done(&nl_cmd, fd, ENOMEM, 0);
+		else
+			report_tlsh(fd, p->p_req_id, ENOMEM, 0, false, false);
 		close(fd);
 		return;
 	}
+	hs->hs_upcall = upcall;
 	tlshd_log_debug("req=%llu: %s handshake with %s (%s), timeout %u ms",
-			(unsigned long long)p.p_req_id,
-			tlshd_log_type_name(p.p_type), hs->hs_peeraddr,
-			p.p_peername, p.p_timeout_ms);
+			(unsigned long long)p->p_req_id,
+			tlshd_log_type_name(p->p_type), hs->hs_peeraddr,
+			p->p_peername, p->p_timeout_ms);
+	if (upcall == TLSHD_UPCALL_NETLINK) {
+		char why[160];
+		int status = check_transport(fd, why, sizeof(why));
+
+		if (status) {
+			tlshd_handshake_fail(hs, status, "%s", why);
+			complete(hs);
+			return;
+		}
+	}
 	if (tlshd_handshake_start(hs)) {
 		complete(hs);
 		return;
@@ -227,6 +290,46 @@ static void new_request(int fd, struct tlshd_config *cf)
 		mute_listeners(true);
 }
 
+static void new_tlsh_request(int fd, struct tlshd_config *cf)
+{
+	struct tlshd_params p;
+	int ret;
+
+	ret = tlshd_upcall_read_params(fd, &p);
+	if (ret < 0) {
+		tlshd_log_err("req=%llu: reading the request parameters: %s",
+			      (unsigned long long)p.p_req_id, strerror(-ret));
+		report_tlsh(fd, p.p_req_id, EINVAL, 0, false, false);
+		close(fd);
+		return;
+	}
+	new_request(fd, &p, TLSHD_UPCALL_TLSH, cf);
+}
+
+/*
+ * Take netlink requests while there is room.  A READY may stand for
+ * several requests, and another agent may take some: accept until the
+ * kernel says none is left (EAGAIN), or remember to go on when a
+ * handshake ends.
+ */
+static void accept_netlink(struct tlshd_config *cf)
+{
+	while (nl_pending && ninflight < MAX_INFLIGHT) {
+		struct tlshd_params p;
+		int fd, ret;
+
+		ret = tlshd_netlink_accept(&nl_cmd, &fd, &p);
+		if (ret == TLSHD_NL_REFUSED)
+			continue;
+		if (ret <= 0) {
+			nl_pending = false;
+			return;
+		}
+		p.p_req_id = ++nl_req_id;
+		new_request(fd, &p, TLSHD_UPCALL_NETLINK, cf);
+	}
+}
+
 static void accept_all(struct listener *l, struct tlshd_config *cf)
 {
 	for (;;) {
@@ -240,7 +343,7 @@ static void accept_all(struct listener *l, struct tlshd_config *cf)
 					      strerror(errno));
 			return;
 		}
-		new_request(fd, cf);
+		new_tlsh_request(fd, cf);
 		if (ninflight >= MAX_INFLIGHT)
 			return;
 	}
@@ -388,11 +491,51 @@ static void raise_nofile(void)
 	}
 }
 
-int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path)
+static int open_netlink(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &nlsrc };
+	struct tlshd_nl_family fam;
+	char why[256];
+	int ret;
+
+	ret = tlshd_netlink_probe(&fam, why, sizeof(why));
+	if (!ret)
+		ret = tlshd_netlink_open(&nl_cmd, &fam, false, why,
+					 sizeof(why));
+	if (!ret)
+		ret = tlshd_netlink_open(&nl_notify, &fam, true, why,
+					 sizeof(why));
+	if (ret < 0) {
+		tlshd_log_err("netlink handshake upcall: %s", why);
+		return ret;
+	}
+	nlsrc.l_fd = nl_notify.nl_fd;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, nlsrc.l_fd, &ev) < 0) {
+		ret = -errno;
+		tlshd_log_err("epoll: %s", strerror(-ret));
+		return ret;
+	}
+	/* requests queued before we joined sent their READY to nobody */
+	nl_pending = true;
+	tlshd_log_info("listening for netlink handshake requests (family %u, group %u)",
+		       fam.nf_family, fam.nf_group);
+	return 0;
+}
+
+static void forget(struct epoll_event *evs, int from, int n, void *ptr)
+{
+	for (; from < n; from++)
+		if (evs[from].data.ptr == ptr)
+			evs[from].data.ptr = NULL;
+}
+
+int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path,
+		     unsigned int upcalls)
 {
 	struct epoll_event evs[MAX_EVENTS];
 	int ret, sig = 0, n, i;
 
+	listeners[0].l_fd = listeners[1].l_fd = -1;
 	raise_nofile();
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0) {
@@ -404,16 +547,25 @@ int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path)
 		tlshd_log_err("signalfd: %s", strerror(-ret));
 		return 1;
 	}
-	ret = open_listener(&listeners[0], AF_INET);
-	if (ret == -EAFNOSUPPORT)
+	if (upcalls & TLSHD_UPCALL_TLSH) {
+		ret = open_listener(&listeners[0], AF_INET);
+		if (ret == -EAFNOSUPPORT)
+			return 1;
+		ret = open_listener(&listeners[1], AF_INET6);
+		if (listeners[0].l_fd < 0 && listeners[1].l_fd < 0)
+			return 1;
+	}
+	if ((upcalls & TLSHD_UPCALL_NETLINK) && open_netlink() < 0)
 		return 1;
-	ret = open_listener(&listeners[1], AF_INET6);
-	if (listeners[0].l_fd < 0 && listeners[1].l_fd < 0)
-		return 1;
-	tlshd_log(TLSHD_LOG_NOTICE, "tlshd %s ready (config %s)", TLSHD_VERSION,
-		  config_path);
+	tlshd_log(TLSHD_LOG_NOTICE, "tlshd %s ready (config %s, upcall %s)",
+		  TLSHD_VERSION, config_path,
+		  upcalls == (TLSHD_UPCALL_TLSH | TLSHD_UPCALL_NETLINK) ?
+		  "AF_TLSH and netlink" :
+		  upcalls == TLSHD_UPCALL_TLSH ? "AF_TLSH" : "netlink");
 
 	while (!sig) {
+		if (nl_pending)
+			accept_netlink(*cfp);
 		n = epoll_wait(epfd, evs, MAX_EVENTS, next_timeout());
 		if (n < 0 && errno != EINTR) {
 			tlshd_log_err("epoll_wait: %s", strerror(errno));
@@ -429,6 +581,11 @@ int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path)
 				accept_all(ptr, *cfp);
 				continue;
 			}
+			if (ptr == &nlsrc) {
+				if (tlshd_netlink_ready(&nl_notify) > 0)
+					nl_pending = true;
+				continue;
+			}
 			if (ptr == &sigsrc) {
 				sig = handle_signals(cfp, config_path);
 				continue;
@@ -437,13 +594,12 @@ int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path)
 			if (tlshd_handshake_step(hs)) {
 				complete(hs);
 				/* a later event may name a freed hs */
-				for (int j = i + 1; j < n; j++)
-					if (evs[j].data.ptr == hs)
-						evs[j].data.ptr = NULL;
+				forget(evs, i + 1, n, hs);
 			} else if ((ret = arm(hs)) < 0) {
 				tlshd_handshake_fail(hs, EIO, "epoll: %s",
 						     strerror(-ret));
 				complete(hs);
+				forget(evs, i + 1, n, hs);
 			}
 		}
 		expire();
@@ -465,6 +621,8 @@ int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path)
 	for (i = 0; i < 2; i++)
 		if (listeners[i].l_fd >= 0)
 			close(listeners[i].l_fd);
+	tlshd_netlink_close(&nl_notify);
+	tlshd_netlink_close(&nl_cmd);
 	close(sigsrc.l_fd);
 	close(epfd);
 	return 0;

@@ -1,8 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Host tests for tlshd (no kTLS on the host):
-#   - tlshd-unit: configuration parser and peer-name matcher;
-#   - the libFuzzer target for the parser, bounded (when clang is there);
+#   - tlshd-unit: configuration parser, peer-name matcher, the netlink
+#     upcall's messages (crafted good and malformed), the status table;
+#   - the libFuzzer targets for the config and netlink parsers, bounded
+#     (when clang is there);
+#   - tlshd-nltest: the netlink upcall end to end against a fake kernel;
 #   - tlshd's handshake engine with the kTLS hand-off disabled by the
 #     internal test seam, against gnutls-serv/gnutls-cli and Python's ssl
 #     (OpenSSL), and against itself: every mode, every failure status;
@@ -33,12 +36,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for f in tlshd tlshd-hstest tlshd-unit; do
+for f in tlshd tlshd-hstest tlshd-unit tlshd-nltest; do
 	[ -x "$B/$f" ] || { tap_fail "build: $B/$f missing (run make userspace)"; exit 1; }
 done
 
 # --- unit tests --------------------------------------------------------------
-"$B/tlshd-unit" "$T" || true
+mkdir -p "$T/nl-corpus"
+TLSHD_NL_CORPUS=$T/nl-corpus "$B/tlshd-unit" "$T" || true
 
 # --- fuzzer ------------------------------------------------------------------
 if command -v clang >/dev/null; then
@@ -52,16 +56,47 @@ if command -v clang >/dev/null; then
 			tap_fail "fuzz: config parser crashed"
 			printf '%s\n' "$out" | tail -n 30 | sed 's/^/#   /'
 		fi
+		if out=$("$B/tlshd-fuzz-netlink" -runs=1000000 -max_len=2048 \
+			-seed=1 -timeout=10 "$T/nl-corpus" 2>&1); then
+			tap_ok "fuzz: netlink parsers, 1000000 runs from $(ls "$T/nl-corpus" | wc -l) crafted seeds, no crash or leak"
+		else
+			tap_fail "fuzz: netlink parsers crashed"
+			printf '%s\n' "$out" | tail -n 30 | sed 's/^/#   /'
+		fi
 	else
 		tap_fail "fuzz: build failed"
 		printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
 	fi
 else
-	tap_skip "fuzz: config parser" "clang not installed"
+	tap_skip "fuzz: config and netlink parsers" "clang not installed"
 fi
 
 # --- certificates and configurations -----------------------------------------
 tlshd/tests/mkcerts.sh "$C" || { tap_fail "mkcerts.sh failed"; exit 1; }
+
+# --- the netlink upcall against a fake kernel (tests/nltest.c) ----------------
+"$B/tlshd-nltest" "$C" 2>"$T/nltest.log"
+rc=$?
+[ $rc -le 1 ] || tap_fail "tlshd-nltest: exit $rc: $(tail -n 3 "$T/nltest.log")"
+# the causes, as tlshd logged them
+nl_log() { # name pattern
+	if grep -q "$2" "$T/nltest.log"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1: no log line '$2'"
+		grep -v 'handshake req=' "$T/nltest.log" | tail -n 8 | sed 's/^/#   /'
+	fi
+}
+nl_log "netlink e2e log: a request with an unknown attribute is refused, naming it" \
+	'error: netlink: refusing the request on fd [0-9]*: unknown attribute 12 (the kernel'"'"'s handshake protocol is newer'
+nl_log "netlink e2e log: a request without MESSAGE_TYPE is refused, naming it" \
+	'error: netlink: refusing the request on fd [0-9]*: no MESSAGE_TYPE'
+nl_log "netlink e2e log: a UDP socket is refused, naming the transport" \
+	'type=client-anon result=fail status=EPROTONOSUPPORT .*reason="socket type 2 protocol 17: tlshd serves TLS over TCP only"'
+nl_log "netlink e2e log: DONE refused by the kernel is named" \
+	'warning: netlink: the kernel did not take DONE for fd [0-9]*: Device or resource busy'
+nl_log "netlink e2e log: the audit line of a netlink request" \
+	'handshake req=[0-9]* peer=127.0.0.1 name=localhost type=client-anon result=ok status=0 version=TLS1.3'
 
 conf() { # name, then lines
 	local f=$T/$1.conf

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tlshd-unit: table-driven unit tests for the configuration parser and
- * the peer-name matcher.  Prints one TAP line per case.
+ * tlshd-unit: table-driven unit tests for the configuration parser, the
+ * peer-name matcher and (unit_netlink.c) the netlink upcall's messages and
+ * the status table.  Prints one TAP line per case.
+ *
+ *   tlshd-unit [TMPDIR [TLSHD.8]]
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -9,10 +12,11 @@
 #include <string.h>
 
 #include "tlshd.h"
+#include "unit.h"
 
 static int failures;
 
-static void result(bool ok, const char *name, const char *why)
+void result(bool ok, const char *name, const char *why)
 {
 	if (ok) {
 		printf("ok - %s\n", name);
@@ -295,12 +299,14 @@ static void test_names(void)
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
+	const char *manpage = argc > 2 ? argv[2] : "tlshd/tlshd.8";
 
 	gnutls_global_init();
 	test_config();
 	test_config_values();
 	test_config_files(dir);
 	test_names();
+	test_netlink(manpage);
 	gnutls_global_deinit();
 	return failures ? 1 : 0;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tlshd.h"
 
@@ -17,14 +18,15 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: tlshd [-c FILE] [-s] [-u UPCALL] [--check]\n"
 		"Perform TLS handshakes for the kernel.\n\n"
-		"  -c, --config FILE  configuration file (default %s)\n"
+		"  -c, --config FILE  configuration file (default %s,\n"
+		"                     or %s when only that one exists)\n"
 		"  -u, --upcall WHICH auto (default: every upcall the kernel has),\n"
 		"                     tlsh (AF_TLSH) or netlink (Linux 6.5+)\n"
 		"  -s, --stderr       log to stderr instead of syslog\n"
 		"  -n, --check        load the configuration and credentials, then exit\n"
 		"  -h, --help         show this help\n"
 		"  -v, --version      show the version\n",
-		TLSHD_DEFAULT_CONFIG);
+		TLSHD_DEFAULT_CONFIG, TLSHD_LEGACY_CONFIG);
 }
 
 /*
@@ -62,7 +64,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = TLSHD_DEFAULT_CONFIG, *upcall = "auto";
+	const char *path = NULL, *upcall = "auto";
 	unsigned int upcalls;
 	bool to_stderr = false, check = false;
 	struct tlshd_config *cf;
@@ -110,6 +112,15 @@ int main(int argc, char **argv)
 	}
 
 	tlshd_log_open(to_stderr);
+	if (!path) {
+		path = tlshd_config_default_path();
+		if (!strcmp(path, TLSHD_LEGACY_CONFIG))
+			tlshd_log(TLSHD_LOG_NOTICE, "reading %s; ktls-utils 1.3 and later read %s: please move it there",
+				  TLSHD_LEGACY_CONFIG, TLSHD_DEFAULT_CONFIG);
+		else if (!access(TLSHD_LEGACY_CONFIG, F_OK))
+			tlshd_log_warn("%s is ignored: %s is read instead",
+				       TLSHD_LEGACY_CONFIG, TLSHD_DEFAULT_CONFIG);
+	}
 	ret = gnutls_global_init();
 	if (ret < 0) {
 		tlshd_log_err("gnutls_global_init: %s", gnutls_strerror(ret));
@@ -124,7 +135,9 @@ int main(int argc, char **argv)
 		tlshd_log_err("%s", err);
 		return 1;
 	}
+	tlshd_config_log_warnings(cf);
 	tlshd_log_set_level(cf->cf_loglevel, cf->cf_tls_debug);
+	tlshd_netlink_debug = cf->cf_nl_debug;
 	if (check) {
 		/* the system trust store is otherwise loaded on first use */
 		tlshd_config_creds(cf, false);

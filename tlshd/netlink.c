@@ -53,6 +53,14 @@
 #define NL_REPLY_MS	5000	/* the kernel answers at once; a fake may not */
 
 int (*tlshd_netlink_test_socket)(bool join);
+int tlshd_netlink_debug;
+
+/* [debug] nl = N: the exchange with the kernel, whatever loglevel says */
+#define nl_trace(level, ...)						\
+	do {								\
+		if (tlshd_netlink_debug >= (level))			\
+			tlshd_log(TLSHD_LOG_NOTICE, "netlink: " __VA_ARGS__); \
+	} while (0)
 
 static void why_set(char *why, size_t whylen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -879,8 +887,10 @@ int tlshd_netlink_ready(struct tlshd_nl *nl)
 		if (!msg_ok((const struct nlmsghdr *)buf, (size_t)n))
 			tlshd_log_warn("netlink: truncated notification (%zd bytes)",
 				       n);
-		ready += tlshd_netlink_parse_notifications(buf, (size_t)n,
-							   nl->nl_family);
+		n = tlshd_netlink_parse_notifications(buf, (size_t)n,
+						      nl->nl_family);
+		nl_trace(2, "READY x%zd", n);
+		ready += (int)n;
 	}
 }
 
@@ -909,10 +919,17 @@ int tlshd_netlink_accept(struct tlshd_nl *nl, int *fd, struct tlshd_params *p)
 	}
 	ret = tlshd_netlink_parse_accept(reply, (size_t)n, nl->nl_family, fd,
 					 p, why, sizeof(why));
-	if (ret == -EAGAIN)
+	if (ret == -EAGAIN) {
+		nl_trace(1, "ACCEPT seq %u: none waiting", nl->nl_seq);
 		return 0;	/* another agent took it, or none left */
-	if (!ret)
+	}
+	if (!ret) {
+		nl_trace(1, "ACCEPT seq %u: fd %d %s name '%s' timeout %u ms cert %d key %d psk x%u keyring %d",
+			 nl->nl_seq, *fd, tlshd_log_type_name(p->p_type),
+			 p->p_peername, p->p_timeout_ms, p->p_cert,
+			 p->p_privkey, p->p_npsk, p->p_keyring);
 		return 1;
+	}
 	if (*fd < 0) {
 		tlshd_log_err("netlink: ACCEPT failed: %s", why);
 		return ret;
@@ -949,6 +966,9 @@ int tlshd_netlink_done(struct tlshd_nl *nl, int sockfd, int status,
 		why_set(why, sizeof(why), "an answer that is not an ack");
 		err = -EINVAL;
 	}
+	nl_trace(1, "DONE seq %u: fd %d status %d remote auth %d: %s",
+		 nl->nl_seq, sockfd, status, status ? 0 : peerid,
+		 err ? why : "acked");
 	if (err)
 		tlshd_log_warn("netlink: the kernel did not take DONE for fd %d: %s%s",
 			       sockfd, why,

@@ -24,12 +24,15 @@
 #include <linux/tlsh.h>
 
 #define TLSHD_VERSION		"1.0"
-#define TLSHD_DEFAULT_CONFIG	"/etc/tlshd.conf"
+/* ktls-utils 1.3 moved it; the old place is still read when it is absent */
+#define TLSHD_DEFAULT_CONFIG	"/etc/tlshd/config"
+#define TLSHD_LEGACY_CONFIG	"/etc/tlshd.conf"
 #define TLSHD_ALPN		"sunrpc"
 /* Used when the kernel passes a zero timeout. */
 #define TLSHD_DEFAULT_TIMEOUT_MS	20000U
 #define TLSHD_MAX_CHAIN		16
 #define TLSHD_MAX_KEYRINGS	16
+#define TLSHD_MAX_STAMPS	8
 
 /* RFC 9289 section 7.1: the RPC-with-TLS extended key usages */
 #define TLSHD_OID_RPC_TLS_CLIENT	"1.3.6.1.5.5.7.3.33"
@@ -47,9 +50,29 @@ struct tlshd_auth_conf {
 	char			*ac_truststore;
 	char			*ac_crl;
 	char			*ac_certificate;
-	char			*ac_private_key;
+	char			*ac_private_key;	/* a file or a GnuTLS URL */
+	/* ktls-utils 1.4's ML-DSA pair: accepted, not used (a warning) */
+	char			*ac_pq_certificate;
+	char			*ac_pq_private_key;
 	bool			ac_require_eku;
 	int			ac_alpn_required;	/* -1: as [authenticate] */
+};
+
+/*
+ * A file the credentials were built from, as it was when read: a change
+ * (ACME renewal, a new CRL) makes the next handshake use a rebuilt
+ * configuration (tlshd_config_changed(), tlshd_config_rebuild()).
+ */
+struct tlshd_file_stamp {
+	const char		*fs_path;	/* points into the config */
+	const char		*fs_section;	/* "authenticate.server" */
+	const char		*fs_key;	/* "x509.crl" */
+	int			fs_errno;	/* stat() failed with it */
+	dev_t			fs_dev;
+	ino_t			fs_ino;
+	off_t			fs_size;
+	struct timespec		fs_mtime;
+	struct timespec		fs_ctime;
 };
 
 /*
@@ -60,9 +83,15 @@ struct tlshd_auth_conf {
 struct tlshd_config {
 	unsigned int		cf_refs;
 	char			*cf_path;
+	char			*cf_text;	/* the text parsed, to rebuild */
+	size_t			cf_textlen;
+	char			*cf_warnings;	/* one per line, or NULL */
 	int			cf_loglevel;	/* [debug] loglevel */
 	int			cf_tls_debug;	/* [debug] tls */
+	int			cf_nl_debug;	/* [debug] nl */
 	char			*cf_keyrings[TLSHD_MAX_KEYRINGS];
+	/* linked whatever the file says (.nfs, .nfsd, .nvme), as ktls-utils */
+	bool			cf_keyring_implicit[TLSHD_MAX_KEYRINGS];
 	unsigned int		cf_nkeyrings;
 	bool			cf_alpn_required;	/* [authenticate] */
 	struct tlshd_auth_conf	cf_client;
@@ -80,6 +109,8 @@ struct tlshd_config {
 	bool			cf_server_system_trust;
 	struct tlshd_certkey	*cf_client_ck;	/* NULL: none configured */
 	struct tlshd_certkey	*cf_server_ck;
+	struct tlshd_file_stamp	cf_stamps[TLSHD_MAX_STAMPS];
+	unsigned int		cf_nstamps;
 };
 
 /* The request parameters the kernel passes (SOL_TLSH getsockopt). */
@@ -158,6 +189,14 @@ struct tlshd_config *tlshd_config_get(struct tlshd_config *cf);
 void tlshd_config_put(struct tlshd_config *cf);
 bool tlshd_config_parse_bool(const char *s, bool *out);
 bool tlshd_config_alpn_required(const struct tlshd_config *cf, bool server);
+const char *tlshd_config_default_path(void);
+void tlshd_config_log_warnings(const struct tlshd_config *cf);
+bool tlshd_config_changed(const struct tlshd_config *cf, char *what,
+			  size_t len);
+void tlshd_config_restamp(struct tlshd_config *cf);
+struct tlshd_config *tlshd_config_rebuild(const struct tlshd_config *cf,
+					  char *err, size_t errlen);
+int tlshd_config_keyring_serial(const char *name);
 
 /* log.c */
 enum tlshd_log_level {
@@ -202,6 +241,8 @@ int tlshd_x509_certkey_load_files(struct tlshd_certkey *ck,
 				  const char *certfile, const char *keyfile,
 				  char *err, size_t errlen);
 void tlshd_x509_certkey_free(struct tlshd_certkey *ck);
+bool tlshd_x509_is_url(const char *s);
+void tlshd_x509_redact_url(const char *url, char *buf, size_t len);
 int tlshd_x509_verify_cb(gnutls_session_t session);
 int tlshd_x509_retrieve_cb(gnutls_session_t session,
 			   const gnutls_datum_t *req_ca_rdn, int nreqs,
@@ -296,6 +337,8 @@ struct tlshd_nl {
  * that plays the kernel.  The daemon never sets it.
  */
 extern int (*tlshd_netlink_test_socket)(bool join);
+/* [debug] nl: 1 logs each netlink command, 2 also each notification */
+extern int tlshd_netlink_debug;
 int tlshd_netlink_probe(struct tlshd_nl_family *fam, char *why,
 			size_t whylen);
 int tlshd_netlink_open(struct tlshd_nl *nl, const struct tlshd_nl_family *fam,

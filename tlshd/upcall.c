@@ -197,7 +197,36 @@ static void complete(struct tlshd_handshake *hs)
 		mute_listeners(false);
 }
 
-static void accept_netlink(struct tlshd_config *cf);
+static void accept_netlink(struct tlshd_config **cfp);
+
+/*
+ * The configuration for the next handshake: the current one, or, when a
+ * certificate, key, trust store or CRL file changed on disk since it was
+ * read (an ACME renewal, a new CRL), the same settings with the files read
+ * again.  Handshakes in flight keep what they started with.  Files that
+ * no longer load leave the old credentials in place, said once.
+ */
+static struct tlshd_config *fresh_config(struct tlshd_config **cfp)
+{
+	struct tlshd_config *nc;
+	char what[300], err[512];
+
+	if (!tlshd_config_changed(*cfp, what, sizeof(what)))
+		return *cfp;
+	nc = tlshd_config_rebuild(*cfp, err, sizeof(err));
+	if (!nc) {
+		tlshd_log_err("%s changed on disk but does not load, keeping the credentials read before: %s",
+			      what, err);
+		tlshd_config_restamp(*cfp);
+		return *cfp;
+	}
+	tlshd_log(TLSHD_LOG_NOTICE, "%s changed on disk: credentials read again for the next handshakes",
+		  what);
+	tlshd_config_put(*cfp);
+	*cfp = nc;
+	trim_pending = true;
+	return nc;
+}
 
 /* Wait for the direction GnuTLS asked for. */
 static int arm(struct tlshd_handshake *hs)
@@ -312,7 +341,7 @@ static void new_tlsh_request(int fd, struct tlshd_config *cf)
  * kernel says none is left (EAGAIN), or remember to go on when a
  * handshake ends.
  */
-static void accept_netlink(struct tlshd_config *cf)
+static void accept_netlink(struct tlshd_config **cfp)
 {
 	while (nl_pending && ninflight < MAX_INFLIGHT) {
 		struct tlshd_params p;
@@ -326,11 +355,11 @@ static void accept_netlink(struct tlshd_config *cf)
 			return;
 		}
 		p.p_req_id = ++nl_req_id;
-		new_request(fd, &p, TLSHD_UPCALL_NETLINK, cf);
+		new_request(fd, &p, TLSHD_UPCALL_NETLINK, fresh_config(cfp));
 	}
 }
 
-static void accept_all(struct listener *l, struct tlshd_config *cf)
+static void accept_all(struct listener *l, struct tlshd_config **cfp)
 {
 	for (;;) {
 		int fd = accept4(l->l_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -343,7 +372,7 @@ static void accept_all(struct listener *l, struct tlshd_config *cf)
 					      strerror(errno));
 			return;
 		}
-		new_tlsh_request(fd, cf);
+		new_tlsh_request(fd, fresh_config(cfp));
 		if (ninflight >= MAX_INFLIGHT)
 			return;
 	}
@@ -430,7 +459,9 @@ static void reload(struct tlshd_config **cfp, const char *path)
 			      err);
 		return;
 	}
+	tlshd_config_log_warnings(cf);
 	tlshd_log_set_level(cf->cf_loglevel, cf->cf_tls_debug);
+	tlshd_netlink_debug = cf->cf_nl_debug;
 	tlshd_keyring_link_session(cf);
 	/* Handshakes in flight keep their reference to the old one. */
 	tlshd_config_put(*cfp);
@@ -565,7 +596,7 @@ int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path,
 
 	while (!sig) {
 		if (nl_pending)
-			accept_netlink(*cfp);
+			accept_netlink(cfp);
 		n = epoll_wait(epfd, evs, MAX_EVENTS, next_timeout());
 		if (n < 0 && errno != EINTR) {
 			tlshd_log_err("epoll_wait: %s", strerror(errno));
@@ -578,7 +609,7 @@ int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path,
 			if (!ptr)
 				continue;
 			if (ptr == &listeners[0] || ptr == &listeners[1]) {
-				accept_all(ptr, *cfp);
+				accept_all(ptr, cfp);
 				continue;
 			}
 			if (ptr == &nlsrc) {

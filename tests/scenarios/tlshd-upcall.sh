@@ -437,6 +437,32 @@ if grep -qi "$PSKHEX" "$L"/tlshd-*.log; then tap_fail "a PSK appears in a log"; 
 kill -TERM $TLSHD_C $TLSHD_S
 wait $WAIT_C $WAIT_S 2>/dev/null
 
+# --- where tlshd looks without -c: /etc/tlshd/config, else /etc/tlshd.conf --------
+# (the guest's root is a throw-away overlay)
+cfg_check() { # name want-exit pattern...
+	local name=$1 want=$2 out rc p
+	shift 2
+	out=$(build/bin/tlshd --check 2>&1)
+	rc=$?
+	for p in "$@"; do
+		grep -q -- "$p" <<<"$out" || { tap_fail "$name: no '$p' in: $out"; return; }
+	done
+	tap_expect "$name" "$want" "$rc"
+}
+mkdir -p /etc/tlshd
+rm -f /etc/tlshd/config /etc/tlshd.conf
+cp "$L/client.conf" /etc/tlshd.conf
+cfg_check "config path: only /etc/tlshd.conf: read, with a notice to move it" 0 \
+	"reading /etc/tlshd.conf; ktls-utils 1.3 and later read /etc/tlshd/config" \
+	"/etc/tlshd.conf: configuration OK"
+cp "$L/client.conf" /etc/tlshd/config
+cfg_check "config path: both: /etc/tlshd/config read, the old one said to be ignored" 0 \
+	"warning: /etc/tlshd.conf is ignored: /etc/tlshd/config is read instead" \
+	"/etc/tlshd/config: configuration OK"
+rm -f /etc/tlshd.conf /etc/tlshd/config
+cfg_check "config path: neither: an error naming /etc/tlshd/config" 1 \
+	"error: /etc/tlshd/config: No such file or directory"
+
 # --- tlshd.service's SystemCallFilter allows every system call tlshd made ------------
 # sf_expand ITEM...: system call names, systemd's @groups expanded
 sf_expand() {

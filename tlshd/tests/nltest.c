@@ -81,6 +81,7 @@ struct req {
 	uint32_t	timeout_ms;
 	int32_t		cert, key, psk;	/* sent to tlshd */
 	int32_t		peer_cert, peer_key;	/* the peer client presents */
+	struct tlshd_config *peer_conf;		/* NULL: peer_cf */
 	enum raw	raw;
 	bool		busy;		/* answer DONE with EBUSY */
 	/* outcome */
@@ -109,8 +110,34 @@ static struct end ends[MAX_ENDS];
 static unsigned int nends;
 static int wake[2];
 
-static struct tlshd_config *peer_cf;
+static struct tlshd_config *peer_cf, *peer_revoked_cf;
 static const char *certdir;
+
+/* Put a copy of CERTDIR/@from at CERTDIR/@to, renamed into place. */
+static void install(const char *from, const char *to)
+{
+	char src[512], dst[512], tmp[520], buf[8192];
+	FILE *in, *out;
+	size_t n;
+
+	snprintf(src, sizeof(src), "%s/%s", certdir, from);
+	snprintf(dst, sizeof(dst), "%s/%s", certdir, to);
+	snprintf(tmp, sizeof(tmp), "%s.new", dst);
+	in = fopen(src, "re");
+	out = fopen(tmp, "we");
+	if (!in || !out) {
+		perror("install");
+		exit(2);
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	fclose(out);
+	if (rename(tmp, dst) < 0) {
+		perror("install");
+		exit(2);
+	}
+}
 
 /* The seam: a new "netlink socket" for tlshd. */
 static int fake_socket(bool join)
@@ -384,7 +411,8 @@ static void *peer_main(void *arg)
 		p.p_privkey = r->peer_key;
 		snprintf(p.p_peername, sizeof(p.p_peername), "localhost");
 	}
-	hs = tlshd_handshake_new(r->peer_fd, &p, peer_cf);
+	hs = tlshd_handshake_new(r->peer_fd, &p,
+				 r->peer_conf ? r->peer_conf : peer_cf);
 	if (!hs) {
 		r->peer_status = ENOMEM;
 		return NULL;
@@ -657,6 +685,28 @@ static void *scenarios(void *arg)
 	one("netlink e2e: the next request after a refused DONE is served",
 	    client, 0, 1);
 
+	/*
+	 * Files that change on disk take effect for the next handshake,
+	 * without SIGHUP: a CRL that now revokes the peer, a renewed
+	 * certificate, and a broken one that leaves the old in place.
+	 */
+	t = client;
+	t.peer_conf = peer_revoked_cf;
+	one("netlink e2e: peer certificate not in the CRL yet: DONE 0", t, 0, 1);
+	install("crl.pem", "live-crl.pem");
+	one("netlink e2e: CRL replaced on disk: the next handshake refuses the revoked peer (EACCES)",
+	    t, EACCES, 0);
+	install("expired.pem", "live-server.pem");
+	one("netlink e2e: our certificate replaced by an expired one: the peer refuses it",
+	    server, EACCES, 0);
+	install("server.pem", "live-server.pem");
+	one("netlink e2e: certificate renewed on disk: the next handshake presents it (DONE 0)",
+	    server, 0, 0);
+	install("ca.key", "live-server.pem");
+	one("netlink e2e: a certificate file that does not parse keeps the last good one",
+	    server, 0, 0);
+	install("server.pem", "live-server.pem");
+
 	for (i = 0; i < 32; i++) {
 		burst[i] = submit(client, false, SOCK_STREAM);
 		ready();
@@ -687,7 +737,7 @@ int main(int argc, char **argv)
 {
 	struct tlshd_config *cf;
 	pthread_t kt, st;
-	char conf[512], err[512];
+	char conf[512], path[512], err[512];
 	sigset_t set;
 	FILE *f;
 	int fds0, ret;
@@ -706,19 +756,50 @@ int main(int argc, char **argv)
 	f = fopen(conf, "w");
 	if (!f)
 		return 2;
+	/* tlshd's certificate and CRL change during the test */
+	install("server.pem", "live-server.pem");
+	install("crl-empty.pem", "live-crl.pem");
+	fprintf(f, "[authenticate.client]\nx509.truststore = %s/ca.pem\n"
+		   "x509.crl = %s/live-crl.pem\n"
+		   "[authenticate.server]\nx509.truststore = %s/ca.pem\n"
+		   "x509.certificate = %s/live-server.pem\n"
+		   "x509.private_key = %s/server.key\n",
+		certdir, certdir, certdir, certdir, certdir);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/nltest-peer.conf", certdir);
+	f = fopen(path, "w");
+	if (!f)
+		return 2;
 	fprintf(f, "[authenticate.client]\nx509.truststore = %s/ca.pem\n"
 		   "[authenticate.server]\nx509.truststore = %s/ca.pem\n"
 		   "x509.certificate = %s/server.pem\n"
 		   "x509.private_key = %s/server.key\n",
 		certdir, certdir, certdir, certdir);
 	fclose(f);
+	peer_cf = tlshd_config_load(path, err, sizeof(err));
+	if (!peer_cf || tlshd_config_load_creds(peer_cf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tlshd-nltest: %s\n", err);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/nltest-revoked.conf", certdir);
+	f = fopen(path, "w");
+	if (!f)
+		return 2;
+	fprintf(f, "[authenticate.server]\nx509.certificate = %s/revoked.pem\n"
+		   "x509.private_key = %s/server.key\n", certdir, certdir);
+	fclose(f);
+	peer_revoked_cf = tlshd_config_load(path, err, sizeof(err));
+	if (!peer_revoked_cf ||
+	    tlshd_config_load_creds(peer_revoked_cf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tlshd-nltest: %s\n", err);
+		return 2;
+	}
 	cf = tlshd_config_load(conf, err, sizeof(err));
 	if (!cf || tlshd_config_load_creds(cf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tlshd-nltest: %s\n", err);
 		return 2;
 	}
 	tlshd_log_set_level(cf->cf_loglevel, 0);
-	peer_cf = tlshd_config_get(cf);
 	signal(SIGPIPE, SIG_IGN);
 	/* signals go to the daemon's signalfd, in every thread */
 	sigemptyset(&set);
@@ -748,5 +829,6 @@ int main(int argc, char **argv)
 	       "%d open, %d before", count_fds(), fds0);
 	tlshd_config_put(cf);
 	tlshd_config_put(peer_cf);
+	tlshd_config_put(peer_revoked_cf);
 	return failures ? 1 : 0;
 }

@@ -27,6 +27,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -469,13 +470,13 @@ bool tlshd_config_alpn_required(const struct tlshd_config *cf, bool server)
 
 struct tlshd_config *tlshd_config_get(struct tlshd_config *cf)
 {
-	cf->cf_refs++;
+	__atomic_add_fetch(&cf->cf_refs, 1, __ATOMIC_RELAXED);
 	return cf;
 }
 
 void tlshd_config_put(struct tlshd_config *cf)
 {
-	if (cf && --cf->cf_refs == 0)
+	if (cf && __atomic_sub_fetch(&cf->cf_refs, 1, __ATOMIC_ACQ_REL) == 0)
 		config_free(cf);
 }
 
@@ -681,10 +682,17 @@ gnutls_certificate_credentials_t tlshd_config_creds(struct tlshd_config *cf,
 				 &cf->cf_client_system_trust;
 	gnutls_certificate_credentials_t creds = server ? cf->cf_server_creds :
 							   cf->cf_client_creds;
+	static pthread_mutex_t trust_lock = PTHREAD_MUTEX_INITIALIZER;
 	int ret;
 
+	/*
+	 * Workers ask at once: the first loads, the others wait for it, and
+	 * once loaded the credentials are never written again.
+	 */
+	if (!__atomic_load_n(pending, __ATOMIC_ACQUIRE))
+		return creds;
+	pthread_mutex_lock(&trust_lock);
 	if (*pending) {
-		*pending = false;
 		ret = gnutls_certificate_set_x509_system_trust(creds);
 		if (ret < 0)
 			tlshd_log_warn("[%s]: no x509.truststore and no system trust store: %s",
@@ -695,7 +703,9 @@ gnutls_certificate_credentials_t tlshd_config_creds(struct tlshd_config *cf,
 			tlshd_log_info("[%s]: loaded %d CA certificates from the system trust store",
 				       server ? "authenticate.server" :
 				       "authenticate.client", ret);
+		__atomic_store_n(pending, false, __ATOMIC_RELEASE);
 	}
+	pthread_mutex_unlock(&trust_lock);
 	return creds;
 }
 

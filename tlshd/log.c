@@ -36,11 +36,14 @@ void tlshd_log_open(bool to_stderr)
 /* loglevel 0: errors, warnings, audit; 1: + info; 2 and up: + debug */
 void tlshd_log_set_level(int loglevel, int tls_debug)
 {
-	log_level = TLSHD_LOG_NOTICE + (loglevel > 2 ? 2 : loglevel);
+	int level = TLSHD_LOG_NOTICE + (loglevel > 2 ? 2 : loglevel);
+
 	gnutls_global_set_log_function(gnutls_log_cb);
 	gnutls_global_set_log_level(tls_debug);
-	if (tls_debug && log_level < TLSHD_LOG_DEBUG)
-		log_level = TLSHD_LOG_DEBUG;
+	if (tls_debug && level < TLSHD_LOG_DEBUG)
+		level = TLSHD_LOG_DEBUG;
+	/* set by the main thread, read by every worker */
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
 void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
@@ -62,7 +65,7 @@ void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
 	char msg[1024];
 	va_list ap;
 
-	if ((int)level > log_level)
+	if ((int)level > __atomic_load_n(&log_level, __ATOMIC_RELAXED))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -4,6 +4,7 @@
  * AF_TLSH upcall or mainline's netlink "handshake" upcall (Linux 6.5+).
  * See tlshd(8) and tlshd.conf(5).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,11 +23,13 @@ static void usage(FILE *f)
 		"                     or %s when only that one exists)\n"
 		"  -u, --upcall WHICH auto (default: every upcall the kernel has),\n"
 		"                     tlsh (AF_TLSH) or netlink (Linux 6.5+)\n"
+		"  -w, --workers N    handshake threads (default: one per CPU, %u here)\n"
 		"  -s, --stderr       log to stderr instead of syslog\n"
 		"  -n, --check        load the configuration and credentials, then exit\n"
 		"  -h, --help         show this help\n"
 		"  -v, --version      show the version\n",
-		TLSHD_DEFAULT_CONFIG, TLSHD_LEGACY_CONFIG);
+		TLSHD_DEFAULT_CONFIG, TLSHD_LEGACY_CONFIG,
+		tlshd_workers_default());
 }
 
 /*
@@ -60,18 +63,21 @@ int main(int argc, char **argv)
 		{ "stderr", no_argument, NULL, 's' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "upcall", required_argument, NULL, 'u' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL, *upcall = "auto";
-	unsigned int upcalls;
+	unsigned int upcalls, nworkers = tlshd_workers_default();
+	char *end;
+	long v;
 	bool to_stderr = false, check = false;
 	struct tlshd_config *cf;
 	char err[512];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "c:snu:hv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:snu:w:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
@@ -91,6 +97,16 @@ int main(int argc, char **argv)
 					upcall);
 				return 2;
 			}
+			break;
+		case 'w':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1 || v > TLSHD_MAX_WORKERS) {
+				fprintf(stderr, "tlshd: --workers wants a number from 1 to %d, not '%s'\n",
+					TLSHD_MAX_WORKERS, optarg);
+				return 2;
+			}
+			nworkers = (unsigned int)v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -153,7 +169,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	tlshd_keyring_link_session(cf);
-	ret = tlshd_upcall_run(&cf, path, upcalls);
+	ret = tlshd_dispatch_run(&cf, path, upcalls, nworkers);
 	tlshd_config_put(cf);
 	gnutls_global_deinit();
 	return ret;

@@ -58,7 +58,8 @@ int tlshd_netlink_debug;
 /* [debug] nl = N: the exchange with the kernel, whatever loglevel says */
 #define nl_trace(level, ...)						\
 	do {								\
-		if (tlshd_netlink_debug >= (level))			\
+		if (__atomic_load_n(&tlshd_netlink_debug,		\
+				    __ATOMIC_RELAXED) >= (level))	\
 			tlshd_log(TLSHD_LOG_NOTICE, "netlink: " __VA_ARGS__); \
 	} while (0)
 

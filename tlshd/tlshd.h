@@ -78,7 +78,10 @@ struct tlshd_file_stamp {
 /*
  * A parsed configuration file plus the GnuTLS credentials built from it.
  * Handshakes hold a reference, so SIGHUP can swap in a new one while
- * older handshakes finish with the one they started with.
+ * older handshakes finish with the one they started with.  The references
+ * are atomic (workers drop theirs); everything else is read-only once
+ * loaded, but for the system trust store loaded on first use (under a
+ * lock, tlshd_config_creds()).
  */
 struct tlshd_config {
 	unsigned int		cf_refs;
@@ -169,7 +172,7 @@ struct tlshd_handshake {
 
 	enum tlshd_upcall	hs_upcall;
 
-	/* event loop bookkeeping (upcall.c) */
+	/* a worker's bookkeeping (worker.c) */
 	struct tlshd_handshake	*hs_next;
 	struct tlshd_handshake	*hs_prev;
 	uint32_t		hs_events;
@@ -301,12 +304,6 @@ int tlshd_client_finish(struct tlshd_handshake *hs);
 int tlshd_server_setup(struct tlshd_handshake *hs);
 int tlshd_server_finish(struct tlshd_handshake *hs);
 
-/* upcall.c */
-int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path,
-		     unsigned int upcalls);
-int tlshd_upcall_read_params(int fd, struct tlshd_params *p);
-bool tlshd_upcall_tlsh_present(void);
-
 /* status.c */
 struct tlshd_status {
 	int		st_errno;	/* 0 or a positive errno */
@@ -361,5 +358,27 @@ int tlshd_netlink_parse_accept(const void *buf, size_t len, uint16_t family,
 size_t tlshd_netlink_build_done(void *buf, size_t len, uint16_t family,
 				uint32_t seq, int sockfd, int status,
 				int32_t peerid);
+
+/* upcall.c: AF_TLSH */
+int tlshd_upcall_listen(int family);
+int tlshd_upcall_read_params(int fd, struct tlshd_params *p);
+void tlshd_upcall_report(int fd, uint64_t req_id, int status, int32_t peerid,
+			 bool auth, bool alpn_none);
+bool tlshd_upcall_tlsh_present(void);
+
+/* dispatch.c: the main thread */
+#define TLSHD_MAX_INFLIGHT	4096
+#define TLSHD_MAX_WORKERS	256
+int tlshd_dispatch_run(struct tlshd_config **cfp, const char *config_path,
+		       unsigned int upcalls, unsigned int nworkers);
+
+/* worker.c */
+unsigned int tlshd_workers_default(void);
+int tlshd_workers_start(unsigned int n, const struct tlshd_nl_family *fam,
+			int wake_fd);
+void tlshd_workers_submit(struct tlshd_handshake *hs);
+unsigned int tlshd_workers_inflight(void);
+bool tlshd_workers_freed(void);
+void tlshd_workers_stop(void);
 
 #endif /* TLSHD_H */

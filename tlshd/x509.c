@@ -127,7 +127,8 @@ int tlshd_x509_name_match(const struct tlshd_san *sans, unsigned int nsans,
 int tlshd_x509_crt_name_match(gnutls_x509_crt_t crt, const char *peername,
 			      char *why, size_t whylen)
 {
-	static struct tlshd_san sans[MAX_SANS];
+	/* 17 KiB: off the stack, one per worker thread */
+	static _Thread_local struct tlshd_san sans[MAX_SANS];
 	unsigned int n = 0, idx;
 
 	for (idx = 0; n < MAX_SANS; idx++) {

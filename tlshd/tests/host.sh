@@ -78,6 +78,43 @@ fi
 "$B/tlshd-nltest" "$C" 2>"$T/nltest.log"
 rc=$?
 [ $rc -le 1 ] || tap_fail "tlshd-nltest: exit $rc: $(tail -n 3 "$T/nltest.log")"
+# the same with one worker and with four, and under the sanitizers
+for w in 1 4; do
+	out=$("$B/tlshd-nltest" "$C" $w 2>&1)
+	rc=$?
+	n=$(grep -c '^ok - ' <<<"$out")
+	if [ $rc -eq 0 ] && ! grep -q '^not ok' <<<"$out"; then
+		tap_ok "tlshd-nltest with $w worker(s): all $n cases pass"
+	else
+		tap_fail "tlshd-nltest with $w worker(s)"
+		grep '^not ok' <<<"$out" | sed 's/^/#   /'
+	fi
+done
+if command -v clang >/dev/null; then
+	if out=$(make -s -C tlshd BUILD="$REPO/build" sanitize 2>&1); then
+		out=$("$B/tlshd-nltest-tsan" "$C" 4 2>&1)
+		rc=$?
+		if [ $rc -eq 0 ] && ! grep -q 'WARNING: ThreadSanitizer' <<<"$out"; then
+			tap_ok "tlshd-nltest under ThreadSanitizer, 4 workers: no data race"
+		else
+			tap_fail "tlshd-nltest under ThreadSanitizer: exit $rc"
+			grep -A12 'WARNING: ThreadSanitizer\|^not ok' <<<"$out" | head -n 40 | sed 's/^/#   /'
+		fi
+		out=$("$B/tlshd-nltest-asan" "$C" 3 2>&1)
+		rc=$?
+		if [ $rc -eq 0 ] && ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' <<<"$out"; then
+			tap_ok "tlshd-nltest under AddressSanitizer, UBSan, LeakSanitizer: clean"
+		else
+			tap_fail "tlshd-nltest under ASan/UBSan: exit $rc"
+			grep -A12 'ERROR: \|runtime error\|^not ok' <<<"$out" | head -n 40 | sed 's/^/#   /'
+		fi
+	else
+		tap_fail "sanitize: build failed"
+		printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
+	fi
+else
+	tap_skip "tlshd-nltest under the sanitizers" "clang not installed"
+fi
 # the causes, as tlshd logged them
 nl_log() { # name pattern
 	if grep -q "$2" "$T/nltest.log"; then

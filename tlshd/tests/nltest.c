@@ -12,12 +12,12 @@
  * "installs" the consumer's socket with dup() and replies with its number
  * and the request's attributes, or EAGAIN), DONE (looked up by socket
  * number, acked, or EBUSY when the request is gone).  The daemon's own
- * event loop (tlshd_upcall_run) runs on the main thread; the TLS peers are
+ * dispatcher and workers (tlshd_dispatch_run) run here; the TLS peers are
  * tlshd's engine in the other role on loopback TCP, each in its own
  * thread.  kTLS is disabled (tlshd_ktls_disabled): the host has none.
  *
  * Each scenario prints one TAP line; the last checks that no file
- * descriptor was left open.
+ * descriptor was left open.  WORKERS (default 2): tlshd's worker threads.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -740,12 +740,16 @@ int main(int argc, char **argv)
 	char conf[512], path[512], err[512];
 	sigset_t set;
 	FILE *f;
+	unsigned int workers;
 	int fds0, ret;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: tlshd-nltest CERTDIR\n");
+		fprintf(stderr, "usage: tlshd-nltest CERTDIR [WORKERS]\n");
 		return 2;
 	}
+	workers = argc > 2 ? (unsigned int)atoi(argv[2]) : 2;
+	if (workers < 1 || workers > 16)
+		return 2;
 	certdir = argv[1];
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	tlshd_ktls_disabled = true;
@@ -813,7 +817,7 @@ int main(int argc, char **argv)
 		return 2;
 	pthread_create(&kt, NULL, fake_kernel, NULL);
 	pthread_create(&st, NULL, scenarios, NULL);
-	ret = tlshd_upcall_run(&cf, conf, TLSHD_UPCALL_NETLINK);
+	ret = tlshd_dispatch_run(&cf, conf, TLSHD_UPCALL_NETLINK, workers);
 	result(ret == 0, "netlink e2e: the daemon loop ran and exited cleanly",
 	       "returned %d", ret);
 	pthread_join(st, NULL);

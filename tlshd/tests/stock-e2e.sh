@@ -14,9 +14,10 @@
 #   |                 (client.conf)       |      |   \--netlink--> our tlshd          |
 #   +-------------------------------------+      +------------------------------------+
 #
+# Then ktls-utils' tlshd on one side and ours on the other, both ways.
 # Each mount writes a file and reads it back through the other side; every
 # check names its cause: the agent's audit line (type, status, peer
-# identity), the mount's error, the kernel's kTLS counters.
+# identity, ALPN), the mount's error, the kernel's kTLS counters.
 cd "$(dirname "$0")/../.." || exit 1
 if [ "${TLSHD_STOCK_KEYRING:-}" != 1 ]; then
 	export TLSHD_STOCK_KEYRING=1
@@ -36,6 +37,7 @@ AGENTS=()
 cleanup() {
 	local p
 	for p in "${AGENTS[@]}"; do kill "$p" 2>/dev/null; done
+	[ -z "${W:-}" ] || [ ! -d /run/pair ] || cp "$W"/*.log /run/pair/ 2>/dev/null
 	wait 2>/dev/null
 	in_ns client umount -f /mnt/stock 2>/dev/null
 	nfsd_stop 2>/dev/null
@@ -73,12 +75,30 @@ out=$("$TLSHD" --check -c /etc/tlshd.conf 2>&1)
 tap_expect "ktls-utils' installed /etc/tlshd.conf parses as is" "/etc/tlshd.conf: configuration OK" \
 	"$(tail -n 1 <<<"$out")"
 
-agent() { # NS CONF: our tlshd, every upcall the kernel has
-	local ns=$1 conf=$2
+declare -A AGENT_PID
+# agent NS CONF [ktls]: our tlshd (every upcall the kernel has), or
+# ktls-utils' /usr/sbin/tlshd; the one running there before is stopped
+agent() {
+	local ns=$1 conf=$2 which=${3:-ours} n
+	stop_agent "$ns"
+	n=$(grep -c 'ready (config' "$W/tlshd-$ns.log" 2>/dev/null)
 	# nsenter execs tlshd: $! is its pid
-	nsenter --net=/run/netns/"$ns" "$TLSHD" -s -c "$conf" >>"$W/tlshd-$ns.log" 2>&1 &
-	AGENTS+=($!)
-	until_true 30 grep -q 'ready (config' "$W/tlshd-$ns.log"
+	if [ "$which" = ktls ]; then
+		nsenter --net=/run/netns/"$ns" /usr/sbin/tlshd -s -c "$conf" >>"$W/ktls-$ns.log" 2>&1 &
+		AGENT_PID[$ns]=$!
+		sleep 2	# it says nothing when ready; it has joined the group by now
+	else
+		nsenter --net=/run/netns/"$ns" "$TLSHD" -s -c "$conf" >>"$W/tlshd-$ns.log" 2>&1 &
+		AGENT_PID[$ns]=$!
+		until_true 30 test "$(grep -c 'ready (config' "$W/tlshd-$ns.log")" -gt "${n:-0}"
+	fi
+	AGENTS+=("${AGENT_PID[$ns]}")
+}
+stop_agent() {
+	[ -n "${AGENT_PID[$1]:-}" ] || return 0
+	kill "${AGENT_PID[$1]}" 2>/dev/null
+	wait "${AGENT_PID[$1]}" 2>/dev/null
+	unset "AGENT_PID[$1]"
 }
 agent server "$W/server.conf"
 agent client "$W/client.conf"
@@ -152,16 +172,32 @@ if [ $rc -ne 0 ] && [ "$(audits server)" -gt "$n0" ]; then
 else
 	tap_fail "mtls-only export with xprtsec=tls: exit $rc: $out"
 fi
-kill "${AGENTS[1]}"
-wait "${AGENTS[1]}" 2>/dev/null
-nsenter --net=/run/netns/client "$TLSHD" -s -c "$W/stranger.conf" >>"$W/tlshd-client.log" 2>&1 &
-AGENTS[1]=$!
-until_true 30 sh -c "[ \$(grep -c 'ready (config' $W/tlshd-client.log) -ge 2 ]"
-out=$(in_ns client timeout 120 bash -c 'mkdir -p /mnt/stock; mount -t nfs -o vers=4.2,xprtsec=tls,retrans=1,timeo=50 server.test:/srv/export /mnt/stock 2>&1; rc=$?; umount /mnt/stock 2>/dev/null; exit $rc')
+agent client "$W/stranger.conf"
+out=$(in_ns client timeout 120 bash -c 'mkdir -p /mnt/stock; mount -t nfs -o vers=4.2,xprtsec=tls,retry=0 server.test:/srv/export /mnt/stock 2>&1; rc=$?; umount /mnt/stock 2>/dev/null; exit $rc')
 rc=$?
 [ $rc -ne 0 ] || tap_fail "a server the client does not trust: mounted"
 audit "a server the client does not trust: EACCES, the chain named" client \
 	'type=client-anon result=fail status=EACCES .*reason="peer certificate: unknown issuer'
+
+# --- against ktls-utils' tlshd on the other side (it sends no ALPN) ---------------
+# ktls-utils reads the same configuration format: the same files serve it
+agent client "$W/client.conf"
+agent server "$W/server.conf" ktls
+mount_case "our client, ktls-utils' server: xprtsec=tls" /srv/export vers=4.2,xprtsec=tls
+audit "our client let a server without ALPN in, said so (alpn=none)" client \
+	'type=client-anon result=ok status=0 .*alpn=none auth=peer-verified'
+mount_case "our client, ktls-utils' server: mtls-only export" /srv/mtls vers=4.2,xprtsec=mtls
+audit "our client presented its certificate to ktls-utils' server" client \
+	'type=client-x509 result=ok status=0 .*alpn=none'
+agent server "$W/server.conf"
+agent client "$W/client.conf" ktls
+mount_case "ktls-utils' client, our server: xprtsec=tls" /srv/export vers=4.2,xprtsec=tls
+audit "our server let a client without ALPN in, said so (alpn=none)" server \
+	'type=server-x509 result=ok status=0 .*alpn=none auth=peer-anonymous'
+mount_case "ktls-utils' client, our server: mtls-only export" /srv/mtls vers=4.2,xprtsec=mtls
+audit "our server verified ktls-utils' client certificate, reported its identity" server \
+	'type=server-x509 result=ok status=0 .*alpn=none auth=peer-verified peerid=[1-9]'
+stop_agent client
 
 tls1=$(tls_tx client) stls1=$(tls_tx server)
 tap_run "kTLS carried the mounts (TlsTxSw client $tls0 -> $tls1, server $stls0 -> $stls1)" \

@@ -1,25 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tlshd.conf: ktls-utils' INI format.
+ * The configuration file: ktls-utils' format (a GLib key file), so an
+ * existing ktls-utils configuration works unchanged.
  *
- *   [debug]                 loglevel = N, tls = N (GnuTLS debug), nl = N
- *   [authenticate]          keyrings = name;name;..., alpn.required
+ *   [debug]                 loglevel = N, tls = N (GnuTLS debug),
+ *                           nl = N (netlink messages), delay_done = N
+ *   [authenticate]          keyrings = name-or-serial;..., alpn.required
  *   [authenticate.client]   x509.truststore, x509.crl, x509.certificate,
- *   [authenticate.server]   x509.private_key, x509.require_eku,
- *                           alpn.required (overrides [authenticate]'s)
+ *   [authenticate.server]   x509.private_key (a file or a GnuTLS URL),
+ *                           x509.pq.certificate, x509.pq.private_key,
+ *                           x509.require_eku and alpn.required (ours)
  *
  * Lines are "key = value", "[section]", blank, or comments starting with
- * '#' or ';'.  Anything else is an error that names the file and line.
- * Parsing (tlshd_config_parse_buf) touches no files, so the fuzzer can
- * drive it; tlshd_config_load_creds() then reads the certificates.
+ * '#' (or ';').  Values take the key file's escapes (\s \n \t \r \\, and
+ * \; inside lists).  The [debug] numbers take any integer, as ktls-utils
+ * does; one that is not a number is read as 0 with a warning, as GLib
+ * reads it.  Keys ktls-utils documents but tlshd does not implement
+ * (delay_done, the post-quantum pair) are accepted with one warning each.
+ * Anything else (an unknown key or section, a line that is neither) is an
+ * error that names the file and line: a misspelt x509.crl must not go
+ * unnoticed.  Parsing (tlshd_config_parse_buf) touches no files, so the
+ * fuzzer can drive it; tlshd_config_load_creds() then reads the
+ * certificates, and records each file's identity and times so that a
+ * changed file is read again before the next handshake.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "tlshd.h"
 
@@ -53,6 +67,50 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void warn(struct tlshd_config *cf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Keep a warning for the caller to log (parsing itself logs nothing). */
+static void warn(struct tlshd_config *cf, const char *fmt, ...)
+{
+	size_t old = cf->cf_warnings ? strlen(cf->cf_warnings) : 0;
+	char line[300], *nw;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	nw = realloc(cf->cf_warnings, old + strlen(line) + 2);
+	if (!nw)
+		return;
+	memcpy(nw + old, line, strlen(line));
+	nw[old + strlen(line)] = '\n';
+	nw[old + strlen(line) + 1] = '\0';
+	cf->cf_warnings = nw;
+}
+
+void tlshd_config_log_warnings(const struct tlshd_config *cf)
+{
+	const char *p = cf->cf_warnings, *nl;
+
+	while (p && (nl = strchr(p, '\n'))) {
+		tlshd_log_warn("%.*s", (int)(nl - p), p);
+		p = nl + 1;
+	}
+}
+
+/*
+ * The file ktls-utils 1.3 and later read: /etc/tlshd/config, or the old
+ * /etc/tlshd.conf when only that one exists.
+ */
+const char *tlshd_config_default_path(void)
+{
+	if (access(TLSHD_DEFAULT_CONFIG, F_OK) &&
+	    !access(TLSHD_LEGACY_CONFIG, F_OK))
+		return TLSHD_LEGACY_CONFIG;
+	return TLSHD_DEFAULT_CONFIG;
+}
+
 bool tlshd_config_parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = { "1", "true", "yes", "on" };
@@ -72,18 +130,60 @@ bool tlshd_config_parse_bool(const char *s, bool *out)
 	return false;
 }
 
-static bool parse_int(const char *s, int min, int max, int *out)
+/* [debug] numbers: any int, as g_key_file_get_integer() reads them */
+static bool parse_any_int(const char *s, int *out)
 {
 	char *end;
 	long v;
 
-	if (!*s)
-		return false;
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || *end || v < min || v > max)
+	if (!*s || errno || *end || v < INT_MIN || v > INT_MAX)
 		return false;
 	*out = (int)v;
+	return true;
+}
+
+/*
+ * The key file's escapes, in place: \s \n \t \r \\ (and \; when @list).
+ * False for any other backslash sequence, as GLib refuses it.
+ */
+static bool unescape(char *s, bool list)
+{
+	char *d = s;
+
+	for (; *s; s++) {
+		if (*s != '\\') {
+			*d++ = *s;
+			continue;
+		}
+		switch (*++s) {
+		case 's':
+			*d++ = ' ';
+			break;
+		case 'n':
+			*d++ = '\n';
+			break;
+		case 't':
+			*d++ = '\t';
+			break;
+		case 'r':
+			*d++ = '\r';
+			break;
+		case '\\':
+			*d++ = '\\';
+			break;
+		case ';':
+			if (list) {
+				*d++ = ';';
+				break;
+			}
+			/* fall through */
+		default:
+			return false;
+		}
+	}
+	*d = '\0';
 	return true;
 }
 
@@ -110,38 +210,80 @@ static bool set_str(char **dst, const char *val)
 	return true;
 }
 
-/* "keyrings = .nfs;.nfsd" (GKeyFile list syntax; a trailing ';' is fine) */
+/* A keyring named by serial number (ktls-utils accepts both), else 0. */
+int tlshd_config_keyring_serial(const char *name)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(name, &end, 0);
+	if (!*name || *end || errno || v <= 0 || v > INT32_MAX)
+		return 0;
+	return (int)v;
+}
+
+static int add_keyring(struct tlshd_config *cf, const char *name,
+		       bool implicit, char *why, size_t whylen)
+{
+	unsigned int i;
+
+	for (i = 0; i < cf->cf_nkeyrings; i++)
+		if (!strcmp(cf->cf_keyrings[i], name)) {
+			cf->cf_keyring_implicit[i] &= implicit;
+			return 0;
+		}
+	if (cf->cf_nkeyrings == TLSHD_MAX_KEYRINGS) {
+		seterr(why, whylen, "more than %d keyrings",
+		       TLSHD_MAX_KEYRINGS - 3);
+		return -1;
+	}
+	cf->cf_keyrings[cf->cf_nkeyrings] = strdup(name);
+	if (!cf->cf_keyrings[cf->cf_nkeyrings]) {
+		seterr(why, whylen, "out of memory");
+		return -1;
+	}
+	cf->cf_keyring_implicit[cf->cf_nkeyrings++] = implicit;
+	return 0;
+}
+
+/*
+ * "keyrings = .nfs;.nfsd" (the key file's list syntax: ';' separates, "\;"
+ * is a ';' inside a name, a trailing ';' is fine).  A repeated key
+ * replaces the list.
+ */
 static int parse_keyrings(struct tlshd_config *cf, char *val, char *why,
 			  size_t whylen)
 {
-	char *save = NULL, *tok;
+	char *tok = val, *p;
 	unsigned int i;
+	bool last = false;
 
 	for (i = 0; i < cf->cf_nkeyrings; i++)
 		free(cf->cf_keyrings[i]);
 	cf->cf_nkeyrings = 0;
-	for (tok = strtok_r(val, ";", &save); tok;
-	     tok = strtok_r(NULL, ";", &save)) {
+	while (!last) {
+		/* the next ';' that is not escaped */
+		for (p = tok; *p && *p != ';'; p++)
+			if (*p == '\\' && p[1])
+				p++;
+		last = !*p;
+		*p = '\0';
+		if (!unescape(tok, true)) {
+			seterr(why, whylen, "'keyrings': bad escape in '%s'",
+			       tok);
+			return -1;
+		}
 		tok = trim(tok);
-		if (!*tok)
-			continue;
-		if (cf->cf_nkeyrings == TLSHD_MAX_KEYRINGS) {
-			seterr(why, whylen, "more than %d keyrings",
-			       TLSHD_MAX_KEYRINGS);
+		if (*tok && add_keyring(cf, tok, false, why, whylen) < 0)
 			return -1;
-		}
-		cf->cf_keyrings[cf->cf_nkeyrings] = strdup(tok);
-		if (!cf->cf_keyrings[cf->cf_nkeyrings]) {
-			seterr(why, whylen, "out of memory");
-			return -1;
-		}
-		cf->cf_nkeyrings++;
+		tok = p + 1;
 	}
 	return 0;
 }
 
 static int parse_auth_key(struct tlshd_auth_conf *ac, const char *key,
-			  const char *val, char *why, size_t whylen)
+			  char *val, char *why, size_t whylen)
 {
 	char **dst = NULL;
 
@@ -153,6 +295,10 @@ static int parse_auth_key(struct tlshd_auth_conf *ac, const char *key,
 		dst = &ac->ac_certificate;
 	else if (!strcmp(key, "x509.private_key"))
 		dst = &ac->ac_private_key;
+	else if (!strcmp(key, "x509.pq.certificate"))
+		dst = &ac->ac_pq_certificate;
+	else if (!strcmp(key, "x509.pq.private_key"))
+		dst = &ac->ac_pq_private_key;
 	else if (!strcmp(key, "x509.require_eku")) {
 		if (!tlshd_config_parse_bool(val, &ac->ac_require_eku)) {
 			seterr(why, whylen,
@@ -174,6 +320,10 @@ static int parse_auth_key(struct tlshd_auth_conf *ac, const char *key,
 		seterr(why, whylen, "unknown key '%s'", key);
 		return -1;
 	}
+	if (!unescape(val, false)) {
+		seterr(why, whylen, "'%s': bad escape in '%s'", key, val);
+		return -1;
+	}
 	if (!*val) {
 		seterr(why, whylen, "'%s' needs a file name", key);
 		return -1;
@@ -185,33 +335,48 @@ static int parse_auth_key(struct tlshd_auth_conf *ac, const char *key,
 	return 0;
 }
 
-static int parse_kv(struct tlshd_config *cf, enum section sec,
-		    const char *key, char *val, char *why, size_t whylen)
+/* [debug]: numbers, any integer; not a number: 0, with a warning */
+static int parse_debug(struct tlshd_config *cf, const char *key,
+		       const char *val, unsigned int lineno, char *why,
+		       size_t whylen)
 {
-	int dummy;
+	int *dst, v = 0;
 
+	if (!strcmp(key, "loglevel"))
+		dst = &cf->cf_loglevel;
+	else if (!strcmp(key, "tls"))
+		dst = &cf->cf_tls_debug;
+	else if (!strcmp(key, "nl"))
+		dst = &cf->cf_nl_debug;
+	else if (!strcmp(key, "delay_done"))
+		dst = NULL;
+	else {
+		seterr(why, whylen, "unknown key '%s'", key);
+		return -1;
+	}
+	if (!parse_any_int(val, &v)) {
+		warn(cf, "%s:%u: [debug] '%s' is not a number ('%s'): using 0, as ktls-utils does",
+		     cf->cf_path, lineno, key, val);
+		v = 0;
+	}
+	if (dst)
+		*dst = v < 0 ? 0 : v;
+	else if (v)
+		warn(cf, "%s:%u: [debug] delay_done = %d ignored: tlshd does not delay its reports (a ktls-utils testing aid)",
+		     cf->cf_path, lineno, v);
+	return 0;
+}
+
+static int parse_kv(struct tlshd_config *cf, enum section sec,
+		    const char *key, char *val, unsigned int lineno,
+		    char *why, size_t whylen)
+{
 	switch (sec) {
 	case SEC_NONE:
 		seterr(why, whylen, "key '%s' outside of any [section]", key);
 		return -1;
 	case SEC_DEBUG:
-		if (!strcmp(key, "loglevel")) {
-			if (parse_int(val, 0, 9, &cf->cf_loglevel))
-				return 0;
-		} else if (!strcmp(key, "tls")) {
-			if (parse_int(val, 0, 9, &cf->cf_tls_debug))
-				return 0;
-		} else if (!strcmp(key, "nl")) {
-			/* ktls-utils' netlink debug level: no netlink here */
-			if (parse_int(val, 0, 9, &dummy))
-				return 0;
-		} else {
-			seterr(why, whylen, "unknown key '%s'", key);
-			return -1;
-		}
-		seterr(why, whylen, "'%s' wants a number from 0 to 9, not '%s'",
-		       key, val);
-		return -1;
+		return parse_debug(cf, key, val, lineno, why, whylen);
 	case SEC_AUTH:
 		if (!strcmp(key, "keyrings"))
 			return parse_keyrings(cf, val, why, whylen);
@@ -232,12 +397,39 @@ static int parse_kv(struct tlshd_config *cf, enum section sec,
 	return -1;
 }
 
+/* After parsing: what ktls-utils always does, and what we do not. */
+static int parse_done(struct tlshd_config *cf, char *why, size_t whylen)
+{
+	static const char *const always[] = { ".nfs", ".nfsd", ".nvme" };
+	static const char *const sections[] = { "authenticate.client",
+						"authenticate.server" };
+	const struct tlshd_auth_conf *acs[] = { &cf->cf_client,
+						&cf->cf_server };
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		if (add_keyring(cf, always[i], true, why, whylen) < 0)
+			return -1;
+	for (i = 0; i < 2; i++) {
+		if (acs[i]->ac_pq_certificate)
+			warn(cf, "%s: [%s] x509.pq.certificate ignored: this tlshd does not present post-quantum (ML-DSA) certificates (GnuTLS %s); x509.certificate is presented to every peer",
+			     cf->cf_path, sections[i],
+			     gnutls_check_version(NULL));
+		if (acs[i]->ac_pq_private_key)
+			warn(cf, "%s: [%s] x509.pq.private_key ignored: it goes with x509.pq.certificate, which this tlshd does not use",
+			     cf->cf_path, sections[i]);
+	}
+	return 0;
+}
+
 static void free_auth(struct tlshd_auth_conf *ac)
 {
 	free(ac->ac_truststore);
 	free(ac->ac_crl);
 	free(ac->ac_certificate);
 	free(ac->ac_private_key);
+	free(ac->ac_pq_certificate);
+	free(ac->ac_pq_private_key);
 }
 
 static void config_free(struct tlshd_config *cf)
@@ -257,6 +449,8 @@ static void config_free(struct tlshd_config *cf)
 	tlshd_x509_certkey_free(cf->cf_client_ck);
 	tlshd_x509_certkey_free(cf->cf_server_ck);
 	free(cf->cf_path);
+	free(cf->cf_text);
+	free(cf->cf_warnings);
 	free(cf);
 }
 
@@ -276,13 +470,13 @@ bool tlshd_config_alpn_required(const struct tlshd_config *cf, bool server)
 
 struct tlshd_config *tlshd_config_get(struct tlshd_config *cf)
 {
-	cf->cf_refs++;
+	__atomic_add_fetch(&cf->cf_refs, 1, __ATOMIC_RELAXED);
 	return cf;
 }
 
 void tlshd_config_put(struct tlshd_config *cf)
 {
-	if (cf && --cf->cf_refs == 0)
+	if (cf && __atomic_sub_fetch(&cf->cf_refs, 1, __ATOMIC_ACQ_REL) == 0)
 		config_free(cf);
 }
 
@@ -306,8 +500,12 @@ struct tlshd_config *tlshd_config_parse_buf(const char *buf, size_t len,
 	cf->cf_client.ac_alpn_required = -1;
 	cf->cf_server.ac_alpn_required = -1;
 	cf->cf_path = strdup(name);
-	if (!cf->cf_path)
+	cf->cf_text = malloc(len + 1);
+	if (!cf->cf_path || !cf->cf_text)
 		goto oom;
+	memcpy(cf->cf_text, buf, len);
+	cf->cf_text[len] = '\0';
+	cf->cf_textlen = len;
 
 	while (pos < len) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
@@ -367,7 +565,7 @@ struct tlshd_config *tlshd_config_parse_buf(const char *buf, size_t len,
 			seterr(err, errlen, "%s:%u: empty key", name, lineno);
 			goto fail;
 		}
-		if (parse_kv(cf, sec, key, val, why, sizeof(why)) < 0) {
+		if (parse_kv(cf, sec, key, val, lineno, why, sizeof(why)) < 0) {
 			if (sec == SEC_NONE)
 				seterr(err, errlen, "%s:%u: %s", name, lineno,
 				       why);
@@ -378,6 +576,11 @@ struct tlshd_config *tlshd_config_parse_buf(const char *buf, size_t len,
 		}
 	}
 	free(line);
+	line = NULL;
+	if (parse_done(cf, why, sizeof(why)) < 0) {
+		seterr(err, errlen, "%s: %s", name, why);
+		goto fail;
+	}
 	return cf;
 
 oom:
@@ -479,10 +682,17 @@ gnutls_certificate_credentials_t tlshd_config_creds(struct tlshd_config *cf,
 				 &cf->cf_client_system_trust;
 	gnutls_certificate_credentials_t creds = server ? cf->cf_server_creds :
 							   cf->cf_client_creds;
+	static pthread_mutex_t trust_lock = PTHREAD_MUTEX_INITIALIZER;
 	int ret;
 
+	/*
+	 * Workers ask at once: the first loads, the others wait for it, and
+	 * once loaded the credentials are never written again.
+	 */
+	if (!__atomic_load_n(pending, __ATOMIC_ACQUIRE))
+		return creds;
+	pthread_mutex_lock(&trust_lock);
 	if (*pending) {
-		*pending = false;
 		ret = gnutls_certificate_set_x509_system_trust(creds);
 		if (ret < 0)
 			tlshd_log_warn("[%s]: no x509.truststore and no system trust store: %s",
@@ -493,7 +703,9 @@ gnutls_certificate_credentials_t tlshd_config_creds(struct tlshd_config *cf,
 			tlshd_log_info("[%s]: loaded %d CA certificates from the system trust store",
 				       server ? "authenticate.server" :
 				       "authenticate.client", ret);
+		__atomic_store_n(pending, false, __ATOMIC_RELEASE);
 	}
+	pthread_mutex_unlock(&trust_lock);
 	return creds;
 }
 
@@ -545,8 +757,111 @@ fail:
 	return -1;
 }
 
+/* ---- files that change on disk ---------------------------------------- */
+
+static void stamp_fill(struct tlshd_file_stamp *fs)
+{
+	struct stat st;
+
+	fs->fs_errno = stat(fs->fs_path, &st) < 0 ? errno : 0;
+	if (fs->fs_errno) {
+		fs->fs_dev = 0;
+		fs->fs_ino = 0;
+		fs->fs_size = 0;
+		memset(&fs->fs_mtime, 0, sizeof(fs->fs_mtime));
+		memset(&fs->fs_ctime, 0, sizeof(fs->fs_ctime));
+		return;
+	}
+	fs->fs_dev = st.st_dev;
+	fs->fs_ino = st.st_ino;
+	fs->fs_size = st.st_size;
+	fs->fs_mtime = st.st_mtim;
+	fs->fs_ctime = st.st_ctim;
+}
+
+/* Note how @path looks now, before it is read. */
+static void stamp(struct tlshd_config *cf, const char *section,
+		  const char *key, const char *path)
+{
+	struct tlshd_file_stamp *fs;
+
+	if (!path || tlshd_x509_is_url(path) ||
+	    cf->cf_nstamps == TLSHD_MAX_STAMPS)
+		return;
+	fs = &cf->cf_stamps[cf->cf_nstamps++];
+	fs->fs_path = path;
+	fs->fs_section = section;
+	fs->fs_key = key;
+	stamp_fill(fs);
+}
+
+static void stamp_section(struct tlshd_config *cf,
+			  const struct tlshd_auth_conf *ac,
+			  const char *section)
+{
+	stamp(cf, section, "x509.truststore", ac->ac_truststore);
+	stamp(cf, section, "x509.crl", ac->ac_crl);
+	stamp(cf, section, "x509.certificate", ac->ac_certificate);
+	stamp(cf, section, "x509.private_key", ac->ac_private_key);
+}
+
+/*
+ * Has a file the credentials came from changed (replaced, rewritten,
+ * touched, appeared or vanished) since it was read?  A stat() each, so it
+ * is cheap enough to ask before every handshake, as ktls-utils reads the
+ * files for every handshake.  @what names the first one changed.
+ */
+bool tlshd_config_changed(const struct tlshd_config *cf, char *what,
+			  size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < cf->cf_nstamps; i++) {
+		const struct tlshd_file_stamp *old = &cf->cf_stamps[i];
+		struct tlshd_file_stamp now = *old;
+
+		stamp_fill(&now);
+		if (now.fs_errno == old->fs_errno && now.fs_dev == old->fs_dev &&
+		    now.fs_ino == old->fs_ino && now.fs_size == old->fs_size &&
+		    !memcmp(&now.fs_mtime, &old->fs_mtime, sizeof(now.fs_mtime)) &&
+		    !memcmp(&now.fs_ctime, &old->fs_ctime, sizeof(now.fs_ctime)))
+			continue;
+		seterr(what, len, "[%s] %s %s", old->fs_section, old->fs_key,
+		       old->fs_path);
+		return true;
+	}
+	return false;
+}
+
+/* Take the files as they are now as read (after a rebuild that failed). */
+void tlshd_config_restamp(struct tlshd_config *cf)
+{
+	unsigned int i;
+
+	for (i = 0; i < cf->cf_nstamps; i++)
+		stamp_fill(&cf->cf_stamps[i]);
+}
+
+/* The same settings, the credentials read again from the files. */
+struct tlshd_config *tlshd_config_rebuild(const struct tlshd_config *cf,
+					  char *err, size_t errlen)
+{
+	struct tlshd_config *nc;
+
+	nc = tlshd_config_parse_buf(cf->cf_text, cf->cf_textlen, cf->cf_path,
+				    err, errlen);
+	if (nc && tlshd_config_load_creds(nc, err, errlen) < 0) {
+		tlshd_config_put(nc);
+		nc = NULL;
+	}
+	return nc;
+}
+
 int tlshd_config_load_creds(struct tlshd_config *cf, char *err, size_t errlen)
 {
+	cf->cf_nstamps = 0;
+	stamp_section(cf, &cf->cf_client, "authenticate.client");
+	stamp_section(cf, &cf->cf_server, "authenticate.server");
 	if (load_section(&cf->cf_client, "authenticate.client", cf->cf_path,
 			 &cf->cf_client_system_trust, &cf->cf_client_creds, &cf->cf_client_ck, err,
 			 errlen) < 0)

@@ -12,19 +12,9 @@
  * line says alpn=none and the kernel counts it.  With alpn.required set in
  * tlshd.conf (strict RFC mode) such a peer is refused instead.
  *
- * Status codes reported to the kernel (struct tlsh_result.status):
- *   0                success
- *   EACCES           peer certificate rejected: chain, name, validity,
- *                    revocation, EKU, or a required certificate missing;
- *                    or the peer rejected ours
- *   EKEYREJECTED     PSK identity unknown or PSK wrong
- *   ENOKEY           our own certificate, key or PSK is not available
- *   EPROTONOSUPPORT  the peer cannot do what RFC 9289 requires: TLS 1.3,
- *                    ALPN "sunrpc", a cipher kTLS runs
- *   ETIMEDOUT        not done within the request's timeout
- *   ECONNRESET       the peer closed or reset the connection
- *   EINVAL           bad request parameters from the kernel
- *   EIO              anything else (malformed records, kTLS failure, ...)
+ * The status a handshake ends with (0 or a positive errno, the same for
+ * both upcalls) comes from the one table in status.c, which says what each
+ * means and what the kernels' consumers make of it; tlshd(8) lists it.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -90,6 +90,16 @@ static int32_t search(int32_t ring, const char *identity)
 	return k > 0 ? (int32_t)k : 0;
 }
 
+/* A configured keyring: a serial number, or found by name. */
+static long ring_id(const char *name)
+{
+	int serial = tlshd_config_keyring_serial(name);
+
+	if (serial)
+		return serial;
+	return find_key_by_type_and_desc("keyring", name, 0);
+}
+
 int32_t tlshd_keyring_find_psk(const struct tlshd_config *cf,
 			       int32_t kernel_keyring, const char *identity)
 {
@@ -102,8 +112,7 @@ int32_t tlshd_keyring_find_psk(const struct tlshd_config *cf,
 			return k;
 	}
 	for (i = 0; i < cf->cf_nkeyrings; i++) {
-		long ring = find_key_by_type_and_desc("keyring",
-						      cf->cf_keyrings[i], 0);
+		long ring = ring_id(cf->cf_keyrings[i]);
 
 		if (ring <= 0)
 			continue;
@@ -143,18 +152,27 @@ int32_t tlshd_keyring_add_peer_cert(int32_t keyring, uint64_t req_id,
 	return k;
 }
 
-/* Link the configured keyrings into our session keyring (as ktls-utils). */
+/*
+ * Link the configured keyrings into our session keyring (as ktls-utils),
+ * and .nfs, .nfsd and .nvme, which ktls-utils always links: those are
+ * only there once their kernel module made them, so their absence is no
+ * warning.
+ */
 void tlshd_keyring_link_session(const struct tlshd_config *cf)
 {
 	unsigned int i;
 
 	for (i = 0; i < cf->cf_nkeyrings; i++) {
-		long ring = find_key_by_type_and_desc("keyring",
-						      cf->cf_keyrings[i], 0);
+		long ring = ring_id(cf->cf_keyrings[i]);
 
 		if (ring <= 0) {
-			tlshd_log_warn("keyring '%s' not found: %s",
-				       cf->cf_keyrings[i], strerror(errno));
+			if (cf->cf_keyring_implicit[i])
+				tlshd_log_debug("keyring '%s' not there (yet)",
+						cf->cf_keyrings[i]);
+			else
+				tlshd_log_warn("keyring '%s' not found: %s",
+					       cf->cf_keyrings[i],
+					       strerror(errno));
 			continue;
 		}
 		if (keyctl_link(ring, KEY_SPEC_SESSION_KEYRING) < 0)

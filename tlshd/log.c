@@ -36,11 +36,14 @@ void tlshd_log_open(bool to_stderr)
 /* loglevel 0: errors, warnings, audit; 1: + info; 2 and up: + debug */
 void tlshd_log_set_level(int loglevel, int tls_debug)
 {
-	log_level = TLSHD_LOG_NOTICE + (loglevel > 2 ? 2 : loglevel);
+	int level = TLSHD_LOG_NOTICE + (loglevel > 2 ? 2 : loglevel);
+
 	gnutls_global_set_log_function(gnutls_log_cb);
 	gnutls_global_set_log_level(tls_debug);
-	if (tls_debug && log_level < TLSHD_LOG_DEBUG)
-		log_level = TLSHD_LOG_DEBUG;
+	if (tls_debug && level < TLSHD_LOG_DEBUG)
+		level = TLSHD_LOG_DEBUG;
+	/* set by the main thread, read by every worker */
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
 void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
@@ -62,7 +65,7 @@ void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
 	char msg[1024];
 	va_list ap;
 
-	if ((int)level > log_level)
+	if ((int)level > __atomic_load_n(&log_level, __ATOMIC_RELAXED))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -160,11 +163,12 @@ void tlshd_log_audit(const struct tlshd_handshake *hs)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - hs->hs_start.tv_sec) * 1000 +
 	     (now.tv_nsec - hs->hs_start.tv_nsec) / 1000000;
-	if (hs->hs_status)
-		snprintf(status, sizeof(status), "%s", strerrorname_np(hs->hs_status) ?
-			 strerrorname_np(hs->hs_status) : "error");
+	/* the name the status table gives it (status.c) */
+	if (tlshd_status_name(hs->hs_status))
+		snprintf(status, sizeof(status), "%s",
+			 tlshd_status_name(hs->hs_status));
 	else
-		snprintf(status, sizeof(status), "0");
+		snprintf(status, sizeof(status), "%d", hs->hs_status);
 
 	tlshd_log(TLSHD_LOG_NOTICE,
 		  "handshake req=%llu peer=%s name=%s type=%s result=%s status=%s version=%s cipher=%s alpn=%s auth=%s peerid=%d duration_ms=%ld%s%s%s%s%s%s",

@@ -1,27 +1,59 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tlshd: serves TLS handshake requests from the kernel (AF_TLSH).
+ * tlshd: serves TLS handshake requests from the kernel, through rpctls'
+ * AF_TLSH upcall or mainline's netlink "handshake" upcall (Linux 6.5+).
  * See tlshd(8) and tlshd.conf(5).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tlshd.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: tlshd [-c FILE] [-s] [--check]\n"
-		"Perform TLS handshakes for the kernel (AF_TLSH upcall).\n\n"
-		"  -c, --config FILE  configuration file (default %s)\n"
+		"Usage: tlshd [-c FILE] [-s] [-u UPCALL] [--check]\n"
+		"Perform TLS handshakes for the kernel.\n\n"
+		"  -c, --config FILE  configuration file (default %s,\n"
+		"                     or %s when only that one exists)\n"
+		"  -u, --upcall WHICH auto (default: every upcall the kernel has),\n"
+		"                     tlsh (AF_TLSH) or netlink (Linux 6.5+)\n"
+		"  -w, --workers N    handshake threads (default: one per CPU, %u here)\n"
 		"  -s, --stderr       log to stderr instead of syslog\n"
 		"  -n, --check        load the configuration and credentials, then exit\n"
 		"  -h, --help         show this help\n"
 		"  -v, --version      show the version\n",
-		TLSHD_DEFAULT_CONFIG);
+		TLSHD_DEFAULT_CONFIG, TLSHD_LEGACY_CONFIG,
+		tlshd_workers_default());
+}
+
+/*
+ * Which upcalls to serve: "auto" takes every one the running kernel has;
+ * a kernel with neither is an error that says what is missing.
+ */
+static unsigned int pick_upcalls(const char *which)
+{
+	struct tlshd_nl_family fam;
+	bool tlsh = false, nl = false;
+	char why[256] = "";
+
+	if (strcmp(which, "netlink"))
+		tlsh = tlshd_upcall_tlsh_present();
+	if (strcmp(which, "tlsh"))
+		nl = tlshd_netlink_probe(&fam, why, sizeof(why)) == 0;
+	if (!strcmp(which, "tlsh") && !tlsh)
+		tlshd_log_err("--upcall tlsh: this kernel has no AF_TLSH handshake upcall (is the tlsh module loaded?)");
+	else if (!strcmp(which, "netlink") && !nl)
+		tlshd_log_err("--upcall netlink: %s", why);
+	else if (!tlsh && !nl)
+		tlshd_log_err("this kernel offers no handshake upcall: no AF_TLSH (rpctls' tlsh module) and %s",
+			      why);
+	return (tlsh ? TLSHD_UPCALL_TLSH : 0) | (nl ? TLSHD_UPCALL_NETLINK : 0);
 }
 
 int main(int argc, char **argv)
@@ -30,17 +62,22 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "stderr", no_argument, NULL, 's' },
 		{ "check", no_argument, NULL, 'n' },
+		{ "upcall", required_argument, NULL, 'u' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = TLSHD_DEFAULT_CONFIG;
+	const char *path = NULL, *upcall = "auto";
+	unsigned int upcalls, nworkers = tlshd_workers_default();
+	char *end;
+	long v;
 	bool to_stderr = false, check = false;
 	struct tlshd_config *cf;
 	char err[512];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "c:snhv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:snu:w:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
@@ -51,6 +88,25 @@ int main(int argc, char **argv)
 		case 'n':
 			check = true;
 			to_stderr = true;
+			break;
+		case 'u':
+			upcall = optarg;
+			if (strcmp(upcall, "auto") && strcmp(upcall, "tlsh") &&
+			    strcmp(upcall, "netlink")) {
+				fprintf(stderr, "tlshd: --upcall wants auto, tlsh or netlink, not '%s'\n",
+					upcall);
+				return 2;
+			}
+			break;
+		case 'w':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1 || v > TLSHD_MAX_WORKERS) {
+				fprintf(stderr, "tlshd: --workers wants a number from 1 to %d, not '%s'\n",
+					TLSHD_MAX_WORKERS, optarg);
+				return 2;
+			}
+			nworkers = (unsigned int)v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -72,6 +128,15 @@ int main(int argc, char **argv)
 	}
 
 	tlshd_log_open(to_stderr);
+	if (!path) {
+		path = tlshd_config_default_path();
+		if (!strcmp(path, TLSHD_LEGACY_CONFIG))
+			tlshd_log(TLSHD_LOG_NOTICE, "reading %s; ktls-utils 1.3 and later read %s: please move it there",
+				  TLSHD_LEGACY_CONFIG, TLSHD_DEFAULT_CONFIG);
+		else if (!access(TLSHD_LEGACY_CONFIG, F_OK))
+			tlshd_log_warn("%s is ignored: %s is read instead",
+				       TLSHD_LEGACY_CONFIG, TLSHD_DEFAULT_CONFIG);
+	}
 	ret = gnutls_global_init();
 	if (ret < 0) {
 		tlshd_log_err("gnutls_global_init: %s", gnutls_strerror(ret));
@@ -86,7 +151,9 @@ int main(int argc, char **argv)
 		tlshd_log_err("%s", err);
 		return 1;
 	}
+	tlshd_config_log_warnings(cf);
 	tlshd_log_set_level(cf->cf_loglevel, cf->cf_tls_debug);
+	tlshd_netlink_debug = cf->cf_nl_debug;
 	if (check) {
 		/* the system trust store is otherwise loaded on first use */
 		tlshd_config_creds(cf, false);
@@ -95,9 +162,14 @@ int main(int argc, char **argv)
 		tlshd_config_put(cf);
 		return 0;
 	}
+	upcalls = pick_upcalls(upcall);
+	if (!upcalls) {
+		tlshd_config_put(cf);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	tlshd_keyring_link_session(cf);
-	ret = tlshd_upcall_run(&cf, path);
+	ret = tlshd_dispatch_run(&cf, path, upcalls, nworkers);
 	tlshd_config_put(cf);
 	gnutls_global_deinit();
 	return ret;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tlshd: the user-space TLS handshake agent for the AF_TLSH upcall.
+ * tlshd: the user-space TLS handshake agent for the kernel's handshake
+ * upcalls (AF_TLSH, and mainline's generic netlink "handshake" family).
  *
  * Prototypes are grouped by the file that defines them.  Functions are
  * named tlshd_<file>_<verb>; per-request state lives in struct
@@ -23,12 +24,15 @@
 #include <linux/tlsh.h>
 
 #define TLSHD_VERSION		"1.0"
-#define TLSHD_DEFAULT_CONFIG	"/etc/tlshd.conf"
+/* ktls-utils 1.3 moved it; the old place is still read when it is absent */
+#define TLSHD_DEFAULT_CONFIG	"/etc/tlshd/config"
+#define TLSHD_LEGACY_CONFIG	"/etc/tlshd.conf"
 #define TLSHD_ALPN		"sunrpc"
 /* Used when the kernel passes a zero timeout. */
 #define TLSHD_DEFAULT_TIMEOUT_MS	20000U
 #define TLSHD_MAX_CHAIN		16
 #define TLSHD_MAX_KEYRINGS	16
+#define TLSHD_MAX_STAMPS	8
 
 /* RFC 9289 section 7.1: the RPC-with-TLS extended key usages */
 #define TLSHD_OID_RPC_TLS_CLIENT	"1.3.6.1.5.5.7.3.33"
@@ -46,22 +50,51 @@ struct tlshd_auth_conf {
 	char			*ac_truststore;
 	char			*ac_crl;
 	char			*ac_certificate;
-	char			*ac_private_key;
+	char			*ac_private_key;	/* a file or a GnuTLS URL */
+	/* ktls-utils 1.4's ML-DSA pair: accepted, not used (a warning) */
+	char			*ac_pq_certificate;
+	char			*ac_pq_private_key;
 	bool			ac_require_eku;
 	int			ac_alpn_required;	/* -1: as [authenticate] */
 };
 
 /*
+ * A file the credentials were built from, as it was when read: a change
+ * (ACME renewal, a new CRL) makes the next handshake use a rebuilt
+ * configuration (tlshd_config_changed(), tlshd_config_rebuild()).
+ */
+struct tlshd_file_stamp {
+	const char		*fs_path;	/* points into the config */
+	const char		*fs_section;	/* "authenticate.server" */
+	const char		*fs_key;	/* "x509.crl" */
+	int			fs_errno;	/* stat() failed with it */
+	dev_t			fs_dev;
+	ino_t			fs_ino;
+	off_t			fs_size;
+	struct timespec		fs_mtime;
+	struct timespec		fs_ctime;
+};
+
+/*
  * A parsed configuration file plus the GnuTLS credentials built from it.
  * Handshakes hold a reference, so SIGHUP can swap in a new one while
- * older handshakes finish with the one they started with.
+ * older handshakes finish with the one they started with.  The references
+ * are atomic (workers drop theirs); everything else is read-only once
+ * loaded, but for the system trust store loaded on first use (under a
+ * lock, tlshd_config_creds()).
  */
 struct tlshd_config {
 	unsigned int		cf_refs;
 	char			*cf_path;
+	char			*cf_text;	/* the text parsed, to rebuild */
+	size_t			cf_textlen;
+	char			*cf_warnings;	/* one per line, or NULL */
 	int			cf_loglevel;	/* [debug] loglevel */
 	int			cf_tls_debug;	/* [debug] tls */
+	int			cf_nl_debug;	/* [debug] nl */
 	char			*cf_keyrings[TLSHD_MAX_KEYRINGS];
+	/* linked whatever the file says (.nfs, .nfsd, .nvme), as ktls-utils */
+	bool			cf_keyring_implicit[TLSHD_MAX_KEYRINGS];
 	unsigned int		cf_nkeyrings;
 	bool			cf_alpn_required;	/* [authenticate] */
 	struct tlshd_auth_conf	cf_client;
@@ -79,6 +112,8 @@ struct tlshd_config {
 	bool			cf_server_system_trust;
 	struct tlshd_certkey	*cf_client_ck;	/* NULL: none configured */
 	struct tlshd_certkey	*cf_server_ck;
+	struct tlshd_file_stamp	cf_stamps[TLSHD_MAX_STAMPS];
+	unsigned int		cf_nstamps;
 };
 
 /* The request parameters the kernel passes (SOL_TLSH getsockopt). */
@@ -94,6 +129,12 @@ struct tlshd_params {
 	unsigned int		p_npsk;
 	char			p_peername[TLSH_PEERNAME_MAX];
 	char			p_priorities[TLSH_PRIORITIES_MAX];
+};
+
+/* Where a request came from, and so how its outcome is reported. */
+enum tlshd_upcall {
+	TLSHD_UPCALL_TLSH = 1,		/* AF_TLSH (rpctls' kernel) */
+	TLSHD_UPCALL_NETLINK = 2,	/* mainline's "handshake" genetlink */
 };
 
 enum tlshd_hs_state {
@@ -129,7 +170,9 @@ struct tlshd_handshake {
 	char			hs_reason[256];
 	char			hs_peer_subject[256];
 
-	/* event loop bookkeeping (upcall.c) */
+	enum tlshd_upcall	hs_upcall;
+
+	/* a worker's bookkeeping (worker.c) */
 	struct tlshd_handshake	*hs_next;
 	struct tlshd_handshake	*hs_prev;
 	uint32_t		hs_events;
@@ -149,6 +192,14 @@ struct tlshd_config *tlshd_config_get(struct tlshd_config *cf);
 void tlshd_config_put(struct tlshd_config *cf);
 bool tlshd_config_parse_bool(const char *s, bool *out);
 bool tlshd_config_alpn_required(const struct tlshd_config *cf, bool server);
+const char *tlshd_config_default_path(void);
+void tlshd_config_log_warnings(const struct tlshd_config *cf);
+bool tlshd_config_changed(const struct tlshd_config *cf, char *what,
+			  size_t len);
+void tlshd_config_restamp(struct tlshd_config *cf);
+struct tlshd_config *tlshd_config_rebuild(const struct tlshd_config *cf,
+					  char *err, size_t errlen);
+int tlshd_config_keyring_serial(const char *name);
 
 /* log.c */
 enum tlshd_log_level {
@@ -193,6 +244,8 @@ int tlshd_x509_certkey_load_files(struct tlshd_certkey *ck,
 				  const char *certfile, const char *keyfile,
 				  char *err, size_t errlen);
 void tlshd_x509_certkey_free(struct tlshd_certkey *ck);
+bool tlshd_x509_is_url(const char *s);
+void tlshd_x509_redact_url(const char *url, char *buf, size_t len);
 int tlshd_x509_verify_cb(gnutls_session_t session);
 int tlshd_x509_retrieve_cb(gnutls_session_t session,
 			   const gnutls_datum_t *req_ca_rdn, int nreqs,
@@ -251,8 +304,81 @@ int tlshd_client_finish(struct tlshd_handshake *hs);
 int tlshd_server_setup(struct tlshd_handshake *hs);
 int tlshd_server_finish(struct tlshd_handshake *hs);
 
-/* upcall.c */
-int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path);
+/* status.c */
+struct tlshd_status {
+	int		st_errno;	/* 0 or a positive errno */
+	const char	*st_name;
+	const char	*st_meaning;
+};
+const struct tlshd_status *tlshd_status_table(size_t *n);
+const char *tlshd_status_name(int status);
+int tlshd_status_check(int status, uint64_t req_id);
+
+/* netlink.c */
+struct nlmsghdr;
+struct tlshd_nl_family {
+	uint16_t	nf_family;	/* genetlink id of "handshake" */
+	uint32_t	nf_group;	/* its "tlshd" multicast group */
+};
+struct tlshd_nl {
+	int		nl_fd;
+	uint32_t	nl_portid;
+	uint32_t	nl_seq;
+	uint16_t	nl_family;
+	bool		nl_kernel;	/* peer is the kernel (not a test) */
+};
+/* tlshd_netlink_accept(): a request was refused (logged, DONE sent) */
+#define TLSHD_NL_REFUSED	2
+/*
+ * Test seam: tlshd-nltest sets this to hand out its end of a socketpair
+ * that plays the kernel.  The daemon never sets it.
+ */
+extern int (*tlshd_netlink_test_socket)(bool join);
+/* [debug] nl: 1 logs each netlink command, 2 also each notification */
+extern int tlshd_netlink_debug;
+int tlshd_netlink_probe(struct tlshd_nl_family *fam, char *why,
+			size_t whylen);
+int tlshd_netlink_open(struct tlshd_nl *nl, const struct tlshd_nl_family *fam,
+		       bool join, char *why, size_t whylen);
+void tlshd_netlink_close(struct tlshd_nl *nl);
+int tlshd_netlink_ready(struct tlshd_nl *nl);
+int tlshd_netlink_accept(struct tlshd_nl *nl, int *fd, struct tlshd_params *p);
+int tlshd_netlink_done(struct tlshd_nl *nl, int sockfd, int status,
+		       int32_t peerid);
+int tlshd_netlink_parse_family(const void *buf, size_t len,
+			       struct tlshd_nl_family *fam, char *why,
+			       size_t whylen);
+int tlshd_netlink_parse_ready(const struct nlmsghdr *nlh, uint16_t family,
+			      char *why, size_t whylen);
+int tlshd_netlink_parse_notifications(const void *buf, size_t len,
+				      uint16_t family);
+int tlshd_netlink_parse_accept(const void *buf, size_t len, uint16_t family,
+			       int *sockfd, struct tlshd_params *p, char *why,
+			       size_t whylen);
+size_t tlshd_netlink_build_done(void *buf, size_t len, uint16_t family,
+				uint32_t seq, int sockfd, int status,
+				int32_t peerid);
+
+/* upcall.c: AF_TLSH */
+int tlshd_upcall_listen(int family);
 int tlshd_upcall_read_params(int fd, struct tlshd_params *p);
+void tlshd_upcall_report(int fd, uint64_t req_id, int status, int32_t peerid,
+			 bool auth, bool alpn_none);
+bool tlshd_upcall_tlsh_present(void);
+
+/* dispatch.c: the main thread */
+#define TLSHD_MAX_INFLIGHT	4096
+#define TLSHD_MAX_WORKERS	256
+int tlshd_dispatch_run(struct tlshd_config **cfp, const char *config_path,
+		       unsigned int upcalls, unsigned int nworkers);
+
+/* worker.c */
+unsigned int tlshd_workers_default(void);
+int tlshd_workers_start(unsigned int n, const struct tlshd_nl_family *fam,
+			int wake_fd);
+void tlshd_workers_submit(struct tlshd_handshake *hs);
+unsigned int tlshd_workers_inflight(void);
+bool tlshd_workers_freed(void);
+void tlshd_workers_stop(void);
 
 #endif /* TLSHD_H */

@@ -1,57 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The AF_TLSH upcall and the event loop.
- *
- * Process model: one process, one thread, one epoll set.  It holds
- *   - two AF_TLSH listeners (AF_INET and AF_INET6) in our network
- *     namespace; each accept() hands us a consumer's connected TCP socket;
- *   - a signalfd for SIGHUP (reload), SIGTERM and SIGINT (exit);
- *   - every handshake in flight: a non-blocking GnuTLS session on the
- *     accepted socket, stepped only when that socket is ready in the
- *     direction GnuTLS asked for.
- * So a slow or silent peer only ever costs its own memory and file
- * descriptor, never another handshake's time.  Each handshake carries the
- * kernel's TLSH_TIMEOUT_MS as a deadline; the epoll timeout is the nearest
- * deadline.  At most MAX_INFLIGHT handshakes run at once: beyond that the
- * listeners are muted and requests wait in the kernel's backlog (where
- * the kernel's own timeout still applies).
- *
- * A finished handshake is reported with setsockopt(SOL_TLSH, TLSH_RESULT)
- * and its socket closed.  After a second with nothing in flight the heap
- * the handshakes (or a configuration replaced by SIGHUP) left free is
- * given back to the kernel (malloc_trim), so a burst does not leave the
- * idle daemon big.
+ * rpctls' AF_TLSH upcall (tlsh-kmod/include/uapi/linux/tlsh.h): the
+ * listeners a consumer's socket arrives on, the request parameters read
+ * from it with getsockopt(SOL_TLSH), and the report with setsockopt
+ * TLSH_RESULT.  The dispatcher (dispatch.c) accepts; a worker reports.
  */
 #include <errno.h>
-#include <malloc.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 
 #include "tlshd.h"
-
-#define MAX_INFLIGHT	4096
-#define MAX_EVENTS	64
-#define TRIM_IDLE_MS	1000
-
-struct listener {
-	int	l_fd;
-	int	l_family;
-	bool	l_muted;
-};
-
-static struct listener listeners[2];
-static struct listener sigsrc;
-static struct tlshd_handshake *inflight;
-static unsigned int ninflight;
-static int epfd = -1;
-static bool trim_pending;	/* memory was freed since the last trim */
 
 static int get_opt(int fd, int opt, void *val, socklen_t len,
 		   socklen_t *outlen)
@@ -109,8 +69,18 @@ int tlshd_upcall_read_params(int fd, struct tlshd_params *p)
 	return ret;
 }
 
-static void report(int fd, uint64_t req_id, int status, int32_t peerid,
-		   bool auth, bool alpn_none)
+bool tlshd_upcall_tlsh_present(void)
+{
+	int fd = socket(AF_TLSH, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return errno != EAFNOSUPPORT;
+	close(fd);
+	return true;
+}
+
+void tlshd_upcall_report(int fd, uint64_t req_id, int status, int32_t peerid,
+			 bool auth, bool alpn_none)
 {
 	struct tlsh_result r = {
 		.status = status,
@@ -127,137 +97,19 @@ static void report(int fd, uint64_t req_id, int status, int32_t peerid,
 			       (unsigned long long)req_id, strerror(errno));
 }
 
-static void mute_listeners(bool mute)
-{
-	unsigned int i;
-
-	for (i = 0; i < 2; i++) {
-		struct epoll_event ev = { .events = mute ? 0 : EPOLLIN,
-					  .data.ptr = &listeners[i] };
-
-		if (listeners[i].l_fd < 0 || listeners[i].l_muted == mute)
-			continue;
-		epoll_ctl(epfd, EPOLL_CTL_MOD, listeners[i].l_fd, &ev);
-		listeners[i].l_muted = mute;
-	}
-}
-
-static void complete(struct tlshd_handshake *hs)
-{
-	bool listed = hs->hs_prev || hs->hs_next || inflight == hs;
-
-	report(hs->hs_fd, hs->hs_params.p_req_id, hs->hs_status,
-	       hs->hs_peerid, hs->hs_peer_auth, hs->hs_alpn_none);
-	if (hs->hs_events)
-		epoll_ctl(epfd, EPOLL_CTL_DEL, hs->hs_fd, NULL);
-	if (hs->hs_prev)
-		hs->hs_prev->hs_next = hs->hs_next;
-	else if (inflight == hs)
-		inflight = hs->hs_next;
-	if (hs->hs_next)
-		hs->hs_next->hs_prev = hs->hs_prev;
-	if (listed)
-		ninflight--;
-	close(hs->hs_fd);
-	tlshd_handshake_free(hs);
-	trim_pending = true;
-	if (ninflight < MAX_INFLIGHT)
-		mute_listeners(false);
-}
-
-/* Wait for the direction GnuTLS asked for. */
-static int arm(struct tlshd_handshake *hs)
-{
-	struct epoll_event ev = {
-		.events = hs->hs_want_write ? EPOLLOUT : EPOLLIN,
-		.data.ptr = hs,
-	};
-	int op = hs->hs_events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-
-	if (hs->hs_events == ev.events)
-		return 0;
-	if (epoll_ctl(epfd, op, hs->hs_fd, &ev) < 0)
-		return -errno;
-	hs->hs_events = ev.events;
-	return 0;
-}
-
-static void new_request(int fd, struct tlshd_config *cf)
-{
-	struct tlshd_handshake *hs;
-	struct tlshd_params p;
-	int ret;
-
-	ret = tlshd_upcall_read_params(fd, &p);
-	if (ret < 0) {
-		tlshd_log_err("req=%llu: reading the request parameters: %s",
-			      (unsigned long long)p.p_req_id, strerror(-ret));
-		report(fd, p.p_req_id, EINVAL, 0, false, false);
-		close(fd);
-		return;
-	}
-	hs = tlshd_handshake_new(fd, &p, cf);
-	if (!hs) {
-		tlshd_log_err("req=%llu: out of memory",
-			      (unsigned long long)p.p_req_id);
-		report(fd, p.p_req_id, ENOMEM, 0, false, false);
-		close(fd);
-		return;
-	}
-	tlshd_log_debug("req=%llu: %s handshake with %s (%s), timeout %u ms",
-			(unsigned long long)p.p_req_id,
-			tlshd_log_type_name(p.p_type), hs->hs_peeraddr,
-			p.p_peername, p.p_timeout_ms);
-	if (tlshd_handshake_start(hs)) {
-		complete(hs);
-		return;
-	}
-	ret = arm(hs);
-	if (ret < 0) {
-		tlshd_handshake_fail(hs, EIO, "epoll: %s", strerror(-ret));
-		complete(hs);
-		return;
-	}
-	hs->hs_next = inflight;
-	if (inflight)
-		inflight->hs_prev = hs;
-	inflight = hs;
-	ninflight++;
-	if (ninflight >= MAX_INFLIGHT)
-		mute_listeners(true);
-}
-
-static void accept_all(struct listener *l, struct tlshd_config *cf)
-{
-	for (;;) {
-		int fd = accept4(l->l_fd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				tlshd_log_err("accept on the AF_TLSH listener: %s",
-					      strerror(errno));
-			return;
-		}
-		new_request(fd, cf);
-		if (ninflight >= MAX_INFLIGHT)
-			return;
-	}
-}
-
-static int open_listener(struct listener *l, int family)
+/*
+ * An AF_TLSH listener for @family in our network namespace: a
+ * non-blocking fd, or -errno (logged, with the likely cause).
+ */
+int tlshd_upcall_listen(int family)
 {
 	struct sockaddr_tlsh sa = {
 		.tlsh_sa_family = AF_TLSH,
 		.tlsh_family = (uint16_t)family,
 	};
 	const char *fam = family == AF_INET ? "AF_INET" : "AF_INET6";
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = l };
 	int fd;
 
-	l->l_fd = -1;
-	l->l_family = family;
 	fd = socket(AF_TLSH, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		int e = errno;
@@ -280,192 +132,13 @@ static int open_listener(struct listener *l, int family)
 		close(fd);
 		return -e;
 	}
-	if (listen(fd, SOMAXCONN) < 0 ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (listen(fd, SOMAXCONN) < 0) {
 		int e = errno;
 
 		tlshd_log_err("listen(AF_TLSH, %s): %s", fam, strerror(e));
 		close(fd);
 		return -e;
 	}
-	l->l_fd = fd;
 	tlshd_log_info("listening for %s handshake requests", fam);
-	return 0;
-}
-
-static int open_signals(void)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &sigsrc };
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	sigsrc.l_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sigsrc.l_fd < 0)
-		return -errno;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sigsrc.l_fd, &ev) < 0)
-		return -errno;
-	return 0;
-}
-
-static void reload(struct tlshd_config **cfp, const char *path)
-{
-	struct tlshd_config *cf;
-	char err[512];
-
-	cf = tlshd_config_load(path, err, sizeof(err));
-	if (cf && tlshd_config_load_creds(cf, err, sizeof(err)) < 0) {
-		tlshd_config_put(cf);
-		cf = NULL;
-	}
-	if (!cf) {
-		tlshd_log_err("reload failed, keeping the old configuration: %s",
-			      err);
-		return;
-	}
-	tlshd_log_set_level(cf->cf_loglevel, cf->cf_tls_debug);
-	tlshd_keyring_link_session(cf);
-	/* Handshakes in flight keep their reference to the old one. */
-	tlshd_config_put(*cfp);
-	*cfp = cf;
-	trim_pending = true;
-	tlshd_log(TLSHD_LOG_NOTICE, "configuration reloaded from %s (%u handshakes in flight)",
-		  path, ninflight);
-}
-
-/* Returns the signal that ended the loop (SIGTERM, SIGINT), 0 if none. */
-static int handle_signals(struct tlshd_config **cfp, const char *path)
-{
-	struct signalfd_siginfo si;
-
-	while (read(sigsrc.l_fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP)
-			reload(cfp, path);
-		else
-			return (int)si.ssi_signo;
-	}
-	return 0;
-}
-
-static int next_timeout(void)
-{
-	uint64_t now = tlshd_now_ms(), min = UINT64_MAX;
-	struct tlshd_handshake *hs;
-
-	for (hs = inflight; hs; hs = hs->hs_next)
-		if (hs->hs_deadline_ms < min)
-			min = hs->hs_deadline_ms;
-	if (min == UINT64_MAX)
-		return trim_pending ? TRIM_IDLE_MS : -1;
-	return min <= now ? 0 : (int)(min - now > 60000 ? 60000 : min - now);
-}
-
-static void expire(void)
-{
-	uint64_t now = tlshd_now_ms();
-	struct tlshd_handshake *hs, *next;
-
-	for (hs = inflight; hs; hs = next) {
-		next = hs->hs_next;
-		if (hs->hs_deadline_ms <= now) {
-			tlshd_handshake_timeout(hs);
-			complete(hs);
-		}
-	}
-}
-
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
-int tlshd_upcall_run(struct tlshd_config **cfp, const char *config_path)
-{
-	struct epoll_event evs[MAX_EVENTS];
-	int ret, sig = 0, n, i;
-
-	raise_nofile();
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0) {
-		tlshd_log_err("epoll_create1: %s", strerror(errno));
-		return 1;
-	}
-	ret = open_signals();
-	if (ret < 0) {
-		tlshd_log_err("signalfd: %s", strerror(-ret));
-		return 1;
-	}
-	ret = open_listener(&listeners[0], AF_INET);
-	if (ret == -EAFNOSUPPORT)
-		return 1;
-	ret = open_listener(&listeners[1], AF_INET6);
-	if (listeners[0].l_fd < 0 && listeners[1].l_fd < 0)
-		return 1;
-	tlshd_log(TLSHD_LOG_NOTICE, "tlshd %s ready (config %s)", TLSHD_VERSION,
-		  config_path);
-
-	while (!sig) {
-		n = epoll_wait(epfd, evs, MAX_EVENTS, next_timeout());
-		if (n < 0 && errno != EINTR) {
-			tlshd_log_err("epoll_wait: %s", strerror(errno));
-			break;
-		}
-		for (i = 0; i < n; i++) {
-			void *ptr = evs[i].data.ptr;
-			struct tlshd_handshake *hs;
-
-			if (!ptr)
-				continue;
-			if (ptr == &listeners[0] || ptr == &listeners[1]) {
-				accept_all(ptr, *cfp);
-				continue;
-			}
-			if (ptr == &sigsrc) {
-				sig = handle_signals(cfp, config_path);
-				continue;
-			}
-			hs = ptr;
-			if (tlshd_handshake_step(hs)) {
-				complete(hs);
-				/* a later event may name a freed hs */
-				for (int j = i + 1; j < n; j++)
-					if (evs[j].data.ptr == hs)
-						evs[j].data.ptr = NULL;
-			} else if ((ret = arm(hs)) < 0) {
-				tlshd_handshake_fail(hs, EIO, "epoll: %s",
-						     strerror(-ret));
-				complete(hs);
-			}
-		}
-		expire();
-		if (!n && !ninflight && trim_pending) {
-			malloc_trim(0);
-			trim_pending = false;
-		}
-	}
-
-	if (sig)
-		tlshd_log(TLSHD_LOG_NOTICE, "exiting on signal %d, failing %u handshakes in flight",
-			  sig, ninflight);
-	while (inflight) {
-		struct tlshd_handshake *hs = inflight;
-
-		tlshd_handshake_fail(hs, EIO, "tlshd is shutting down");
-		complete(hs);
-	}
-	for (i = 0; i < 2; i++)
-		if (listeners[i].l_fd >= 0)
-			close(listeners[i].l_fd);
-	close(sigsrc.l_fd);
-	close(epfd);
-	return 0;
+	return fd;
 }

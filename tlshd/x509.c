@@ -11,11 +11,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "tlshd.h"
 
@@ -124,7 +127,8 @@ int tlshd_x509_name_match(const struct tlshd_san *sans, unsigned int nsans,
 int tlshd_x509_crt_name_match(gnutls_x509_crt_t crt, const char *peername,
 			      char *why, size_t whylen)
 {
-	static struct tlshd_san sans[MAX_SANS];
+	/* 17 KiB: off the stack, one per worker thread */
+	static _Thread_local struct tlshd_san sans[MAX_SANS];
 	unsigned int n = 0, idx;
 
 	for (idx = 0; n < MAX_SANS; idx++) {
@@ -261,25 +265,182 @@ fail:
 	return -1;
 }
 
+/*
+ * Does @s name a key by URL ("pkcs11:...", "tpmkey:...", "tpm2:...")?  An
+ * RFC 3986 scheme followed by ':', as ktls-utils decides; a file whose name
+ * looks like one is written "./name".
+ */
+bool tlshd_x509_is_url(const char *s)
+{
+	if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+		return false;
+	for (s++; *s; s++) {
+		if (*s == ':')
+			return true;
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '+' || *s == '-' ||
+		      *s == '.'))
+			return false;
+	}
+	return false;
+}
+
+/* @url for messages, with the value of any "pin-value=" left out. */
+void tlshd_x509_redact_url(const char *url, char *buf, size_t len)
+{
+	static const char pin[] = "pin-value=";
+	size_t o = 0;
+
+	if (!len)
+		return;
+	while (*url && o + 1 < len) {
+		if (!strncasecmp(url, pin, sizeof(pin) - 1)) {
+			o += (size_t)snprintf(buf + o, len - o, "%s<redacted>",
+					      pin);
+			if (o >= len)
+				break;
+			url += sizeof(pin) - 1;
+			while (*url && *url != ';' && *url != '&' &&
+			       *url != '?')
+				url++;
+			continue;
+		}
+		buf[o++] = *url++;
+	}
+	buf[o < len ? o : len - 1] = '\0';
+}
+
+/*
+ * A private key file: root's (or ours), and nobody else may touch it; as
+ * ktls-utils asks for (it only warns; a key others can read is as good as
+ * published, so tlshd refuses it).
+ */
+static int read_key_file(const char *path, gnutls_datum_t *out, char *err,
+			 size_t errlen)
+{
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "x509.private_key %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "x509.private_key %s: not a regular file",
+			 path);
+		goto fail;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "x509.private_key %s is owned by uid %u, not root: refused (chown root, chmod 0600)",
+			 path, (unsigned int)st.st_uid);
+		goto fail;
+	}
+	if (st.st_mode & S_IRWXO) {
+		snprintf(err, errlen,
+			 "x509.private_key %s can be read or written by others (mode %04o): refused (chmod 0600)",
+			 path, (unsigned int)(st.st_mode & 07777));
+		goto fail;
+	}
+	if (st.st_mode & S_IRWXG)
+		tlshd_log_warn("x509.private_key %s is group-accessible (mode %04o); 0600 is safer",
+			       path, (unsigned int)(st.st_mode & 07777));
+	if (st.st_size <= 0 || st.st_size > (1 << 20)) {
+		snprintf(err, errlen, "x509.private_key %s: %s", path,
+			 st.st_size ? "larger than 1 MiB" : "empty");
+		goto fail;
+	}
+	out->data = gnutls_malloc((size_t)st.st_size);
+	if (!out->data) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	n = read(fd, out->data, (size_t)st.st_size);
+	if (n != st.st_size) {
+		snprintf(err, errlen, "x509.private_key %s: short read", path);
+		gnutls_memset(out->data, 0, (size_t)st.st_size);
+		gnutls_free(out->data);
+		out->data = NULL;
+		goto fail;
+	}
+	out->size = (unsigned int)n;
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* A key by GnuTLS URL (PKCS#11 token, TPM): it never leaves the device. */
+static int load_url_key(struct tlshd_certkey *ck, const char *url, char *err,
+			size_t errlen)
+{
+	char shown[300];
+	int ret;
+
+	tlshd_x509_redact_url(url, shown, sizeof(shown));
+	if (!gnutls_url_is_supported(url)) {
+		snprintf(err, errlen,
+			 "x509.private_key %s: this GnuTLS cannot open '%.*s' URLs (write a file name that looks like a URL as ./name)",
+			 shown, (int)(strchr(url, ':') - url + 1), url);
+		return -1;
+	}
+	ret = gnutls_privkey_init(&ck->ck_key);
+	if (!ret)
+		ret = gnutls_privkey_import_url(ck->ck_key, url, 0);
+	if (ret < 0) {
+		snprintf(err, errlen, "x509.private_key %s: %s%s", shown,
+			 gnutls_strerror(ret),
+			 ret == GNUTLS_E_PKCS11_PIN_ERROR ?
+			 " (give the PIN with pin-value= or pin-source= in the URL)" :
+			 "");
+		return -1;
+	}
+	return 0;
+}
+
 int tlshd_x509_certkey_load_files(struct tlshd_certkey *ck,
 				  const char *certfile, const char *keyfile,
 				  char *err, size_t errlen)
 {
 	gnutls_datum_t cert = { NULL, 0 }, key = { NULL, 0 };
-	char why[200];
+	unsigned int n = TLSHD_MAX_CHAIN;
+	char why[300];
 	int ret;
 
+	errno = 0;
 	ret = gnutls_load_file(certfile, &cert);
 	if (ret < 0) {
 		snprintf(err, errlen, "x509.certificate %s: %s", certfile,
 			 errno ? strerror(errno) : gnutls_strerror(ret));
 		return -1;
 	}
-	errno = 0;
-	ret = gnutls_load_file(keyfile, &key);
-	if (ret < 0) {
-		snprintf(err, errlen, "x509.private_key %s: %s", keyfile,
-			 errno ? strerror(errno) : gnutls_strerror(ret));
+	if (tlshd_x509_is_url(keyfile)) {
+		ret = gnutls_pcert_list_import_x509_raw(ck->ck_pcert, &n, &cert,
+							guess_format(&cert), 0);
+		gnutls_free(cert.data);
+		if (ret < 0 || !n) {
+			snprintf(err, errlen, "x509.certificate %s: %s",
+				 certfile, ret < 0 ? gnutls_strerror(ret) :
+				 "no certificate");
+			return -1;
+		}
+		ck->ck_ncerts = n;
+		ret = load_url_key(ck, keyfile, err, errlen);
+		if (!ret && check_pair(ck) < 0) {
+			snprintf(err, errlen,
+				 "x509.private_key does not match the certificate %s",
+				 certfile);
+			ret = -1;
+		}
+		if (ret)
+			certkey_clear(ck);
+		return ret;
+	}
+	if (read_key_file(keyfile, &key, err, errlen) < 0) {
 		gnutls_free(cert.data);
 		return -1;
 	}

@@ -5,7 +5,8 @@
 #                              plus DIR/client.conf and DIR/server.conf
 #   tlshd_start NS [CONF]      start build/bin/tlshd in namespace NS (default
 #                              conf: DIR/NS.conf), log to DIR/tlshd-NS.log,
-#                              wait until it listens; pid in TLSHD_PID[NS]
+#                              wait until it listens; pid in TLSHD_PID[NS];
+#                              $TLSHD_ARGS (e.g. "-w 1") goes on its command line
 #   tlshd_stop NS              stop it (SIGTERM, then wait)
 #   tlshd_stop_all             stop every agent started here
 #
@@ -46,7 +47,8 @@ tlshd_start() {
 	local ns=$1 conf=${2:-$TLSHD_DIR/$1.conf}
 
 	modprobe tlsh 2>/dev/null
-	nsenter --net=/run/netns/"$ns" build/bin/tlshd -s -c "$conf" \
+	# shellcheck disable=SC2086
+	nsenter --net=/run/netns/"$ns" build/bin/tlshd -s -c "$conf" ${TLSHD_ARGS:-} \
 		>>"$TLSHD_DIR/tlshd-$ns.log" 2>&1 &
 	TLSHD_PID[$ns]=$!
 	for _ in $(seq 100); do

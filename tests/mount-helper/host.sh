@@ -398,7 +398,7 @@ if make -s -C "$REPO" install DESTDIR="$D" PREFIX=/usr >"$T/install.log" 2>&1; t
 			tap_fail "man-$m: $(head -3 "$T/man.err")"
 		fi
 	done
-	tap_expect "install-unit-execstart" "ExecStart=/usr/sbin/tlshd -c /etc/tlshd.conf" \
+	tap_expect "install-unit-execstart" "ExecStart=/usr/sbin/tlshd" \
 		"$(grep '^ExecStart=' "$D/lib/systemd/system/tlshd.service" 2>/dev/null)"
 	[ -x "$D/usr/sbin/tlshd" ] && "$D/usr/sbin/tlshd" --version >/dev/null 2>&1 &&
 		tap_ok "installed tlshd runs" || tap_fail "installed tlshd runs"

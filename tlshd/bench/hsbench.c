@@ -21,7 +21,12 @@
  *
  *   tlshd-hsbench [OPTIONS] ADDR PORT
  *     -n N            handshakes per path and concurrency level (200)
- *     -j J[,J...]     concurrency levels (1,8)
+ *     -j J[,J...]     concurrency levels (1,8,64)
+ *     --threads T     in-process path: T threads share the J sessions (1),
+ *                     to compare with tlshd running T workers
+ *     --agent-pid PID the agent (tlshd): its CPU time per handshake is
+ *                     reported beside this process's for the in-process
+ *                     path (user + system, all threads)
  *     -r R            rounds the paths alternate in (4)
  *     -w W            warm-up handshakes per path, not counted (2)
  *     --peername NAME name the server certificate must carry (required)
@@ -37,6 +42,15 @@
  *     prints this process's RSS and Private_Dirty (KiB) right after
  *     gnutls_global_init(): the floor for any program using GnuTLS here.
  *
+ *   tlshd-hsbench --serve PORT --cert FILE --key FILE [--threads T]
+ *     the peer: a TLS 1.3 server (ALPN "sunrpc", no tickets, tlshd's
+ *     priorities) on T threads, each with its own SO_REUSEPORT listener
+ *     and non-blocking sessions; after the handshake it waits for the
+ *     client to close (so the client can still install kTLS, which wants
+ *     an established socket).  gnutls-serv runs on one thread only, which
+ *     would cap every multi-threaded figure at the peer's.  Prints
+ *     "serving".
+ *
  * Exit status 0 when every handshake succeeded, 1 otherwise, 2 on usage
  * or set-up errors.
  */
@@ -46,6 +60,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -54,6 +69,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "tlshd.h"
@@ -74,23 +90,28 @@ struct sample_set {
 	double		*lat;		/* ticks each successful one took */
 	unsigned int	n, ok, failed;	/* attempts, successes, failures */
 	double		wall;		/* ticks, summed over rounds */
+	double		cpu_ms;		/* CPU time of the side doing TLS */
 	char		first_error[256];
 };
 
 static struct {
 	const char	*addr, *port, *peername, *ca, *crl, *prio;
 	unsigned int	n, rounds, warmup, slot, timeout_ms;
-	unsigned int	levels[MAX_LEVELS], nlevels;
+	unsigned int	levels[MAX_LEVELS], nlevels, threads;
+	const char	*cert, *key;
+	int		agent_pid;	/* tlshd, for its CPU time */
 	bool		ktls, run[NPATHS];
 	struct sockaddr_storage ss;
 	socklen_t	sslen;
 } opt = {
 	.n = 200, .rounds = 4, .warmup = 2, .timeout_ms = 30000, .ktls = true,
+	.threads = 1,
 	.prio = DEFAULT_PRIO, .run = { true, true },
 };
 
 static gnutls_certificate_credentials_t creds;
 static char negotiated[128];
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void die(const char *fmt, ...)
 {
@@ -154,7 +175,7 @@ static void record(struct sample_set *set, double lat, const char *err)
 			 err);
 }
 
-/* ---- in-process: one thread, J non-blocking GnuTLS sessions ------------ */
+/* ---- in-process: T threads, J non-blocking GnuTLS sessions ------------- */
 
 struct conn {
 	int			fd;
@@ -182,7 +203,7 @@ static const char *inproc_start(struct conn *c)
 {
 	gnutls_datum_t alpn = { (unsigned char *)TLSHD_ALPN,
 				sizeof(TLSHD_ALPN) - 1 };
-	static char why[160];
+	static _Thread_local char why[160];
 	int ret;
 
 	c->fd = tcp_connect();
@@ -255,16 +276,18 @@ static int inproc_step(struct conn *c, char *why, size_t len)
 		if (ret)
 			return -1;
 	}
+	pthread_mutex_lock(&lock);
 	if (!negotiated[0])
 		snprintf(negotiated, sizeof(negotiated), "%s %s %s",
 			 gnutls_protocol_get_name(gnutls_protocol_get_version(c->s)),
 			 gnutls_cipher_get_name(gnutls_cipher_get(c->s)),
 			 gnutls_group_get_name(gnutls_group_get(c->s)));
+	pthread_mutex_unlock(&lock);
 	return 1;
 }
 
-static void run_inproc(struct sample_set *set, unsigned int count,
-		       unsigned int j)
+static void run_inproc_one(struct sample_set *set, unsigned int count,
+			   unsigned int j)
 {
 	struct conn conns[MAX_J];
 	struct pollfd pfd[MAX_J];
@@ -334,6 +357,209 @@ static void run_inproc(struct sample_set *set, unsigned int count,
 	set->wall += ticks_since(t0);
 }
 
+struct inproc_thread {
+	pthread_t		th;
+	struct sample_set	set;
+	unsigned int		count, j;
+};
+
+static void *inproc_thread(void *arg)
+{
+	struct inproc_thread *t = arg;
+
+	run_inproc_one(&t->set, t->count, t->j);
+	return NULL;
+}
+
+/*
+ * The in-process path on opt.threads threads (at most J): each runs its
+ * share of the J sessions and of the handshakes, as tlshd's workers
+ * share the requests.
+ */
+static void run_inproc(struct sample_set *set, unsigned int count,
+		       unsigned int j)
+{
+	unsigned int nt = opt.threads < j ? opt.threads : j, i, k;
+	struct inproc_thread *t;
+	double t0 = ticks();
+
+	if (nt <= 1) {
+		run_inproc_one(set, count, j);
+		return;
+	}
+	t = calloc(nt, sizeof(*t));
+	if (!t)
+		die("out of memory");
+	for (i = 0; i < nt; i++) {
+		t[i].j = j / nt + (i < j % nt);
+		t[i].count = count / nt + (i < count % nt);
+		t[i].set.lat = calloc(t[i].count + 1, sizeof(double));
+		if (!t[i].set.lat ||
+		    pthread_create(&t[i].th, NULL, inproc_thread, &t[i]))
+			die("in-process thread: %s", strerror(errno));
+	}
+	for (i = 0; i < nt; i++) {
+		pthread_join(t[i].th, NULL);
+		for (k = 0; k < t[i].set.ok; k++)
+			set->lat[set->ok++] = t[i].set.lat[k];
+		set->n += t[i].set.n;
+		if (t[i].set.failed && !set->failed)
+			snprintf(set->first_error, sizeof(set->first_error),
+				 "%s", t[i].set.first_error);
+		set->failed += t[i].set.failed;
+		free(t[i].set.lat);
+	}
+	free(t);
+	set->wall += ticks_since(t0);
+}
+
+/* ---- the peer: a TLS server on T threads -------------------------------- */
+
+struct serve_conn {
+	int			fd;
+	gnutls_session_t	s;
+	double			deadline;
+	bool			done;	/* handshake over: wait for the close */
+};
+
+static gnutls_certificate_credentials_t serve_creds;
+static unsigned int number(const char *s, const char *what, unsigned int max);
+
+static int serve_listen(unsigned int port)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
+	int fd, one = 1, zero = 0;
+
+	sa.sin6_port = htons((uint16_t)port);
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1024))
+		die("--serve: listen on %u: %s", port, strerror(errno));
+	return fd;
+}
+
+static void serve_end(struct serve_conn *c)
+{
+	gnutls_deinit(c->s);
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void *serve_thread(void *arg)
+{
+	gnutls_datum_t alpn = { (unsigned char *)TLSHD_ALPN,
+				sizeof(TLSHD_ALPN) - 1 };
+	unsigned int port = (unsigned int)(uintptr_t)arg, n = 0, i;
+	struct serve_conn *conns = calloc(1024, sizeof(*conns));
+	struct pollfd *pfd = calloc(1025, sizeof(*pfd));
+	int lfd = serve_listen(port);
+
+	if (!conns || !pfd)
+		die("out of memory");
+	for (;;) {
+		pfd[0].fd = n < 1024 ? lfd : -1;
+		pfd[0].events = POLLIN;
+		for (i = 0; i < n; i++) {
+			pfd[i + 1].fd = conns[i].fd;
+			pfd[i + 1].events = !conns[i].done &&
+				gnutls_record_get_direction(conns[i].s) ?
+				POLLOUT : POLLIN;
+		}
+		if (poll(pfd, n + 1, 1000) < 0 && errno != EINTR)
+			die("--serve: poll: %s", strerror(errno));
+		for (i = 0; i < n; i++) {
+			int ret;
+
+			if (!pfd[i + 1].revents) {
+				if (now_ms() > conns[i].deadline)
+					serve_end(&conns[i]);
+				continue;
+			}
+			if (conns[i].done) {
+				char junk[4096];
+				ssize_t r = recv(conns[i].fd, junk, sizeof(junk),
+						 MSG_DONTWAIT);
+
+				if (r == 0 || (r < 0 && errno != EAGAIN))
+					serve_end(&conns[i]);
+				continue;
+			}
+			do {
+				ret = gnutls_handshake(conns[i].s);
+			} while (ret < 0 && !gnutls_error_is_fatal(ret) &&
+				 ret != GNUTLS_E_AGAIN);
+			if (ret == GNUTLS_E_AGAIN)
+				continue;
+			if (ret < 0)
+				serve_end(&conns[i]);
+			else
+				conns[i].done = true;
+		}
+		/* drop the ended ones */
+		for (i = 0; i < n;) {
+			if (conns[i].fd < 0)
+				conns[i] = conns[--n];
+			else
+				i++;
+		}
+		while (n < 1024 && pfd[0].revents) {
+			struct serve_conn *c = &conns[n];
+			int fd = accept4(lfd, NULL, NULL,
+					 SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+			if (fd < 0)
+				break;
+			c->fd = fd;
+			c->done = false;
+			c->deadline = now_ms() + 60000;
+			if (gnutls_init(&c->s, GNUTLS_SERVER | GNUTLS_NONBLOCK |
+					GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL) ||
+			    gnutls_priority_set_direct(c->s, DEFAULT_PRIO,
+						       NULL) ||
+			    gnutls_alpn_set_protocols(c->s, &alpn, 1,
+						      GNUTLS_ALPN_MANDATORY |
+						      GNUTLS_ALPN_SERVER_PRECEDENCE) ||
+			    gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE,
+						   serve_creds))
+				die("--serve: session set-up failed");
+			gnutls_transport_set_int(c->s, fd);
+			n++;
+		}
+	}
+	return NULL;
+}
+
+static int serve(const char *port)
+{
+	unsigned int p = number(port, "--serve", 65535), i;
+	pthread_t th;
+	int ret;
+
+	if (!opt.cert || !opt.key)
+		die("--serve needs --cert and --key");
+	ret = gnutls_global_init();
+	if (!ret)
+		ret = gnutls_certificate_allocate_credentials(&serve_creds);
+	if (!ret)
+		ret = gnutls_certificate_set_x509_key_file(serve_creds, opt.cert,
+							   opt.key,
+							   GNUTLS_X509_FMT_PEM);
+	if (ret < 0)
+		die("--serve: %s", gnutls_strerror(ret));
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 1; i < opt.threads; i++)
+		if (pthread_create(&th, NULL, serve_thread,
+				   (void *)(uintptr_t)p))
+			die("--serve: pthread_create failed");
+	printf("serving port=%u threads=%u\n", p, opt.threads);
+	fflush(stdout);
+	serve_thread((void *)(uintptr_t)p);
+	return 0;
+}
+
 /* ---- upcall: J threads, each drives one tlsh_test slot ----------------- */
 
 struct worker {
@@ -342,7 +568,6 @@ struct worker {
 	struct sample_set	*set;
 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned int todo;
 
 static int ctl(const char *fmt, ...)
@@ -453,6 +678,41 @@ static void run_upcall(struct sample_set *set, unsigned int count,
 	set->wall += ticks_since(t0);
 }
 
+/* ---- CPU time ----------------------------------------------------------- */
+
+/* This process's user + system time (every thread), ms. */
+static double self_cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+/* The agent's user + system time from /proc/PID/stat, ms (0: unknown). */
+static double agent_cpu_ms(void)
+{
+	unsigned long long ut = 0, st = 0;
+	char path[64], buf[1024], *p;
+	FILE *f;
+
+	if (!opt.agent_pid)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", opt.agent_pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	/* after "comm)": state ppid pgrp session tty tpgid flags minflt
+	 * cminflt majflt cmajflt utime stime */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) * 1e3 / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* ---- figures ----------------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)
@@ -496,12 +756,13 @@ static void row(const char *name, const double v[NPATHS], double num,
 static void report(unsigned int j, struct sample_set sets[NPATHS],
 		   double ms_per_tick)
 {
-	double rate[NPATHS], med[NPATHS], p95[NPATHS];
+	double rate[NPATHS], med[NPATHS], p95[NPATHS], cpu[NPATHS];
 	unsigned int p;
 
 	for (p = 0; p < NPATHS; p++) {
 		double s = sets[p].wall * ms_per_tick / 1e3;
 
+		cpu[p] = sets[p].ok ? sets[p].cpu_ms / sets[p].ok : 0;
 		rate[p] = s > 0 ? sets[p].ok / s : 0;
 		med[p] = pct(&sets[p], 50, ms_per_tick);
 		p95[p] = pct(&sets[p], 95, ms_per_tick);
@@ -512,6 +773,8 @@ static void report(unsigned int j, struct sample_set sets[NPATHS],
 	row("handshakes/s", rate, rate[UPCALL], rate[INPROC]);
 	row("latency median (ms)", med, med[INPROC], med[UPCALL]);
 	row("latency p95 (ms)", p95, p95[INPROC], p95[UPCALL]);
+	if (opt.agent_pid)
+		row("CPU ms per handshake", cpu, cpu[INPROC], cpu[UPCALL]);
 	printf("  %-22s %5u of %-5u %5u of %-5u\n", "succeeded",
 	       sets[INPROC].ok, sets[INPROC].n, sets[UPCALL].ok,
 	       sets[UPCALL].n);
@@ -520,9 +783,10 @@ static void report(unsigned int j, struct sample_set sets[NPATHS],
 			printf("  %s: %u failed, first: %s\n", path_names[p],
 			       sets[p].failed, sets[p].first_error);
 	/* machine-readable, for scripts */
-	printf("result j=%u inproc_hs_per_s=%.2f upcall_hs_per_s=%.2f inproc_median_ms=%.2f upcall_median_ms=%.2f inproc_p95_ms=%.2f upcall_p95_ms=%.2f failed=%u\n",
+	printf("result j=%u inproc_hs_per_s=%.2f upcall_hs_per_s=%.2f inproc_median_ms=%.2f upcall_median_ms=%.2f inproc_p95_ms=%.2f upcall_p95_ms=%.2f inproc_cpu_ms=%.2f upcall_cpu_ms=%.2f failed=%u\n",
 	       j, rate[INPROC], rate[UPCALL], med[INPROC], med[UPCALL],
-	       p95[INPROC], p95[UPCALL], sets[INPROC].failed + sets[UPCALL].failed);
+	       p95[INPROC], p95[UPCALL], cpu[INPROC], cpu[UPCALL],
+	       sets[INPROC].failed + sets[UPCALL].failed);
 	fflush(stdout);
 }
 
@@ -598,8 +862,9 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: tlshd-hsbench --peername NAME --ca FILE [--crl FILE] [-n N] [-j J,...]\n"
 		"         [-r ROUNDS] [-w WARMUP] [--priorities P] [--no-ktls] [--only inproc|upcall]\n"
-		"         [--slot S] [--timeout MS] ADDR PORT\n"
-		"       tlshd-hsbench --floor\n");
+		"         [--slot S] [--timeout MS] [--threads T] [--agent-pid PID] ADDR PORT\n"
+		"       tlshd-hsbench --floor\n"
+		"       tlshd-hsbench --serve PORT --cert FILE --key FILE [--threads T]\n");
 	exit(2);
 }
 
@@ -615,17 +880,24 @@ int main(int argc, char **argv)
 		{ "slot", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "floor", no_argument, NULL, 'F' },
+		{ "serve", required_argument, NULL, 'S' },
+		{ "cert", required_argument, NULL, 'C' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "threads", required_argument, NULL, 'T' },
+		{ "agent-pid", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sample_set sets[MAX_LEVELS][NPATHS];
 	unsigned int r, l, p, failed = 0;
+	const char *serve_port = NULL;
 	double ms_per_tick;
 	int c, ret;
 
 	opt.levels[0] = 1;
 	opt.levels[1] = 8;
-	opt.nlevels = 2;
+	opt.levels[2] = 64;
+	opt.nlevels = 3;
 	while ((c = getopt_long(argc, argv, "n:j:r:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -643,6 +915,22 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			return floor_report();
+		case 'S':
+			serve_port = optarg;
+			break;
+		case 'C':
+			opt.cert = optarg;
+			break;
+		case 'K':
+			opt.key = optarg;
+			break;
+		case 'T':
+			opt.threads = number(optarg, "--threads", MAX_J);
+			break;
+		case 'P':
+			opt.agent_pid = (int)number(optarg, "--agent-pid",
+						    4194304);
+			break;
 		case 'N':
 			opt.peername = optarg;
 			break;
@@ -677,6 +965,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
+	if (serve_port)
+		return serve(serve_port);
 	if (argc - optind != 2 || !opt.peername || !opt.ca)
 		usage();
 	opt.addr = argv[optind];
@@ -745,17 +1035,26 @@ int main(int argc, char **argv)
 				     (r < opt.n % opt.rounds);
 
 		for (l = 0; l < opt.nlevels; l++) {
-			if (opt.run[INPROC])
+			double c0;
+
+			if (opt.run[INPROC]) {
+				c0 = self_cpu_ms();
 				run_inproc(&sets[l][INPROC], count,
 					   opt.levels[l]);
-			if (opt.run[UPCALL])
+				sets[l][INPROC].cpu_ms += self_cpu_ms() - c0;
+			}
+			if (opt.run[UPCALL]) {
+				c0 = agent_cpu_ms();
 				run_upcall(&sets[l][UPCALL], count,
 					   opt.levels[l]);
+				sets[l][UPCALL].cpu_ms += agent_cpu_ms() - c0;
+			}
 		}
 	}
 	ms_per_tick = tick_ms();
-	printf("negotiated (in-process): %s; %u handshakes per path and level in %u alternating rounds\n",
-	       negotiated[0] ? negotiated : "-", opt.n, opt.rounds);
+	printf("negotiated (in-process): %s; %u handshakes per path and level in %u alternating rounds; in-process on %u thread%s\n",
+	       negotiated[0] ? negotiated : "-", opt.n, opt.rounds,
+	       opt.threads, opt.threads == 1 ? "" : "s");
 	for (l = 0; l < opt.nlevels; l++) {
 		report(opt.levels[l], sets[l], ms_per_tick);
 		for (p = 0; p < NPATHS; p++) {

@@ -1,8 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Host tests for tlshd (no kTLS on the host):
-#   - tlshd-unit: configuration parser and peer-name matcher;
-#   - the libFuzzer target for the parser, bounded (when clang is there);
+#   - tlshd-unit: configuration parser, peer-name matcher, the netlink
+#     upcall's messages (crafted good and malformed), the status table;
+#   - the libFuzzer targets for the config and netlink parsers, bounded
+#     (when clang is there);
+#   - tlshd-nltest: the netlink upcall end to end against a fake kernel;
 #   - tlshd's handshake engine with the kTLS hand-off disabled by the
 #     internal test seam, against gnutls-serv/gnutls-cli and Python's ssl
 #     (OpenSSL), and against itself: every mode, every failure status;
@@ -33,12 +36,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for f in tlshd tlshd-hstest tlshd-unit; do
+for f in tlshd tlshd-hstest tlshd-unit tlshd-nltest; do
 	[ -x "$B/$f" ] || { tap_fail "build: $B/$f missing (run make userspace)"; exit 1; }
 done
 
-# --- unit tests --------------------------------------------------------------
-"$B/tlshd-unit" "$T" || true
+# --- unit tests (they read the test certificates too) -------------------------
+tlshd/tests/mkcerts.sh "$C" || { tap_fail "mkcerts.sh failed"; exit 1; }
+mkdir -p "$T/nl-corpus" "$T/unit"
+TLSHD_NL_CORPUS=$T/nl-corpus "$B/tlshd-unit" "$T/unit" "$C" || true
 
 # --- fuzzer ------------------------------------------------------------------
 if command -v clang >/dev/null; then
@@ -52,16 +57,87 @@ if command -v clang >/dev/null; then
 			tap_fail "fuzz: config parser crashed"
 			printf '%s\n' "$out" | tail -n 30 | sed 's/^/#   /'
 		fi
+		if out=$("$B/tlshd-fuzz-netlink" -runs=1000000 -max_len=2048 \
+			-seed=1 -timeout=10 "$T/nl-corpus" 2>&1); then
+			tap_ok "fuzz: netlink parsers, 1000000 runs from $(ls "$T/nl-corpus" | wc -l) crafted seeds, no crash or leak"
+		else
+			tap_fail "fuzz: netlink parsers crashed"
+			printf '%s\n' "$out" | tail -n 30 | sed 's/^/#   /'
+		fi
 	else
 		tap_fail "fuzz: build failed"
 		printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
 	fi
 else
-	tap_skip "fuzz: config parser" "clang not installed"
+	tap_skip "fuzz: config and netlink parsers" "clang not installed"
 fi
 
-# --- certificates and configurations -----------------------------------------
-tlshd/tests/mkcerts.sh "$C" || { tap_fail "mkcerts.sh failed"; exit 1; }
+# --- configurations -----------------------------------------------------------
+
+# --- the netlink upcall against a fake kernel (tests/nltest.c) ----------------
+"$B/tlshd-nltest" "$C" 2>"$T/nltest.log"
+rc=$?
+[ $rc -le 1 ] || tap_fail "tlshd-nltest: exit $rc: $(tail -n 3 "$T/nltest.log")"
+# the same with one worker and with four, and under the sanitizers
+for w in 1 4; do
+	out=$("$B/tlshd-nltest" "$C" $w 2>&1)
+	rc=$?
+	n=$(grep -c '^ok - ' <<<"$out")
+	if [ $rc -eq 0 ] && ! grep -q '^not ok' <<<"$out"; then
+		tap_ok "tlshd-nltest with $w worker(s): all $n cases pass"
+	else
+		tap_fail "tlshd-nltest with $w worker(s)"
+		grep '^not ok' <<<"$out" | sed 's/^/#   /'
+	fi
+done
+if command -v clang >/dev/null; then
+	if out=$(make -s -C tlshd BUILD="$REPO/build" sanitize 2>&1); then
+		out=$("$B/tlshd-nltest-tsan" "$C" 4 2>&1)
+		rc=$?
+		if [ $rc -eq 0 ] && ! grep -q 'WARNING: ThreadSanitizer' <<<"$out"; then
+			tap_ok "tlshd-nltest under ThreadSanitizer, 4 workers: no data race"
+		else
+			tap_fail "tlshd-nltest under ThreadSanitizer: exit $rc"
+			grep -A12 'WARNING: ThreadSanitizer\|^not ok' <<<"$out" | head -n 40 | sed 's/^/#   /'
+		fi
+		out=$("$B/tlshd-nltest-asan" "$C" 3 2>&1)
+		rc=$?
+		if [ $rc -eq 0 ] && ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' <<<"$out"; then
+			tap_ok "tlshd-nltest under AddressSanitizer, UBSan, LeakSanitizer: clean"
+		else
+			tap_fail "tlshd-nltest under ASan/UBSan: exit $rc"
+			grep -A12 'ERROR: \|runtime error\|^not ok' <<<"$out" | head -n 40 | sed 's/^/#   /'
+		fi
+	else
+		tap_fail "sanitize: build failed"
+		printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
+	fi
+else
+	tap_skip "tlshd-nltest under the sanitizers" "clang not installed"
+fi
+# the causes, as tlshd logged them
+nl_log() { # name pattern
+	if grep -q "$2" "$T/nltest.log"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1: no log line '$2'"
+		grep -v 'handshake req=' "$T/nltest.log" | tail -n 8 | sed 's/^/#   /'
+	fi
+}
+nl_log "netlink e2e log: a request with an unknown attribute is refused, naming it" \
+	'error: netlink: refusing the request on fd [0-9]*: unknown attribute 12 (the kernel'"'"'s handshake protocol is newer'
+nl_log "netlink e2e log: a request without MESSAGE_TYPE is refused, naming it" \
+	'error: netlink: refusing the request on fd [0-9]*: no MESSAGE_TYPE'
+nl_log "netlink e2e log: a UDP socket is refused, naming the transport" \
+	'type=client-anon result=fail status=EPROTONOSUPPORT .*reason="socket type 2 protocol 17: tlshd serves TLS over TCP only"'
+nl_log "netlink e2e log: DONE refused by the kernel is named" \
+	'warning: netlink: the kernel did not take DONE for fd [0-9]*: Device or resource busy'
+nl_log "netlink e2e log: a CRL changed on disk is read for the next handshake" \
+	'x509.crl .*/live-crl.pem changed on disk: credentials read again for the next handshakes'
+nl_log "netlink e2e log: a certificate that does not parse leaves the last good one, said" \
+	'error: \[authenticate.server\] x509.certificate .*/live-server.pem changed on disk but does not load, keeping the credentials read before'
+nl_log "netlink e2e log: the audit line of a netlink request" \
+	'handshake req=[0-9]* peer=127.0.0.1 name=localhost type=client-anon result=ok status=0 version=TLS1.3'
 
 conf() { # name, then lines
 	local f=$T/$1.conf
@@ -137,6 +213,7 @@ bg() {
 	local log=$1 i p
 	shift
 	PORT=$(free_port)
+	: > "$log"	# never read the previous peer's port line
 	timeout 120 "${@//@PORT@/$PORT}" > "$log" 2>&1 &
 	PIDS+=($!)
 	BGPID=$!
@@ -452,6 +529,65 @@ tap_expect "tlshd: good config passes --check" "$T/both.conf: configuration OK" 
 out=$("$B/tlshd" --bogus 2>&1)
 rc=$?
 tap_expect "tlshd: unknown option exits 2" 2 "$rc"
+
+# ktls-utils keys tlshd does not implement: accepted, one warning each
+printf '[debug]\ndelay_done = 2\n[authenticate.server]\nx509.pq.certificate = /pq.pem\nx509.pq.private_key = /pq.key\n' \
+	> "$T/pq.conf"
+out=$("$B/tlshd" --check -c "$T/pq.conf" 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c '^tlshd: warning: .*ignored' <<<"$out")" = 3 ] &&
+	grep -q 'x509.pq.certificate ignored: this tlshd does not present post-quantum' <<<"$out"; then
+	tap_ok "tlshd --check: delay_done and x509.pq.* accepted, one warning each"
+else
+	tap_fail "tlshd --check with ktls-utils-only keys: exit $rc, '$out'"
+fi
+
+# --- a private key in a PKCS#11 token (SoftHSM through p11-kit) -------------------
+if command -v softhsm2-util >/dev/null && command -v p11tool >/dev/null; then
+	export SOFTHSM2_CONF=$T/softhsm2.conf
+	mkdir -p "$T/tokens"
+	echo "directories.tokendir = $T/tokens" > "$SOFTHSM2_CONF"
+	softhsm2-util --init-token --free --label rpctls-test --pin 4321 --so-pin 8765 >/dev/null
+	GNUTLS_PIN=4321 p11tool --login --write --load-privkey "$C/server.key" \
+		--label server-key "pkcs11:token=rpctls-test" >/dev/null 2>&1
+	URL="pkcs11:token=rpctls-test;object=server-key"
+	conf pkcs11 '[authenticate.server]' "x509.certificate = $C/server.pem" \
+		"x509.private_key = $URL;pin-value=4321" '[authenticate.client]' \
+		"x509.truststore = $C/ca.pem"
+	out=$("$HS" -c "$T/pkcs11.conf" -t anon -T x509 -n server.test --send hi -v pair 1 2>&1)
+	if grep -q "pairs=1 ok=1" <<<"$out" && ! grep -q 4321 <<<"$out"; then
+		tap_ok "pkcs11: the server's key in a token signs the handshake; the PIN is never shown"
+	else
+		tap_fail "pkcs11: handshake with the token's key"
+		printf '%s\n' "$out" | tail -n 10 | sed 's/^/#   /'
+	fi
+	conf pkcs11-nopin '[authenticate.server]' "x509.certificate = $C/server.pem" \
+		"x509.private_key = $URL"
+	out=$("$B/tlshd" --check -c "$T/pkcs11-nopin.conf" 2>&1)
+	tap_expect "pkcs11: a URL without a PIN is refused, naming the URL and the fix" 1 \
+		"$(grep -c "x509.private_key $URL: Error in provided PIN. (give the PIN with pin-value= or pin-source=" <<<"$out")"
+	conf pkcs11-wrong '[authenticate.server]' "x509.certificate = $C/server.pem" \
+		"x509.private_key = pkcs11:token=rpctls-test;object=nothing;pin-value=4321"
+	out=$("$B/tlshd" --check -c "$T/pkcs11-wrong.conf" 2>&1)
+	if [ $? -ne 0 ] && grep -q 'object=nothing;pin-value=<redacted>' <<<"$out" &&
+		! grep -q 4321 <<<"$out"; then
+		tap_ok "pkcs11: a key not in the token is refused; the PIN is redacted"
+	else
+		tap_fail "pkcs11: missing object: '$out'"
+	fi
+	unset SOFTHSM2_CONF
+else
+	tap_skip "pkcs11: key in a token" "softhsm2-util or p11tool not installed"
+fi
+conf tpmkey '[authenticate.server]' "x509.certificate = $C/server.pem" \
+	"x509.private_key = tpmkey:file=/etc/tlshd/server.tpm"
+out=$("$B/tlshd" --check -c "$T/tpmkey.conf" 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && grep -qE "tpmkey:file=/etc/tlshd/server.tpm: (this GnuTLS cannot open 'tpmkey:' URLs|.+)" <<<"$out"; then
+	tap_ok "tpmkey: URL handed to GnuTLS; its answer named ($(sed 's/.*server.tpm: //' <<<"$out" | head -c 60))"
+else
+	tap_fail "tpmkey: exit $rc, '$out'"
+fi
 
 # --- tlshd.service ------------------------------------------------------------------
 # The unit as installed (man pages for Documentation=), ExecStart pointing

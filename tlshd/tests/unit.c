@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tlshd-unit: table-driven unit tests for the configuration parser and
- * the peer-name matcher.  Prints one TAP line per case.
+ * tlshd-unit: table-driven unit tests for the configuration parser, the
+ * peer-name matcher and (unit_netlink.c) the netlink upcall's messages and
+ * the status table.  Prints one TAP line per case.
+ *
+ *   tlshd-unit TMPDIR CERTDIR [TLSHD.8]   (CERTDIR: tests/mkcerts.sh)
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "tlshd.h"
+#include "unit.h"
 
 static int failures;
 
-static void result(bool ok, const char *name, const char *why)
+void result(bool ok, const char *name, const char *why)
 {
 	if (ok) {
 		printf("ok - %s\n", name);
@@ -54,10 +60,48 @@ static const struct cfg_case cfg_cases[] = {
 	  "[debug\n", "t.conf:1: malformed section header" },
 	{ "config: trailing junk after section header",
 	  "[debug] x\n", "t.conf:1: malformed section header" },
-	{ "config: non-numeric loglevel",
-	  "[debug]\nloglevel = lots\n", "t.conf:2: [debug] 'loglevel' wants a number" },
-	{ "config: loglevel out of range",
-	  "[debug]\nloglevel = 10\n", "wants a number from 0 to 9" },
+	{ "config: non-numeric loglevel is 0 with a warning (as GLib reads it)",
+	  "[debug]\nloglevel = lots\n", NULL },
+	{ "config: loglevel takes any integer (ktls-utils' range)",
+	  "[debug]\nloglevel = 10\ntls = 99\nnl = -3\n", NULL },
+	{ "config: ktls-utils 1.4's example configuration, every key set",
+	  "#\n# ktls-utils 1.4 etc/tlshd/config, with each key given a value\n#\n"
+	  "[debug]\nloglevel=0\ntls=0\nnl=0\n\n"
+	  "[authenticate]\nkeyrings= .nfs;.nfsd;.nvme\n\n"
+	  "[authenticate.client]\nx509.truststore= /etc/tlshd/ca.pem\n"
+	  "x509.crl= /etc/tlshd/crl.pem\nx509.certificate= /etc/tlshd/client.pem\n"
+	  "x509.private_key= /etc/tlshd/client.key\n"
+	  "x509.pq.certificate= /etc/tlshd/client-mldsa.pem\n"
+	  "x509.pq.private_key= /etc/tlshd/client-mldsa.key\n\n"
+	  "[authenticate.server]\nx509.truststore= /etc/tlshd/ca.pem\n"
+	  "x509.crl= /etc/tlshd/crl.pem\nx509.certificate= /etc/tlshd/server.pem\n"
+	  "x509.private_key= /etc/tlshd/server.key\n"
+	  "x509.pq.certificate= /etc/tlshd/server-mldsa.pem\n"
+	  "x509.pq.private_key= /etc/tlshd/server-mldsa.key\n", NULL },
+	{ "config: ktls-utils 1.4's example as shipped (all commented out)",
+	  "[debug]\nloglevel=0\ntls=0\nnl=0\n\n[authenticate]\n"
+	  "#keyrings= <keyring>;<keyring>;<keyring>\n\n[authenticate.client]\n"
+	  "#x509.truststore= <pathname>\n#x509.crl= <pathname>\n"
+	  "#x509.pq.certificate= <pathname>\n\n[authenticate.server]\n"
+	  "#x509.private_key= <pathname>\n", NULL },
+	{ "config: Debian 13's ktls-utils 1.0 /etc/tlshd.conf (empty sections)",
+	  "[debug]\nloglevel=0\ntls=0\nnl=0\n\n[authenticate]\n\n"
+	  "[authenticate.client]\n\n[authenticate.server]\n", NULL },
+	{ "config: tlshd.conf(5) forms: keyring by serial, key by URL, ./ file",
+	  "[authenticate]\nkeyrings = 123456;.nfsd\n[authenticate.client]\n"
+	  "x509.certificate = /c.pem\n"
+	  "x509.private_key = pkcs11:token=nfs;object=client-key\n"
+	  "[authenticate.server]\nx509.certificate = /s.pem\n"
+	  "x509.private_key = ./pkcs11:not-a-url.pem\n", NULL },
+	{ "config: delay_done accepted (with a warning)",
+	  "[debug]\ndelay_done = 3\n", NULL },
+	{ "config: value escapes \\s \\t \\\\ are read",
+	  "[authenticate.client]\nx509.truststore = /a\\sb\\tc\\\\d\n", NULL },
+	{ "config: an unknown escape is an error",
+	  "[authenticate.client]\nx509.crl = /a\\qb\n",
+	  "t.conf:2: [authenticate.client] 'x509.crl': bad escape" },
+	{ "config: an unknown key in [debug] is still an error",
+	  "[debug]\nloglvel = 1\n", "t.conf:2: [debug] unknown key 'loglvel'" },
 	{ "config: empty file name",
 	  "[authenticate.server]\nx509.certificate =\n",
 	  "t.conf:2: [authenticate.server] 'x509.certificate' needs a file name" },
@@ -98,6 +142,122 @@ static void test_config(void)
 	}
 }
 
+static struct tlshd_config *parse(const char *text, char *err, size_t len)
+{
+	err[0] = '\0';
+	return tlshd_config_parse_buf(text, strlen(text), "p.conf", err, len);
+}
+
+static bool has_warning(const struct tlshd_config *cf, const char *s)
+{
+	return cf && cf->cf_warnings && strstr(cf->cf_warnings, s);
+}
+
+/* ktls-utils' keys, as ktls-utils reads them */
+static void config_parity_values(void)
+{
+	struct tlshd_config *cf;
+	char err[512];
+
+	cf = parse("[authenticate]\n", err, sizeof(err));
+	result(cf && cf->cf_nkeyrings == 3 &&
+	       !strcmp(cf->cf_keyrings[0], ".nfs") &&
+	       !strcmp(cf->cf_keyrings[1], ".nfsd") &&
+	       !strcmp(cf->cf_keyrings[2], ".nvme") &&
+	       cf->cf_keyring_implicit[0] && cf->cf_keyring_implicit[2],
+	       "config: .nfs, .nfsd, .nvme linked without being configured",
+	       err);
+	tlshd_config_put(cf);
+
+	cf = parse("[authenticate]\nkeyrings = a\\;b; 4242 ;\n", err,
+		   sizeof(err));
+	result(cf && cf->cf_nkeyrings == 5 &&
+	       !strcmp(cf->cf_keyrings[0], "a;b") &&
+	       !strcmp(cf->cf_keyrings[1], "4242") &&
+	       tlshd_config_keyring_serial(cf->cf_keyrings[1]) == 4242 &&
+	       !tlshd_config_keyring_serial(cf->cf_keyrings[0]) &&
+	       !tlshd_config_keyring_serial("-4") &&
+	       !tlshd_config_keyring_serial(".nfs"),
+	       "config: keyrings: \\; inside a name, a serial number", err);
+	tlshd_config_put(cf);
+
+	cf = parse("[debug]\nloglevel = lots\ntls = 99\nnl = 2\n", err,
+		   sizeof(err));
+	result(cf && cf->cf_loglevel == 0 && cf->cf_tls_debug == 99 &&
+	       cf->cf_nl_debug == 2 &&
+	       has_warning(cf, "p.conf:2: [debug] 'loglevel' is not a number ('lots'): using 0"),
+	       "config: [debug] numbers: any integer, a word is 0 and named",
+	       cf && cf->cf_warnings ? cf->cf_warnings : err);
+	tlshd_config_put(cf);
+
+	cf = parse("[debug]\nloglevel = -4\ndelay_done = 0\n", err,
+		   sizeof(err));
+	result(cf && cf->cf_loglevel == 0 && !cf->cf_warnings,
+	       "config: negative loglevel is 0; delay_done = 0 says nothing",
+	       cf && cf->cf_warnings ? cf->cf_warnings : err);
+	tlshd_config_put(cf);
+
+	cf = parse("[debug]\ndelay_done = 5\n", err, sizeof(err));
+	result(has_warning(cf, "delay_done = 5 ignored: tlshd does not delay its reports"),
+	       "config: delay_done accepted with one warning naming it and why",
+	       cf && cf->cf_warnings ? cf->cf_warnings : err);
+	tlshd_config_put(cf);
+
+	cf = parse("[authenticate.server]\nx509.pq.certificate = /pq.pem\n"
+		   "x509.pq.private_key = /pq.key\n", err, sizeof(err));
+	result(has_warning(cf, "[authenticate.server] x509.pq.certificate ignored: this tlshd does not present post-quantum (ML-DSA) certificates") &&
+	       has_warning(cf, "[authenticate.server] x509.pq.private_key ignored"),
+	       "config: x509.pq.* accepted with one warning each, naming it and why",
+	       cf && cf->cf_warnings ? cf->cf_warnings : err);
+	tlshd_config_put(cf);
+
+	cf = parse("[authenticate.client]\nx509.truststore = /a\\sb\\tc\\\\d\n",
+		   err, sizeof(err));
+	result(cf && cf->cf_client.ac_truststore &&
+	       !strcmp(cf->cf_client.ac_truststore, "/a b\tc\\d"),
+	       "config: value escapes become space, tab, backslash",
+	       cf && cf->cf_client.ac_truststore ? cf->cf_client.ac_truststore :
+	       err);
+	tlshd_config_put(cf);
+}
+
+static void test_urls(void)
+{
+	static const struct {
+		const char *s;
+		bool url;
+	} cases[] = {
+		{ "pkcs11:token=nfs;object=key", true },
+		{ "tpmkey:file=/etc/tlshd/key.tpm", true },
+		{ "tpm2:handle=0x81000001", true },
+		{ "/etc/tlshd/server.key", false },
+		{ "./pkcs11:a-file-after-all.key", false },
+		{ "server.key", false },
+		{ "1pkcs11:x", false },
+		{ "pk cs11:x", false },
+	};
+	char buf[200];
+	size_t i;
+	bool ok = true;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (tlshd_x509_is_url(cases[i].s) != cases[i].url) {
+			snprintf(buf, sizeof(buf), "'%s'", cases[i].s);
+			result(false, "config: key URLs told from file names", buf);
+			ok = false;
+		}
+	if (ok)
+		result(true, "config: key URLs told from file names (RFC 3986 scheme, ./ for files)", "");
+	tlshd_x509_redact_url("pkcs11:token=t;object=k;pin-value=1234;type=private",
+			      buf, sizeof(buf));
+	result(!strcmp(buf, "pkcs11:token=t;object=k;pin-value=<redacted>;type=private"),
+	       "config: a PIN in a key URL never reaches a message", buf);
+	tlshd_x509_redact_url("pkcs11:object=k?PIN-VALUE=99&x=1", buf,
+			      sizeof(buf));
+	result(!strcmp(buf, "pkcs11:object=k?pin-value=<redacted>&x=1"),
+	       "config: pin-value in the query part redacted too", buf);
+}
+
 static void test_config_values(void)
 {
 	static const char text[] =
@@ -120,9 +280,13 @@ static void test_config_values(void)
 	}
 	result(cf->cf_loglevel == 3 && cf->cf_tls_debug == 1,
 	       "config: [debug] numbers stored", "wrong loglevel/tls");
-	result(cf->cf_nkeyrings == 2 && !strcmp(cf->cf_keyrings[0], ".nfs") &&
-	       !strcmp(cf->cf_keyrings[1], ".nfsd"),
-	       "config: keyrings list split on ';' and trimmed", "wrong list");
+	result(cf->cf_nkeyrings == 3 && !strcmp(cf->cf_keyrings[0], ".nfs") &&
+	       !strcmp(cf->cf_keyrings[1], ".nfsd") &&
+	       !strcmp(cf->cf_keyrings[2], ".nvme") &&
+	       !cf->cf_keyring_implicit[0] && !cf->cf_keyring_implicit[1] &&
+	       cf->cf_keyring_implicit[2],
+	       "config: keyrings split on ';' and trimmed; .nvme added as ktls-utils does",
+	       "wrong list");
 	result(cf->cf_client.ac_truststore &&
 	       !strcmp(cf->cf_client.ac_truststore, "/later.pem"),
 	       "config: a repeated section adds, a repeated key overrides",
@@ -154,6 +318,7 @@ static void test_config_values(void)
 		tlshd_config_put(cf);
 	}
 
+	config_parity_values();
 	result(tlshd_config_parse_bool("TRUE", &b) && b &&
 	       tlshd_config_parse_bool("off", &b) && !b &&
 	       !tlshd_config_parse_bool("2", &b),
@@ -199,6 +364,155 @@ static void test_config_files(const char *dir)
 	result(cf && tlshd_config_load_creds(cf, err, sizeof(err)) < 0 &&
 	       strstr(err, "go together"),
 	       "config: certificate without private key rejected", err);
+	tlshd_config_put(cf);
+}
+
+static bool copy_file(const char *from, const char *to, mode_t mode)
+{
+	char tmp[600], buf[8192];
+	FILE *in = fopen(from, "re"), *out;
+	size_t n;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
+	out = fopen(tmp, "we");
+	if (!in || !out) {
+		if (in)
+			fclose(in);
+		if (out)
+			fclose(out);
+		return false;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	fclose(out);
+	/* in place as an ACME client does: a new file renamed over the old */
+	return !chmod(tmp, mode) && !rename(tmp, to);
+}
+
+static struct tlshd_config *load_conf(const char *path, const char *text,
+				      char *err, size_t len)
+{
+	struct tlshd_config *cf;
+	FILE *f = fopen(path, "we");
+
+	if (!f) {
+		snprintf(err, len, "cannot write %s", path);
+		return NULL;
+	}
+	fputs(text, f);
+	fclose(f);
+	cf = tlshd_config_load(path, err, len);
+	if (cf && tlshd_config_load_creds(cf, err, len) < 0) {
+		tlshd_config_put(cf);
+		cf = NULL;
+	}
+	return cf;
+}
+
+static bool same_leaf(const struct tlshd_config *a,
+		      const struct tlshd_config *b)
+{
+	const gnutls_datum_t *x = &a->cf_server_ck->ck_pcert[0].cert;
+	const gnutls_datum_t *y = &b->cf_server_ck->ck_pcert[0].cert;
+
+	return x->size == y->size && !memcmp(x->data, y->data, x->size);
+}
+
+/* Certificates, keys and CRLs that change on disk; key file rules. */
+static void test_config_disk(const char *dir, const char *certs)
+{
+	char conf[512], text[2048], from[512], live[512], key[512], crl[512];
+	char err[512], what[300];
+	struct tlshd_config *cf, *nc;
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "%s/disk.conf", dir);
+	snprintf(live, sizeof(live), "%s/live.pem", dir);
+	snprintf(key, sizeof(key), "%s/live.key", dir);
+	snprintf(crl, sizeof(crl), "%s/live-crl.pem", dir);
+	snprintf(from, sizeof(from), "%s/server.pem", certs);
+	if (!copy_file(from, live, 0644)) {
+		result(false, "config: files that change on disk", "no certificates");
+		return;
+	}
+	snprintf(from, sizeof(from), "%s/server.key", certs);
+	copy_file(from, key, 0600);
+	snprintf(from, sizeof(from), "%s/crl-empty.pem", certs);
+	copy_file(from, crl, 0644);
+	snprintf(text, sizeof(text),
+		 "[authenticate.server]\nx509.truststore = %s/ca.pem\n"
+		 "x509.crl = %s\nx509.certificate = %s\nx509.private_key = %s\n",
+		 certs, crl, live, key);
+	cf = load_conf(conf, text, err, sizeof(err));
+	if (!cf) {
+		result(false, "config: files that change on disk", err);
+		return;
+	}
+	result(cf->cf_nstamps == 4 && !tlshd_config_changed(cf, what, sizeof(what)),
+	       "config: the four files are noted when read, unchanged since", what);
+
+	snprintf(from, sizeof(from), "%s/expired.pem", certs);
+	copy_file(from, live, 0644);
+	result(tlshd_config_changed(cf, what, sizeof(what)) &&
+	       strstr(what, "[authenticate.server] x509.certificate") &&
+	       strstr(what, "live.pem"),
+	       "config: a certificate renamed into place is seen as changed", what);
+	nc = tlshd_config_rebuild(cf, err, sizeof(err));
+	result(nc && !same_leaf(cf, nc) && !tlshd_config_changed(nc, what, sizeof(what)),
+	       "config: rebuilt from the same settings, the new certificate read",
+	       nc ? what : err);
+	tlshd_config_put(cf);
+	cf = nc;
+	if (!cf)
+		return;
+
+	f = fopen(crl, "we");
+	if (f) {
+		fputs("-----BEGIN X509 CRL-----\ngarbage\n-----END X509 CRL-----\n", f);
+		fclose(f);
+	}
+	nc = NULL;
+	result(tlshd_config_changed(cf, what, sizeof(what)) &&
+	       strstr(what, "x509.crl") &&
+	       !(nc = tlshd_config_rebuild(cf, err, sizeof(err))) &&
+	       strstr(err, "x509.crl"),
+	       "config: a CRL that no longer parses: the rebuild fails, naming it",
+	       err);
+	tlshd_config_put(nc);
+	tlshd_config_restamp(cf);
+	result(!tlshd_config_changed(cf, what, sizeof(what)),
+	       "config: after a failed rebuild the files count as read (no retry storm)",
+	       what);
+	unlink(key);
+	result(tlshd_config_changed(cf, what, sizeof(what)) &&
+	       strstr(what, "x509.private_key"),
+	       "config: a key file that vanished is a change", what);
+	tlshd_config_put(cf);
+
+	/* the key file rules (ktls-utils': root's, mode 0600) */
+	snprintf(from, sizeof(from), "%s/crl-empty.pem", certs);
+	copy_file(from, crl, 0644);
+	snprintf(from, sizeof(from), "%s/server.key", certs);
+	copy_file(from, key, 0644);
+	cf = load_conf(conf, text, err, sizeof(err));
+	result(!cf && strstr(err, "live.key can be read or written by others (mode 0644): refused"),
+	       "config: a key file others can read is refused, saying so", err);
+	tlshd_config_put(cf);
+	copy_file(from, key, 0600);
+	if (!chown(key, 65534, 65534)) {
+		cf = load_conf(conf, text, err, sizeof(err));
+		result(!cf && strstr(err, "live.key is owned by uid 65534, not root: refused"),
+		       "config: a key file not owned by root is refused, saying so",
+		       err);
+		tlshd_config_put(cf);
+	} else {
+		result(false, "config: a key file not owned by root is refused",
+		       "chown failed (not root?)");
+	}
+	copy_file(from, key, 0640);
+	cf = load_conf(conf, text, err, sizeof(err));
+	result(cf != NULL, "config: a group-readable key loads (a warning)", err);
 	tlshd_config_put(cf);
 }
 
@@ -295,12 +609,22 @@ static void test_names(void)
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
+	const char *certs = argc > 2 ? argv[2] : NULL;
+	const char *manpage = argc > 3 ? argv[3] : "tlshd/tlshd.8";
 
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* in order with the log lines */
+	tlshd_log_open(true);
 	gnutls_global_init();
 	test_config();
 	test_config_values();
 	test_config_files(dir);
+	if (certs)
+		test_config_disk(dir, certs);
+	else
+		result(false, "config: files that change on disk", "no CERTDIR given");
 	test_names();
+	test_urls();
+	test_netlink(manpage);
 	gnutls_global_deinit();
 	return failures ? 1 : 0;
 }

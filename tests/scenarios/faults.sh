@@ -25,7 +25,13 @@
 #  4. Link down 30 s (the client's veth); RST (ss -K) on the client and
 #     on the server side.
 #  5. A peer (tests/pynfs-tls/peer.py relaying to nfsd) sends, once: a
-#     fatal alert, close_notify.
+#     fatal alert, close_notify, a TLS 1.3 KeyUpdate (the client replaces
+#     the connection: a rekey, counted and traced), NewSessionTickets
+#     (dropped, no reconnect).
+#  6. Key use limits (module parameters sunrpc.tls_key_max_records and
+#     _bytes): a tiny limit during a copy and its read-back makes dozens
+#     of rekeys, each a fresh connection and handshake; bad limits are
+#     refused.
 # The table at the end has one row per case.  Slow: under TCG with other
 # VMs on the same 2 cores (load 5-8) cases 1-3 took about 28 minutes and
 # 3a-6 about 15; RPCTLS_FAULTS_CASES (a regular expression on the case
@@ -104,7 +110,7 @@ tls_result() { grep "result=" "$TLSHD_DIR/tlshd-$1.log" | tail -n1 | grep -o 're
 trace_on() {
 	local ev
 	echo 8192 >$T/buffer_size_kb
-	for ev in rpc_tls_record rpc_tls_alert rpc_tls_handshake_done; do
+	for ev in rpc_tls_rekey rpc_tls_record rpc_tls_alert rpc_tls_handshake_done; do
 		echo 1 >$T/events/sunrpc/$ev/enable || return 1
 	done
 	echo >$T/trace
@@ -141,6 +147,8 @@ case_run() {
 		tlshd_listening "$p" || tlshd_start "$p" "$TLSHD_DIR/$p.conf"
 	done
 	[ "$(cat /proc/fs/nfsd/threads 2>/dev/null)" != 0 ] || in_ns server rpc.nfsd --no-udp 8
+	echo 8388608 >/sys/module/sunrpc/parameters/tls_key_max_records
+	echo 137438953472 >/sys/module/sunrpc/parameters/tls_key_max_bytes
 	return 0
 }
 
@@ -375,21 +383,39 @@ peer_start() {
 peer_stop() { kill "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null; }
 
 peer_case() {
-	local mode=$1 name=c5-$1 why= tf tls_ups
+	local mode=$1 name=c5-$1 why= tf r0 r1 tls_ups h0 h1
 	peer_start "$name" --mode "$mode" --after 60 --misbehave-count 1 ||
 		{ echo "peer.py did not start"; return 1; }
 	mnt /mnt/f1 vers=4.2,xprtsec=tls,hard,port=20049 || { echo "mount"; peer_stop; return 1; }
 	cap_start "$name"
+	r0=$(trace_count "reason=keyupdate")
+	h0=$(trace_count "rpc_tls_record:.*type=22")
 	kmark "$name"
 	copy_start "$name" /mnt/f1 "$MB"
-	until_true 120 grep -q "alert-sent\|close-notify-midstream" \
+	until_true 120 grep -q "alert-sent\|close-notify-midstream\|key-update-sent\|tickets-sent" \
 		"$work/$name.peer" || why="the peer never acted"
 	tf=$(now)
 	finish "$name" /mnt/f1 "$2" "$tf" || why="${why:+$why; }$FINISH_WHY"
+	r1=$(trace_count "reason=keyupdate")
+	h1=$(trace_count "rpc_tls_record:.*type=22")
 	tls_ups=$(grep -c ": tls-up" "$work/$name.peer")
 	grep -o "conn [0-9]*: [a-z-]*" "$work/$name.peer" | sort | uniq -c | sed 's/^/#   peer: /'
 	klog_summary "$name"
-	[ "$tls_ups" -ge 2 ] || why="${why:+$why; }no new session after the $mode"
+	case "$mode" in
+	tickets-midstream)
+		[ "$tls_ups" = 1 ] || why="${why:+$why; }$tls_ups TLS sessions: the tickets made the client reconnect"
+		echo "# handshake records dropped (traced): $((h1 - h0))"
+		[ "$((h1 - h0))" -ge 2 ] || why="${why:+$why; }$((h1 - h0)) dropped handshake records traced, want 2"
+		[ "$r1" = "$r0" ] || why="${why:+$why; }a rekey was counted" ;;
+	key-update-midstream)
+		[ "$tls_ups" -ge 2 ] || why="${why:+$why; }no new session after the KeyUpdate"
+		[ "$((r1 - r0))" = 1 ] || why="${why:+$why; }rekeys traced (keyupdate): $((r1 - r0)), want 1"
+		grep -m1 "reason=keyupdate" $T/trace | sed 's/^ */#   trace: /'
+		dmesg_since "$name" | grep -q "replacing the TLS connection to server server.test by a new handshake: the server sent a TLS KeyUpdate" ||
+			why="${why:+$why; }no rekey line in the kernel log" ;;
+	*)
+		[ "$tls_ups" -ge 2 ] || why="${why:+$why; }no new session after the $mode" ;;
+	esac
 	secured_again 20049 || why="${why:+$why; }not secured again"
 	rm -f /mnt/f1/"$name".bin
 	umount /mnt/f1
@@ -399,6 +425,68 @@ peer_case() {
 echo >$T/trace
 case_run "5a. fatal alert mid-stream: reconnect, intact" peer_case alert-midstream "peer's fatal alert"
 case_run "5b. close_notify mid-stream: reconnect, intact" peer_case close-notify-midstream "peer's close_notify"
+case_run "5c. TLS 1.3 KeyUpdate mid-stream: the connection is replaced (a rekey, counted and traced), intact" \
+	peer_case key-update-midstream "peer's KeyUpdate"
+case_run "5d. NewSessionTickets mid-stream: dropped, no reconnect, intact" \
+	peer_case tickets-midstream "peer's NewSessionTickets"
+
+# --- 6. Key use limits ---------------------------------------------------------
+S=/sys/module/sunrpc/parameters
+limits_refused() {
+	local bad=
+	[ "$(cat $S/tls_key_max_records)" = 8388608 ] || bad="default records $(cat $S/tls_key_max_records)"
+	[ "$(cat $S/tls_key_max_bytes)" = 137438953472 ] || bad="$bad; default bytes $(cat $S/tls_key_max_bytes)"
+	echo 0 2>/dev/null >$S/tls_key_max_records && bad="$bad; 0 records accepted"
+	echo $((1 << 25)) 2>/dev/null >$S/tls_key_max_records && bad="$bad; 2^25 records accepted (RFC 8446 5.5: 2^24.5)"
+	echo $((1 << 39)) 2>/dev/null >$S/tls_key_max_bytes && bad="$bad; 2^39 bytes accepted"
+	echo 1000 2>/dev/null >$S/tls_key_max_bytes && bad="$bad; 1000 bytes accepted"
+	echo many 2>/dev/null >$S/tls_key_max_records && bad="$bad; 'many' accepted"
+	[ "$(cat $S/tls_key_max_records)" = 8388608 ] || bad="$bad; a refused value stuck"
+	[ "$(cat $S/tls_key_max_bytes)" = 137438953472 ] || bad="$bad; a refused value stuck (bytes)"
+	[ -z "$bad" ] || { echo "${bad#; }"; return 1; }
+}
+case_run "6a. key use limits: defaults below RFC 8446 5.5 (2^23 records, 2^37 bytes), bad values refused" \
+	limits_refused
+
+keylimit_case() {
+	local kind=$1 limit=$2 want=$3 name=c6-$1 why= r0 r1 h0 h1 n got
+	mnt /mnt/f1 vers=4.2,xprtsec=tls,hard || { echo "mount"; return 1; }
+	cap_start "$name"
+	r0=$(trace_count "reason=$kind")
+	h0=$(grep -c "result=ok" "$TLSHD_DIR/tlshd-client.log")
+	echo "$limit" >"$S/tls_key_max_$kind"
+	copy_start "$name" /mnt/f1 "$MB" --verify
+	finish "$name" /mnt/f1 "key use limit $kind=$limit" "$(now)" || why="$FINISH_WHY"
+	echo "# longest pause between two writes: $(max_gap_ms "$name") ms"
+	echo 3 >/proc/sys/vm/drop_caches
+	got=$(sha256sum </mnt/f1/"$name".bin | cut -d' ' -f1)
+	echo 8388608 >$S/tls_key_max_records
+	echo 137438953472 >$S/tls_key_max_bytes
+	r1=$(trace_count "reason=$kind")
+	h1=$(grep -c "result=ok" "$TLSHD_DIR/tlshd-client.log")
+	n=$((r1 - r0))
+	echo "# rekeys ($kind) traced: $n; client handshakes: $((h1 - h0)); the transport's count is the trace's rekeys="
+	grep "reason=$kind" $T/trace | tail -n2 | sed 's/^ */#   trace: /'
+	[ "$n" -ge "$want" ] || why="${why:+$why; }$n rekeys, want at least $want"
+	[ "$((h1 - h0))" -ge "$n" ] || why="${why:+$why; }fewer handshakes ($((h1 - h0))) than rekeys"
+	[ "$got" = "$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' <<<"$COPY_LINE")" ] ||
+		why="${why:+$why; }read back after the rekeys differs"
+	# every rekey was started by reaching the limit
+	awk -v k="$kind" -v l="$limit" '/rpc_tls_rekey:/ && $0 ~ "reason=" k {
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] + 0 }
+		tx = v[k "_tx"]; rx = v[k "_rx"]
+		if (tx < l && rx < l) bad++ }
+		END { exit bad > 0 }' $T/trace || why="${why:+$why; }a rekey below the limit"
+	rm -f /mnt/f1/"$name".bin
+	umount /mnt/f1
+	[ -z "$why" ] || { echo "$why"; return 1; }
+}
+# 16 KiB records: 16 MiB out and back is about 2,000 records each way
+case_run "6b. a 32-record key limit during a $MB MiB copy and read-back: dozens of rekeys, intact" \
+	keylimit_case records 32 24
+case_run "6c. a 1 MiB key limit (bytes) during the same: rekeys by bytes, intact" \
+	keylimit_case bytes $((1 << 20)) 12
+
 dmesg | grep -E "WARNING|BUG|lockdep|hung task|Call Trace" | head -5 | sed 's/^/# kernel: /'
 dmesg | grep -qE "WARNING:|BUG:|possible circular|hung_task" && tap_fail "kernel warnings in the log" ||
 	tap_ok "no kernel warning, BUG or lockdep report"

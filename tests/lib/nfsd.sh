@@ -5,7 +5,10 @@
 #   nfsd_stop
 #
 # Grace and lease times are cut to the minimum and the grace period is ended
-# at once, so that no test waits 90 seconds for its first OPEN.
+# at once, so that no test waits 90 seconds for its first OPEN.  A restart
+# that must let clients reclaim their state sets NFSD_KEEP_GRACE=1, and
+# NFSD_PRE_START names a command run in the VM just before rpc.nfsd (e.g.
+# start nfsdcld, nfsd's client tracking for a server in a network namespace).
 #
 # Clients mount server.test:$NFSD_EXPORT with any NFS version, and the same
 # files are at $NFSD_EXPORT in the VM.  Behind that: the guest's / is an
@@ -39,10 +42,11 @@ nfsd_start() {
 	echo 10 >/proc/fs/nfsd/nfsv4gracetime
 	# lockd's own grace (50 s by default) would hold off delegations.
 	echo 10 >/proc/sys/fs/nfs/nlm_grace_period
+	[ -z "${NFSD_PRE_START:-}" ] || $NFSD_PRE_START || return 1
 	in_ns server rpc.nfsd --no-udp 8 || return 1
 	# Not every state accepts it (EBUSY before the first client); the short
 	# grace above bounds the wait anyway.
-	echo Y 2>/dev/null >/proc/fs/nfsd/v4_end_grace || true
+	[ -n "${NFSD_KEEP_GRACE:-}" ] || echo Y 2>/dev/null >/proc/fs/nfsd/v4_end_grace || true
 	# Ready when the server answers on 2049.
 	local i
 	for i in $(seq 100); do

@@ -21,6 +21,11 @@ Modes that misbehave on purpose (--mode):
   plaintext-after-handshake send RPC replies in cleartext after the handshake
   alert-midstream           after N relayed calls (--after), send a fatal alert
   close-notify-midstream    after N relayed calls, send close_notify
+  key-update-midstream      after N relayed calls, send a TLS 1.3 KeyUpdate
+                            (update_requested with --request-update) and go
+                            on relaying under the new key
+  tickets-midstream         after N relayed calls, send NewSessionTickets
+                            (--tickets, default 2) and go on relaying
   stall-handshake           read the ClientHello and never answer it
 An expired or wrong-name certificate is served by giving its files to
 --cert/--key; the peer says at start-up when its certificate is expired.
@@ -49,7 +54,8 @@ from tlsio import Closed, HandshakeError  # noqa: E402
 
 MODES = ("normal", "no-starttls", "wrong-verifier", "wrong-alpn", "no-alpn",
          "tls12-only", "plaintext-after-handshake", "alert-midstream",
-         "close-notify-midstream", "stall-handshake")
+         "close-notify-midstream", "key-update-midstream", "tickets-midstream",
+         "stall-handshake")
 WRONG_VERF = rpc.OpaqueAuth(rpc.AUTH_NONE, b"STARTSSL")
 
 
@@ -153,7 +159,13 @@ class Peer:
             if st["backend"]:
                 st["backend"].close()
             c.close()
-            self.log(n, "done", "%d calls relayed, %d replies" % (st["calls"], st["replies"]))
+            post = ""
+            if st.get("post_sent") is not None:
+                post = ", %d calls after the %s" % (
+                    st["calls"] - st["post_sent"],
+                    "KeyUpdate" if mode == "key-update-midstream" else "tickets")
+            self.log(n, "done", "%d calls relayed, %d replies%s"
+                     % (st["calls"], st["replies"], post))
 
     def wait_readable(self, socks, timeout=None):
         """Sockets that are readable; [] when stopping or at timeout."""
@@ -368,6 +380,18 @@ class Peer:
                          "%d calls" % (call.xid, st["calls"]))
                 self.close_notify(n, c)
             return False
+        if mode in ("key-update-midstream", "tickets-midstream") and \
+                st["calls"] >= self.args.after and not st.get("post_sent"):
+            st["post_sent"] = st["calls"]
+            if mode == "key-update-midstream":
+                c.send_key_update(request_peer=self.args.request_update)
+                self.log(n, "key-update-sent", "KeyUpdate (update_requested=%d) before "
+                         "relaying call %#x after %d calls; replies now go under the new key"
+                         % (self.args.request_update, call.xid, st["calls"]))
+            else:
+                c.send_session_tickets(self.args.tickets)
+                self.log(n, "tickets-sent", "%d NewSessionTicket before relaying call %#x "
+                         "after %d calls" % (self.args.tickets, call.xid, st["calls"]))
         self.backend_conn(n, st).send_record(rec)
         st["calls"] += 1
         if self.args.verbose:
@@ -445,7 +469,11 @@ def main(argv=None):
                     "127.0.0.1 and a free port; [::] for IPv6)")
     ap.add_argument("--mode", default="normal", choices=MODES)
     ap.add_argument("--after", type=int, default=1, help="calls relayed before "
-                    "alert-midstream or close-notify-midstream acts (default 1)")
+                    "a *-midstream mode acts (default 1)")
+    ap.add_argument("--request-update", type=int, choices=(0, 1), default=0,
+                    help="key-update-midstream: set update_requested (default 0)")
+    ap.add_argument("--tickets", type=int, default=2,
+                    help="tickets-midstream: NewSessionTickets to send (default 2)")
     ap.add_argument("--misbehave-count", type=int, default=None, metavar="N",
                     help="only the first N connections use --mode, later ones are normal "
                     "(default: all), to test that a client recovers")

@@ -293,6 +293,24 @@ class Conn:
             return _ssl_reason(e)
         raise RuntimeError("OpenSSL accepted a forged TLS record")
 
+    def send_key_update(self, request_peer=False):
+        """Send a TLS 1.3 KeyUpdate (RFC 8446 4.6.3) and switch our sending
+        key: records written after it use the new key.  With request_peer,
+        update_requested is set (the peer should answer with its own).
+        Python's ssl cannot do this; OpenSSL's SSL_key_update() is reached
+        through ctypes (see post_handshake below)."""
+        post_handshake(self.tls, "key_update", 1 if request_peer else 0)
+        self.tls.do_handshake()     # writes the KeyUpdate ...
+        self._flush()               # ... to the peer
+
+    def send_session_tickets(self, count=1):
+        """Send count TLS 1.3 NewSessionTicket messages now (RFC 8446
+        4.6.1), mid-stream: a harmless post-handshake message."""
+        for _ in range(count):
+            post_handshake(self.tls, "new_session_ticket")
+        self.tls.do_handshake()
+        self._flush()
+
     def close_notify(self, timeout=None):
         """Send close_notify and wait for the peer's.
 
@@ -574,3 +592,50 @@ def set_alpn_select(ctx, chooser):
     lib.SSL_CTX_set_alpn_select_cb.argtypes = [ctypes.c_void_p, _ALPN_CB, ctypes.c_void_p]
     lib.SSL_CTX_set_alpn_select_cb(ptr, cfunc, None)
     ctx._rpctls_alpn_keep = (cfunc, keep, chooser)
+
+
+# ---------------------------------------------------------------------------
+# TLS 1.3 post-handshake messages on demand (through OpenSSL directly).
+#
+# Python's ssl has no call for a KeyUpdate or an extra NewSessionTicket.
+# OpenSSL has SSL_key_update() and SSL_new_session_ticket(); the SSL pointer
+# is read from the ssl.SSLObject's _ssl._SSLSocket (after PyObject_HEAD and
+# the weak reference to the socket, as in CPython 3.8 to 3.13) and checked
+# with SSL_get_SSL_CTX() against the SSLContext's own SSL_CTX before use.
+
+def _ssl_ptr(sslobj, lib):
+    inner = getattr(sslobj, "_sslobj", None)
+    if inner is None:
+        raise OSError("not an ssl.SSLObject with an OpenSSL connection")
+    ptr = ctypes.c_void_p.from_address(id(inner) + 3 * ctypes.sizeof(ctypes.c_void_p)).value
+    ctx_ptr = _ssl_ctx_ptr(sslobj.context, lib)
+    lib.SSL_get_SSL_CTX.restype = ctypes.c_void_p
+    lib.SSL_get_SSL_CTX.argtypes = [ctypes.c_void_p]
+    if not ptr or lib.SSL_get_SSL_CTX(ptr) != ctx_ptr:
+        raise OSError("cannot locate the SSL of this SSLObject")
+    return ptr
+
+
+def post_handshake(sslobj, what, arg=0):
+    """Queue a post-handshake message on an established TLS 1.3 session:
+    what is "key_update" (arg: 1 = update_requested) or
+    "new_session_ticket".  The message goes out at the next do_handshake()
+    or write.  Raises OSError when OpenSSL refuses or cannot be reached."""
+    lib = _libssl()
+    ptr = _ssl_ptr(sslobj, lib)
+    lib.SSL_version.restype = ctypes.c_int
+    lib.SSL_version.argtypes = [ctypes.c_void_p]
+    if lib.SSL_version(ptr) != 0x0304:
+        raise OSError("%s needs TLS 1.3 (session version %#x)" % (what, lib.SSL_version(ptr)))
+    if what == "key_update":
+        lib.SSL_key_update.restype = ctypes.c_int
+        lib.SSL_key_update.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        ok = lib.SSL_key_update(ptr, arg)
+    elif what == "new_session_ticket":
+        lib.SSL_new_session_ticket.restype = ctypes.c_int
+        lib.SSL_new_session_ticket.argtypes = [ctypes.c_void_p]
+        ok = lib.SSL_new_session_ticket(ptr)
+    else:
+        raise ValueError("unknown post-handshake message %r" % what)
+    if ok != 1:
+        raise OSError("OpenSSL refused %s" % what)

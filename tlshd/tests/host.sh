@@ -41,9 +41,19 @@ for f in tlshd tlshd-hstest tlshd-unit tlshd-nltest; do
 done
 
 # --- unit tests (they read the test certificates too) -------------------------
+# tlshd-unit prints its own result lines and exits 1 when one failed (those
+# are counted already); anything else -- a crash, an abort, a run that stops
+# before its last line -- would silently drop the cases after it.
 tlshd/tests/mkcerts.sh "$C" || { tap_fail "mkcerts.sh failed"; exit 1; }
 mkdir -p "$T/nl-corpus" "$T/unit"
-TLSHD_NL_CORPUS=$T/nl-corpus "$B/tlshd-unit" "$T/unit" "$C" || true
+TLSHD_NL_CORPUS=$T/nl-corpus "$B/tlshd-unit" "$T/unit" "$C" >"$T/unit.out" 2>&1
+rc=$?
+cat "$T/unit.out"
+if [ $rc -gt 1 ]; then
+	tap_fail "tlshd-unit: died with exit status $rc$( [ $rc -gt 128 ] && echo " (signal $((rc - 128)))"): the cases after the last line above did not run"
+elif ! tail -n 1 "$T/unit.out" | grep -q '^# tlshd-unit: [0-9]* cases, [0-9]* failed$'; then
+	tap_fail "tlshd-unit: no summary line: it stopped early (exit $rc)"
+fi
 
 # --- fuzzer ------------------------------------------------------------------
 if command -v clang >/dev/null; then

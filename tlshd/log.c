@@ -143,6 +143,8 @@ void tlshd_log_audit(const struct tlshd_handshake *hs)
 	struct timespec now;
 	long ms;
 	char status[48];
+	bool anchor = !hs->hs_status && hs->hs_peer_auth &&
+		      hs->hs_peer_anchor[0];
 
 	if (hs->hs_session) {
 		gnutls_protocol_t v = gnutls_protocol_get_version(hs->hs_session);
@@ -171,7 +173,7 @@ void tlshd_log_audit(const struct tlshd_handshake *hs)
 		snprintf(status, sizeof(status), "%d", hs->hs_status);
 
 	tlshd_log(TLSHD_LOG_NOTICE,
-		  "handshake req=%llu peer=%s name=%s type=%s result=%s status=%s version=%s cipher=%s alpn=%s auth=%s peerid=%d duration_ms=%ld%s%s%s%s%s%s",
+		  "handshake req=%llu peer=%s name=%s type=%s result=%s status=%s version=%s cipher=%s alpn=%s auth=%s peerid=%d duration_ms=%ld%s%s%s%s%s%s%s%s%s",
 		  (unsigned long long)p->p_req_id,
 		  hs->hs_peeraddr[0] ? hs->hs_peeraddr : "-",
 		  p->p_peername[0] ? p->p_peername : "-",
@@ -183,6 +185,9 @@ void tlshd_log_audit(const struct tlshd_handshake *hs)
 		  hs->hs_peer_subject[0] ? " subject=\"" : "",
 		  hs->hs_peer_subject,
 		  hs->hs_peer_subject[0] ? "\"" : "",
+		  anchor ? " anchor=\"" : "",
+		  anchor ? hs->hs_peer_anchor : "",
+		  anchor ? "\"" : "",
 		  hs->hs_reason[0] ? " reason=\"" : "",
 		  hs->hs_reason,
 		  hs->hs_reason[0] ? "\"" : "");

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ServerHello side: x.509 (our certificate from the kernel's key serials,
- * else [authenticate.server]; the client's certificate is requested, and
- * required with TLSH_F_PEER_CERT_REQUIRED) and PSK (identity looked up in
- * the keyrings).  ALPN "sunrpc" is the only protocol we answer and a
+ * else [authenticate.server]; the client's certificate is requested when
+ * the server role has a trust anchor for it, and required with
+ * TLSH_F_PEER_CERT_REQUIRED) and PSK (identity looked up in the keyrings).  ALPN "sunrpc" is the only protocol we answer and a
  * client that does not offer it is refused.
  */
 #include <errno.h>
@@ -94,14 +94,25 @@ int tlshd_server_setup(struct tlshd_handshake *hs)
 			"no server certificate: none from the kernel and no x509.certificate in [authenticate.server] of %s",
 			cf->cf_path);
 	}
+	/*
+	 * No anchor for client certificates (no x509.truststore and the
+	 * system store not asked for): none is requested, so every client
+	 * is anonymous, and one that must authenticate cannot.
+	 */
+	if (!tlshd_config_has_anchors(cf, true) &&
+	    (p->p_flags & TLSH_F_PEER_CERT_REQUIRED))
+		return tlshd_handshake_error(hs, EACCES,
+			"client certificate required, but [authenticate.server] of %s has no x509.truststore (the system store authenticates clients only with x509.system_trust = true)",
+			cf->cf_path);
 	ret = gnutls_credentials_set(hs->hs_session, GNUTLS_CRD_CERTIFICATE,
 				     tlshd_config_creds(cf, true));
 	if (ret < 0)
 		return tlshd_handshake_error(hs, EIO, "credentials: %s",
 					     gnutls_strerror(ret));
 	gnutls_certificate_server_set_request(hs->hs_session,
-		(p->p_flags & TLSH_F_PEER_CERT_REQUIRED) ?
-		GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
+		(p->p_flags & TLSH_F_PEER_CERT_REQUIRED) ? GNUTLS_CERT_REQUIRE :
+		tlshd_config_has_anchors(cf, true) ? GNUTLS_CERT_REQUEST :
+		GNUTLS_CERT_IGNORE);
 	return 0;
 }
 

@@ -465,6 +465,49 @@ server_vs gnutls "server mtls: revoked client certificate (EACCES)" EACCES \
 server_vs gnutls "server mtls: client certificate from unknown CA (EACCES)" EACCES \
 	-c "$T/server.conf" -T x509 -r -- --alpn sunrpc \
 	--x509certfile "$C/stranger-client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}"
+# Client certificates and the system trust store.  A private mount
+# namespace puts "untrusted CA" into a stand-in for the system store, so
+# stranger-client.pem plays a certificate bought from the web PKI.
+conf server-nots '[authenticate.server]' "x509.certificate = $C/server.pem" \
+	"x509.private_key = $C/server.key"
+conf server-sys '[authenticate.server]' "x509.certificate = $C/server.pem" \
+	"x509.private_key = $C/server.key" 'x509.system_trust = yes'
+conf server-both '[authenticate.server]' "x509.truststore = $C/ca.pem" \
+	"x509.certificate = $C/server.pem" "x509.private_key = $C/server.key" 'x509.system_trust = yes'
+cat "$C/other-ca.pem" /etc/ssl/certs/ca-certificates.crt >"$T/websys.crt" 2>/dev/null
+if unshare -m true 2>/dev/null; then
+	HS_REAL=$HS
+	HS="$T/hs-websys"
+	printf '#!/bin/sh\nexec unshare -m sh -c '\''mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && exec "$@"'\'' %s %s "$@"\n' \
+		"$T/websys.crt" "$HS_REAL" >"$HS"
+	chmod +x "$HS"
+	WEBCLI=(--alpn sunrpc --x509certfile "$C/stranger-client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}")
+	# hs_auth WANT NAME: auth= of the server's result line
+	hs_auth() {
+		if grep -q "^result status=0 .*auth=$1 " "$T/hs.log"; then tap_ok "$2"
+		else tap_fail "$2: $(grep '^result' "$T/hs.log")"; fi
+	}
+	server_vs gnutls "server, no truststore: web-PKI client certificate, handshake" 0 \
+		-c "$T/server-nots.conf" -T x509 -- "${WEBCLI[@]}"
+	hs_auth 0 "server, no truststore: a web-PKI client certificate is not trusted (client anonymous)"
+	server_vs gnutls "server mtls, no truststore: web-PKI client refused (EACCES)" EACCES \
+		-c "$T/server-nots.conf" -T x509 -r -- "${WEBCLI[@]}"
+	grep -q 'has no x509.truststore (the system store authenticates clients only with x509.system_trust = true)' "$T/hs.log"
+	tap_expect "server mtls, no truststore: the refusal names x509.truststore and x509.system_trust" 0 $?
+	server_vs gnutls "server, x509.system_trust = yes: web-PKI client certificate verified" 0 \
+		-c "$T/server-sys.conf" -T x509 -v -r -- "${WEBCLI[@]}"
+	grep -q 'auth=peer-verified .*anchor="CN=untrusted CA (system trust store)"' "$T/hs.log"
+	tap_expect "server, x509.system_trust = yes: the audit line names the anchor and the system store" 0 $?
+	server_vs gnutls "server, truststore and system store: our CA's client verified" 0 \
+		-c "$T/server-both.conf" -T x509 -v -r -- --alpn sunrpc \
+		--x509certfile "$C/client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}"
+	grep -q 'auth=peer-verified .*anchor="CN=rpctls test CA (x509.truststore)"' "$T/hs.log"
+	tap_expect "server, truststore and system store: the anchor is named as x509.truststore" 0 $?
+	HS=$HS_REAL
+else
+	tap_skip "server: client certificates and the system trust store" \
+		"cannot make a private mount namespace (unshare -m) for a stand-in system store"
+fi
 server_vs gnutls "server psk vs gnutls-cli" 0 -c "$T/server.conf" -T psk -- \
 	--alpn sunrpc --priority "$PSKPRIO" --pskusername nfs-client-1 --pskkey "$PSKHEX" localhost
 server_vs gnutls "server psk: unknown identity (EKEYREJECTED)" EKEYREJECTED \

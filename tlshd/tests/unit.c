@@ -112,6 +112,9 @@ static const struct cfg_case cfg_cases[] = {
 	{ "config: bad alpn.required",
 	  "[authenticate]\nalpn.required = strict\n",
 	  "t.conf:2: [authenticate] 'alpn.required' wants true or false" },
+	{ "config: bad x509.system_trust",
+	  "[authenticate.server]\nx509.system_trust = sometimes\n",
+	  "t.conf:2: [authenticate.server] 'x509.system_trust' wants true or false" },
 	{ "config: empty key",
 	  "[debug]\n = 1\n", "t.conf:2: empty key" },
 	{ "config: NUL byte rejected",
@@ -319,7 +322,37 @@ static void test_config_values(void)
 		tlshd_config_put(cf);
 	}
 
+	/* Finding: the server role must not trust the system store unasked */
+	{
+		static const struct {
+			const char *name, *text;
+			bool client, server;
+		} t[] = {
+			{ "trust: no truststore: the client role uses the system store, the server role has no anchor",
+			  "", true, false },
+			{ "trust: x509.truststore gives the server role an anchor",
+			  "[authenticate.server]\nx509.truststore = /ca.pem\n", true, true },
+			{ "trust: the server role uses the system store only when asked (x509.system_trust = yes)",
+			  "[authenticate.server]\nx509.system_trust = yes\n", true, true },
+			{ "trust: x509.system_trust = no leaves a client role without truststore no anchor",
+			  "[authenticate.client]\nx509.system_trust = no\n", false, false },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			struct tlshd_config *c;
+
+			c = tlshd_config_parse_buf(t[i].text, strlen(t[i].text),
+						   "a.conf", err, sizeof(err));
+			result(c && tlshd_config_has_anchors(c, false) == t[i].client &&
+			       tlshd_config_has_anchors(c, true) == t[i].server,
+			       t[i].name, c ? "wrong anchors" : err);
+			tlshd_config_put(c);
+		}
+	}
+
 	config_parity_values();
+
 	result(tlshd_config_parse_bool("TRUE", &b) && b &&
 	       tlshd_config_parse_bool("off", &b) && !b &&
 	       !tlshd_config_parse_bool("2", &b),

@@ -543,6 +543,27 @@ pair() { # name want-line args...
 pair "pair: anon" "pairs=1 ok=1" -c "$T/both.conf" -t anon -T x509 -n server.test --send hi pair 1
 pair "pair: mutual x509, peer ids reported both ways" "pairs=1 ok=1" \
 	-c "$T/both.conf" -t x509 -T x509 -r -n server.test --send hi pair 1
+# Peer certificate keys stay out of the session keyring, which PSK lookups
+# search: there, a certificate (public) would have served as a PSK.
+n=$(keyctl show @s | grep -c 'user: tlshd:peer:')
+tap_expect "pair: no peer certificate key lands in the session keyring (PSK lookups search it)" 0 "$n"
+# One key per distinct certificate: 4000 verified handshakes as "nobody",
+# whose key quota (20000 bytes) holds about 18 certificates.  With a key
+# per handshake, 2560 of them went unrecorded and those peers would count
+# as anonymous (an mtls client then sees WRONGSEC).
+if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
+	chmod 0755 "$T" "$C"
+	chmod 0644 "$C"/*.pem "$C"/*.key "$T/both.conf"
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups keyctl session - \
+		"$HS" -q -c "$T/both.conf" -t x509 -T x509 -r -n server.test pair 50 --rounds 40 2>&1)
+	if grep -q '^peer_keys=2 unrecorded=0$' <<<"$out" && ! grep -q 'failed=[1-9]' <<<"$out"; then
+		tap_ok "pair: 4000 mutual handshakes under a 20000-byte key quota: 2 peer keys, every peer recorded"
+	else
+		tap_fail "pair: 4000 mutual handshakes under a small key quota: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+	fi
+else
+	tap_skip "pair: peer keys under a small key quota" "no user 'nobody' or no setpriv(1)"
+fi
 # a request that names a keyring is confined to it: nobody-knows-me is not there
 RING=$(keyctl newring tlshd-test-ring @s)
 keyctl link "$PSK" "$RING"

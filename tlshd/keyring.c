@@ -8,7 +8,9 @@
  *    and whose payload is the raw key;
  *  - the server finds a PSK by identity in the kernel's keyring for the
  *    request, then in each keyring named by [authenticate] keyrings, then,
- *    only when the kernel named no keyring, in the session keyring;
+ *    only when the kernel named no keyring, in the session keyring; an
+ *    identity that names one of our peer keys ("tlshd:peer:...") is never
+ *    a PSK;
  *  - a verified peer certificate (DER) becomes a "user" key described by
  *    its SHA-256, "tlshd:peer:<hex>", and its serial is the peer identity
  *    reported.  It goes to the keyring the kernel passed, else to
@@ -119,6 +121,10 @@ int32_t tlshd_keyring_find_psk(const struct tlshd_config *cf,
 {
 	unsigned int i;
 	int32_t k;
+
+	/* A peer certificate is public: its key must never serve as a PSK */
+	if (!strncmp(identity, PEER_PREFIX, strlen(PEER_PREFIX)))
+		return 0;
 
 	if (kernel_keyring > 0) {
 		k = search(kernel_keyring, identity);

@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * tlshd-unit: table-driven unit tests for the configuration parser, the
- * peer-name matcher and (unit_netlink.c) the netlink upcall's messages and
- * the status table.  Prints one TAP line per case.
+ * peer-name matcher, the PSK lookup and (unit_netlink.c) the netlink
+ * upcall's messages and the status table.  Prints one TAP line per case.
  *
  *   tlshd-unit TMPDIR CERTDIR [TLSHD.8]   (CERTDIR: tests/mkcerts.sh)
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+
+#include <keyutils.h>
 
 #include "tlshd.h"
 #include "unit.h"
@@ -640,6 +643,37 @@ static void test_names(void)
 	}
 }
 
+/* ---- keyrings ---- */
+
+static void test_keyring(void)
+{
+	struct tlshd_config *cf;
+	key_serial_t peer, psk;
+	char err[256];
+
+	cf = tlshd_config_parse_buf("", 0, "k.conf", err, sizeof(err));
+	/* what an older tlshd put into its session keyring */
+	peer = add_key("user", "tlshd:peer:1234", "public certificate", 18,
+		       KEY_SPEC_SESSION_KEYRING);
+	psk = add_key("user", "unit-psk-identity", "0123456789abcdef", 16,
+		      KEY_SPEC_SESSION_KEYRING);
+	if (!cf || peer < 0 || psk < 0) {
+		result(false, "keyring: test keys", strerror(errno));
+	} else {
+		result(tlshd_keyring_find_psk(cf, 0, "unit-psk-identity") == psk,
+		       "keyring: a PSK identity is found in the session keyring",
+		       "not found");
+		result(tlshd_keyring_find_psk(cf, 0, "tlshd:peer:1234") == 0,
+		       "keyring: a peer certificate key is never taken for a PSK",
+		       "found: its public payload would be the PSK");
+	}
+	if (peer > 0)
+		keyctl_invalidate(peer);
+	if (psk > 0)
+		keyctl_invalidate(psk);
+	tlshd_config_put(cf);
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
@@ -658,6 +692,7 @@ int main(int argc, char **argv)
 		result(false, "config: files that change on disk", "no CERTDIR given");
 	test_names();
 	test_urls();
+	test_keyring();
 	test_netlink(manpage);
 	gnutls_global_deinit();
 	/* host.sh checks for this line: a run that stops early lacks it */

@@ -509,21 +509,15 @@ static void unescape(char *s)
 	*o = '\0';
 }
 
-static int read_kernel(const char *file, struct table *t)
+/* The kernel's table as read from @f (named @file in errors) into @t */
+static int read_kernel_stream(FILE *f, const char *file, struct table *t)
 {
 	char *buf = NULL, *sp, why[256];
 	unsigned int modes;
 	size_t cap = 0;
 	ssize_t n;
-	FILE *f;
 	int ret = 0;
 
-	f = fopen(file, "r");
-	if (!f) {
-		err("cannot open %s: %s (is the nfsd filesystem mounted, and does this kernel have the export TLS policy table?)",
-		    file, strerror(errno));
-		return -1;
-	}
 	while ((n = getline(&buf, &cap, f)) > 0) {
 		if (buf[n - 1] == '\n')
 			buf[--n] = '\0';
@@ -543,6 +537,21 @@ static int read_kernel(const char *file, struct table *t)
 		table_add(t, buf, modes, file);
 	}
 	free(buf);
+	return ret;
+}
+
+static int read_kernel(const char *file, struct table *t)
+{
+	FILE *f;
+	int ret;
+
+	f = fopen(file, "r");
+	if (!f) {
+		err("cannot open %s: %s (is the nfsd filesystem mounted, and does this kernel have the export TLS policy table?)",
+		    file, strerror(errno));
+		return -1;
+	}
+	ret = read_kernel_stream(f, file, t);
 	fclose(f);
 	return ret;
 }

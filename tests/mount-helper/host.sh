@@ -25,6 +25,31 @@ make -s -C "$REPO/mount-helper" BUILD="$BUILD" >"$T/build.log" 2>&1 ||
 	{ tap_fail "build: $(tail -3 "$T/build.log")"; exit 1; }
 tap_ok "build"
 
+# --- fuzzing: every parser of what a server or the kernel sends -------------
+# libFuzzer with AddressSanitizer and UBSan, from seeds that include the
+# inputs that found bugs (a verifier length that wrapped the COMPOUND
+# reply offset); bounded runs with a fixed seed.
+if command -v clang >/dev/null; then
+	if out=$(make -s -C "$REPO/mount-helper" BUILD="$BUILD" fuzz 2>&1); then
+		python3 "$REPO/mount-helper/fuzz/mkcorpus.py" "$T/corpus"
+		for f in replies:300000 exports:200000; do
+			name=${f%%:*} runs=${f#*:}
+			if out=$("$BUILD/bin/rpctls-fuzz-$name" -runs="$runs" -max_len=4096 -seed=1 \
+				"$T/corpus/$name" 2>&1); then
+				tap_ok "fuzz-$name: $runs runs, no crash, leak or undefined behaviour"
+			else
+				tap_fail "fuzz-$name: the fuzzer found a crash"
+				printf '%s\n' "$out" | grep -v '^#[0-9]' | tail -n 30 | sed 's/^/#   /'
+			fi
+		done
+	else
+		tap_fail "fuzz: build failed"
+		printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
+	fi
+else
+	tap_skip "fuzz-replies and fuzz-exports" "clang not installed"
+fi
+
 # check NAME WANT_RC REGEX CMD...: exit status and output (one regex)
 check() {
 	local name=$1 want=$2 re=$3 out rc
@@ -137,6 +162,13 @@ stop_peer
 start_backend 10016
 start_peer no-starttls server
 check "diag-wrongsec" 32 "^verdict: wrongsec: the export /srv/export refuses plaintext transports: .*NFS4ERR_WRONGSEC" \
+	"$R" probe --ca "$P/ca.pem" --port "$PORT" --export /srv/export 127.0.0.1
+stop_peer
+# A hostile server: a verifier length that once wrapped the reply offset
+# (the helper read 4 GiB past its buffer and died with SIGSEGV).
+start_backend hostile-verifier
+start_peer no-starttls server
+check "diag-hostile-verifier-length" 32 "^verdict: no-starttls: " \
 	"$R" probe --ca "$P/ca.pem" --port "$PORT" --export /srv/export 127.0.0.1
 stop_peer
 start_backend 0

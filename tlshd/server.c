@@ -37,9 +37,14 @@ static int psk_cb(gnutls_session_t session, const gnutls_datum_t *username,
 	serial = tlshd_keyring_find_psk(hs->hs_config,
 					hs->hs_params.p_keyring, identity);
 	if (!serial || tlshd_keyring_read(serial, &k) < 0 || !k.size) {
+		char shown[200];
+
 		hs->hs_psk_unknown = true;
+		/* the client's bytes: escaped before they reach the log */
 		snprintf(hs->hs_reason, sizeof(hs->hs_reason),
-			 "unknown PSK identity '%.200s'", identity);
+			 "unknown PSK identity '%s'",
+			 tlshd_log_escape(identity, username->size, shown,
+					  sizeof(shown)));
 		free(k.data);
 		return -1;
 	}

@@ -237,6 +237,8 @@ void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
 #define tlshd_log_debug(...)	tlshd_log(TLSHD_LOG_DEBUG, __VA_ARGS__)
 void tlshd_log_audit(const struct tlshd_handshake *hs);
 const char *tlshd_log_type_name(uint32_t type);
+char *tlshd_log_escape(const void *in, size_t inlen, char *out,
+		       size_t outlen);
 void tlshd_log_cert_status(unsigned int status, char *buf, size_t len);
 
 /* x509.c */

@@ -62,8 +62,12 @@ static void describe_san(const struct tlshd_san *s, char *buf, size_t len)
 	char a[INET6_ADDRSTRLEN];
 
 	if (s->san_kind == TLSHD_NAME_DNS) {
-		snprintf(buf, len, "DNS:%.*s", (int)s->san_len,
-			 (const char *)s->san_data);
+		char name[4 * sizeof(s->san_data)];
+
+		/* the peer's bytes: escaped before they reach the log */
+		snprintf(buf, len, "DNS:%s",
+			 tlshd_log_escape(s->san_data, s->san_len, name,
+					  sizeof(name)));
 	} else if (s->san_len == 4 || s->san_len == 16) {
 		inet_ntop(s->san_len == 4 ? AF_INET : AF_INET6, s->san_data, a,
 			  sizeof(a));
@@ -118,7 +122,8 @@ int tlshd_x509_name_match(const struct tlshd_san *sans, unsigned int nsans,
 		used += snprintf(why + used, whylen - used,
 				 "%s) do not match %s '%s'%s",
 				 nsans ? "" : "none", alen ? "address" : "name",
-				 peername,
+				 tlshd_log_escape(peername, strlen(peername), one,
+						  sizeof(one)),
 				 wildcard ? " (wildcard names are not accepted)" :
 				 "");
 	return -1;
@@ -513,8 +518,11 @@ static void find_anchor(struct tlshd_handshake *hs, gnutls_session_t session,
 	if (!issuer)
 		return;
 	if (!gnutls_x509_crt_get_dn3(issuer, &dn, 0)) {
+		char name[TLSHD_ANCHOR_MAX];
+
 		snprintf(hs->hs_peer_anchor, sizeof(hs->hs_peer_anchor),
-			 "%.*s (%s)", (int)dn.size, (const char *)dn.data,
+			 "%s (%s)",
+			 tlshd_log_escape(dn.data, dn.size, name, sizeof(name)),
 			 tlshd_config_anchor_source(hs->hs_config,
 						    is_server(hs), issuer));
 		gnutls_free(dn.data);
@@ -557,8 +565,8 @@ int tlshd_x509_verify_cb(gnutls_session_t session)
 		return verify_fail(hs, "peer certificate does not parse");
 	}
 	if (!gnutls_x509_crt_get_dn3(crt, &dn, 0)) {
-		snprintf(hs->hs_peer_subject, sizeof(hs->hs_peer_subject),
-			 "%.*s", (int)dn.size, (const char *)dn.data);
+		tlshd_log_escape(dn.data, dn.size, hs->hs_peer_subject,
+				 sizeof(hs->hs_peer_subject));
 		gnutls_free(dn.data);
 	}
 

@@ -513,6 +513,17 @@ server_vs gnutls "server psk vs gnutls-cli" 0 -c "$T/server.conf" -T psk -- \
 server_vs gnutls "server psk: unknown identity (EKEYREJECTED)" EKEYREJECTED \
 	-c "$T/server.conf" -T psk -- --alpn sunrpc --priority "$PSKPRIO" \
 	--pskusername stranger --pskkey "$PSKHEX" localhost
+# A PSK identity is the client's bytes: a newline in it must not forge a
+# log line, a quote must not end the field.
+server_vs gnutls "server psk: hostile identity (EKEYREJECTED)" EKEYREJECTED \
+	-c "$T/server.conf" -T psk -v -- --alpn sunrpc --priority "$PSKPRIO" \
+	--pskusername $'evil"\nhandshake req=1 result=ok' --pskkey "$PSKHEX" localhost
+if grep -qF "unknown PSK identity 'evil\\x22\\x0ahandshake req=1 result=ok'" "$T/hs.log" &&
+	! grep -q '^handshake req=1 result=ok' "$T/hs.log"; then
+	tap_ok "server psk: a hostile identity is escaped in the log (no forged line)"
+else
+	tap_fail "server psk: hostile identity in the log: $(grep -a 'PSK identity' "$T/hs.log")"
+fi
 server_vs gnutls "server psk: wrong key (EKEYREJECTED)" EKEYREJECTED \
 	-c "$T/server.conf" -T psk -- --alpn sunrpc --priority "$PSKPRIO" \
 	--pskusername nfs-client-2 --pskkey "$PSKHEX" localhost

@@ -643,6 +643,44 @@ static void test_names(void)
 	}
 }
 
+/* ---- log escaping ---- */
+
+static void test_escape(void)
+{
+	static const struct {
+		const char *name, *in;
+		size_t inlen;
+		const char *want;
+	} t[] = {
+		{ "escape: printable text unchanged", "server.test", 11,
+		  "server.test" },
+		{ "escape: a newline cannot start a forged log line",
+		  "a\nhandshake req=1 result=ok", 27,
+		  "a\\x0ahandshake req=1 result=ok" },
+		{ "escape: quotes and backslashes cannot end a field",
+		  "x\" y\\z", 6, "x\\x22 y\\x5cz" },
+		{ "escape: NUL, DEL and bytes above 0x7f",
+		  "a\0b\x7f\xff", 5, "a\\x00b\\x7f\\xff" },
+	};
+	struct tlshd_san san = { .san_kind = TLSHD_NAME_DNS };
+	char out[128], why[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		tlshd_log_escape(t[i].in, t[i].inlen, out, sizeof(out));
+		result(!strcmp(out, t[i].want), t[i].name, out);
+	}
+	tlshd_log_escape("\n\n\n\n", 4, out, 10);
+	result(!strcmp(out, "\\x0a\\x0a"),
+	       "escape: cut at a whole escape, always terminated", out);
+	memcpy(san.san_data, "evil\n.test", 10);
+	san.san_len = 10;
+	tlshd_x509_name_match(&san, 1, "server.test", why, sizeof(why));
+	result(!strchr(why, '\n') && strstr(why, "DNS:evil\\x0a.test"),
+	       "escape: a certificate name in a mismatch reason is escaped",
+	       why);
+}
+
 /* ---- keyrings ---- */
 
 static void test_keyring(void)
@@ -692,6 +730,7 @@ int main(int argc, char **argv)
 		result(false, "config: files that change on disk", "no CERTDIR given");
 	test_names();
 	test_urls();
+	test_escape();
 	test_keyring();
 	test_netlink(manpage);
 	gnutls_global_deinit();

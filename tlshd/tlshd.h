@@ -382,6 +382,7 @@ size_t tlshd_netlink_build_done(void *buf, size_t len, uint16_t family,
 /* upcall.c: AF_TLSH */
 int tlshd_upcall_listen(int family);
 int tlshd_upcall_read_params(int fd, struct tlshd_params *p);
+void tlshd_upcall_report_anchor(int fd, uint64_t req_id, const char *anchor);
 void tlshd_upcall_report(int fd, uint64_t req_id, int status, int32_t peerid,
 			 bool auth, bool alpn_none);
 bool tlshd_upcall_tlsh_present(void);

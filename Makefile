@@ -96,7 +96,7 @@ PREFIX ?= /usr
 UNITDIR ?= /lib/systemd/system
 TLSHD_DOCS := tlshd/tlshd.8 tlshd/tlshd.conf.5 tlshd/tlshd.service
 install: userspace
-	@$(MAKE) -s -C mount-helper BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" install
+	@$(MAKE) -s -C mount-helper BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" UNITDIR="$(UNITDIR)" install
 	@if ls $(TLSHD_DOCS) >/dev/null 2>&1; then \
 		$(MAKE) -s -C tlshd BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" UNITDIR="$(UNITDIR)" install; \
 	else \
@@ -107,7 +107,7 @@ install: userspace
 		install -D -m 0644 tlshd/tlshd.conf.example $(DESTDIR)$(PREFIX)/share/doc/rpctls/tlshd.conf.example; fi
 
 uninstall:
-	@$(MAKE) -s -C mount-helper BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" uninstall
+	@$(MAKE) -s -C mount-helper BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" UNITDIR="$(UNITDIR)" uninstall
 	rm -f $(DESTDIR)$(PREFIX)/sbin/tlshd $(DESTDIR)$(PREFIX)/share/man/man8/tlshd.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man5/tlshd.conf.5 $(DESTDIR)$(UNITDIR)/tlshd.service \
 		$(DESTDIR)$(PREFIX)/share/doc/rpctls/tlshd.conf.example

@@ -405,7 +405,9 @@ if make -s -C "$REPO" install DESTDIR="$D" PREFIX=/usr >"$T/install.log" 2>&1; t
 	tap_ok "install"
 	for f in usr/sbin/rpctls usr/sbin/rpctls-mount usr/share/man/man8/rpctls.8 \
 		usr/share/man/man8/rpctls-mount.8 usr/share/man/man5/nfs-tls.5 \
-		usr/sbin/tlshd usr/sbin/rpctls-exports usr/share/man/man8/rpctls-exports.8; do
+		usr/sbin/tlshd usr/sbin/rpctls-exports usr/share/man/man8/rpctls-exports.8 \
+		lib/systemd/system/rpctls-exports.service \
+		lib/systemd/system/nfs-server.service.d/rpctls-exports.conf lib/modprobe.d/rpctls.conf; do
 		if [ -e "$D/$f" ] || [ -L "$D/$f" ]; then tap_ok "install-$f"; else
 			tap_fail "install-$f: missing"; fi
 	done
@@ -418,6 +420,26 @@ if make -s -C "$REPO" install DESTDIR="$D" PREFIX=/usr >"$T/install.log" 2>&1; t
 		elif [ -e "$D/${f#*:}" ]; then tap_ok "install-${f#*:}"; else
 			tap_fail "install-${f#*:}: missing"; fi
 	done
+	# The policy is loaded before the NFS server starts, which requires it
+	u=$D/lib/systemd/system/rpctls-exports.service
+	dropin=$D/lib/systemd/system/nfs-server.service.d/rpctls-exports.conf
+	if grep -q '^Before=nfs-server.service nfs-mountd.service$' "$u" &&
+		grep -q '^PartOf=nfs-server.service$' "$u" &&
+		grep -q '^ExecStart=/usr/sbin/rpctls-exports$' "$u" &&
+		grep -q '^Requires=rpctls-exports.service$' "$dropin" &&
+		grep -q '^After=rpctls-exports.service$' "$dropin" &&
+		grep -q '^options nfsd xprtsec_policy_required=Y$' "$D/lib/modprobe.d/rpctls.conf"; then
+		tap_ok "install-policy-before-nfs-server: unit ordered before nfs-server, which requires it; nfsd fails closed until loaded"
+	else
+		tap_fail "install-policy-before-nfs-server: $(cat "$u" "$dropin" 2>&1 | grep -v '^#')"
+	fi
+	if command -v systemd-analyze >/dev/null; then
+		sed "s|=/usr/sbin/rpctls-exports|=$BUILD/bin/rpctls-exports|" "$u" >"$T/rpctls-exports.service"
+		out=$(systemd-analyze verify --man=no "$T/rpctls-exports.service" 2>&1)
+		tap_expect "install-policy-unit: systemd-analyze verify finds nothing" "" "$out"
+	else
+		tap_skip "install-policy-unit: systemd-analyze verify" "systemd-analyze not installed"
+	fi
 	# every installed man page renders without warnings
 	for mp in "$D"/usr/share/man/man*/*; do
 		m=$(basename "$mp")

@@ -117,6 +117,7 @@ check: deps all
 	@tests/check
 
 check-host: deps
+	@kernel/tree.sh prepare
 	@tests/check --host-only
 
 demo: deps all

@@ -30,7 +30,7 @@ KMAKE = $(MAKE) -s -C $(TREE) ARCH=x86_64 CC="ccache gcc" \
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps peer interop interop-readme kernel kernel-debug kernel-locked kernel-config kernel-export kernel-check kernel-reset \
-	userspace check check-host check-vm demo bench clean distclean \
+	userspace check check-host check-debug check-vm demo bench clean distclean \
 	install uninstall
 
 all: kernel userspace
@@ -71,7 +71,8 @@ kernel-locked:
 	@echo "  KERNEL  $$(cat $(TREE)/include/config/kernel.release) $(TREE)/arch/x86/boot/bzImage"
 
 # The debug variant (kernel/config/debug.config: lockdep, KASAN, kmemleak,
-# DEBUG_OBJECTS) in its own tree; tests/tlsh/debug-vm.sh runs on it.
+# DEBUG_OBJECTS, LSM hooks, kprobes) in its own tree; make check-debug runs
+# tests/suites-debug on it.
 kernel-debug: deps
 	@$(MAKE) --no-print-directory kernel TREE=$(BUILD)/linux-debug CONFIG_EXTRA=debug
 
@@ -119,6 +120,12 @@ check: deps all
 check-host: deps
 	@kernel/tree.sh prepare
 	@tests/check --host-only
+
+# The nfsd, client, upcall and LSM-hook suites on the debug kernel
+# (tests/suites-debug): a second kernel build and slow VMs, so not part of
+# make check.
+check-debug: deps all kernel-debug
+	@tests/check --suites tests/suites-debug
 
 demo: deps all
 	@tests/demo.sh

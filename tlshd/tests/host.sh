@@ -563,10 +563,17 @@ tap_expect "pair: no peer certificate key lands in the session keyring (PSK look
 # per handshake, 2560 of them went unrecorded and those peers would count
 # as anonymous (an mtls client then sees WRONGSEC).
 if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
-	chmod 0755 "$T" "$C"
-	chmod 0644 "$C"/*.pem "$C"/*.key "$T/both.conf"
+	# nobody's own copies: the shared ones keep their modes (a private key
+	# readable by others is refused), and nobody owns its key files
+	Q=$T/nobody
+	mkdir -p "$Q"
+	cp "$C"/*.pem "$C"/*.key "$Q"/
+	sed "s|$C/|$Q/|g" "$T/both.conf" >"$Q/both.conf"
+	chmod 0600 "$Q"/*.key
+	chown -R nobody "$Q"
+	chmod 0711 "$T"
 	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups keyctl session - \
-		"$HS" -q -c "$T/both.conf" -t x509 -T x509 -r -n server.test pair 50 --rounds 40 2>&1)
+		"$HS" -q -c "$Q/both.conf" -t x509 -T x509 -r -n server.test pair 50 --rounds 40 2>&1)
 	if grep -q '^peer_keys=2 unrecorded=0$' <<<"$out" && ! grep -q 'failed=[1-9]' <<<"$out"; then
 		tap_ok "pair: 4000 mutual handshakes under a 20000-byte key quota: 2 peer keys, every peer recorded"
 	else

@@ -26,6 +26,7 @@
  *    kernel keeps only the serial, for display.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,7 +147,14 @@ int32_t tlshd_keyring_find_psk(const struct tlshd_config *cf,
 	return search(KEY_SPEC_SESSION_KEYRING, identity);
 }
 
-/* tlshd:peers in the process keyring, created on first use */
+/*
+ * tlshd:peers is shared by the worker threads: finding or making it, the
+ * size check, the clearing and the add are one step under this lock, or
+ * two workers could each empty it or make a second one.
+ */
+static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* tlshd:peers in the process keyring, created on first use; peers_lock */
 static int32_t peers_keyring(void)
 {
 	static int32_t ring;
@@ -179,6 +187,7 @@ int32_t tlshd_keyring_add_peer_cert(int32_t keyring, uint64_t req_id,
 	int32_t ring = keyring;
 	key_serial_t k;
 	size_t i;
+	int errsv;
 
 	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, der->data, der->size, hash)) {
 		tlshd_log_err("req=%" PRIu64 ": peer identity not recorded: cannot hash the certificate",
@@ -191,10 +200,12 @@ int32_t tlshd_keyring_add_peer_cert(int32_t keyring, uint64_t req_id,
 				      hash[j]);
 
 	if (ring <= 0) {
+		pthread_mutex_lock(&peers_lock);
 		ring = peers_keyring();
 		if (ring <= 0) {
 			tlshd_log_err("req=%" PRIu64 ": peer identity not recorded: no %s keyring: %s",
 				      req_id, PEERS_KEYRING, strerror(errno));
+			pthread_mutex_unlock(&peers_lock);
 			return 0;
 		}
 		/* Full: a new certificate empties it (the kernel keeps serials
@@ -206,8 +217,13 @@ int32_t tlshd_keyring_add_peer_cert(int32_t keyring, uint64_t req_id,
 				       PEERS_KEYRING, PEER_KEYS_MAX);
 			keyctl_clear(ring);
 		}
+		k = add_key("user", desc, der->data, der->size, ring);
+		errsv = errno;
+		pthread_mutex_unlock(&peers_lock);
+		errno = errsv;
+	} else {
+		k = add_key("user", desc, der->data, der->size, ring);
 	}
-	k = add_key("user", desc, der->data, der->size, ring);
 	if (k < 0 && keyring > 0) {
 		tlshd_log_warn("req=%" PRIu64 ": cannot add the peer certificate to keyring %d: %s; using %s",
 			       req_id, keyring, strerror(errno), PEERS_KEYRING);

@@ -171,6 +171,22 @@ static int32_t peers_keyring(void)
 	return ring;
 }
 
+/*
+ * Make tlshd:peers before the worker threads start.  Since Linux 4.12 the
+ * process keyring lives in each thread's credentials: a keyring that one
+ * worker made later would be invisible to the others, and each would make
+ * its own, one peer key per certificate per worker.  Threads started after
+ * this share it.
+ */
+void tlshd_keyring_init(void)
+{
+	pthread_mutex_lock(&peers_lock);
+	if (peers_keyring() <= 0)
+		tlshd_log_warn("cannot make the %s keyring: %s; peer certificates go to the keyring the kernel names, or are not recorded",
+			       PEERS_KEYRING, strerror(errno));
+	pthread_mutex_unlock(&peers_lock);
+}
+
 /* Number of keys in @ring, or -1 */
 static long ring_size(int32_t ring)
 {

@@ -282,6 +282,7 @@ int32_t tlshd_keyring_find_psk(const struct tlshd_config *cf,
 int32_t tlshd_keyring_add_peer_cert(int32_t keyring, uint64_t req_id,
 				    const gnutls_datum_t *der);
 void tlshd_keyring_link_session(const struct tlshd_config *cf);
+void tlshd_keyring_init(void);
 int tlshd_keyring_load_certkey(struct tlshd_handshake *hs);
 
 /* ktls.c */

@@ -30,7 +30,7 @@ KMAKE = $(MAKE) -s -C $(TREE) ARCH=x86_64 CC="ccache gcc" \
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps peer interop interop-readme kernel kernel-debug kernel-locked kernel-config kernel-export kernel-check kernel-reset \
-	userspace check check-host check-vm demo bench clean distclean \
+	userspace check check-host check-debug check-vm demo bench clean distclean \
 	install uninstall
 
 all: kernel userspace
@@ -71,7 +71,8 @@ kernel-locked:
 	@echo "  KERNEL  $$(cat $(TREE)/include/config/kernel.release) $(TREE)/arch/x86/boot/bzImage"
 
 # The debug variant (kernel/config/debug.config: lockdep, KASAN, kmemleak,
-# DEBUG_OBJECTS) in its own tree; tests/tlsh/debug-vm.sh runs on it.
+# DEBUG_OBJECTS, LSM hooks, kprobes) in its own tree; make check-debug runs
+# tests/suites-debug on it.
 kernel-debug: deps
 	@$(MAKE) --no-print-directory kernel TREE=$(BUILD)/linux-debug CONFIG_EXTRA=debug
 
@@ -96,7 +97,7 @@ PREFIX ?= /usr
 UNITDIR ?= /lib/systemd/system
 TLSHD_DOCS := tlshd/tlshd.8 tlshd/tlshd.conf.5 tlshd/tlshd.service
 install: userspace
-	@$(MAKE) -s -C mount-helper BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" install
+	@$(MAKE) -s -C mount-helper BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" UNITDIR="$(UNITDIR)" install
 	@if ls $(TLSHD_DOCS) >/dev/null 2>&1; then \
 		$(MAKE) -s -C tlshd BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" UNITDIR="$(UNITDIR)" install; \
 	else \
@@ -107,7 +108,7 @@ install: userspace
 		install -D -m 0644 tlshd/tlshd.conf.example $(DESTDIR)$(PREFIX)/share/doc/rpctls/tlshd.conf.example; fi
 
 uninstall:
-	@$(MAKE) -s -C mount-helper BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" uninstall
+	@$(MAKE) -s -C mount-helper BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" UNITDIR="$(UNITDIR)" uninstall
 	rm -f $(DESTDIR)$(PREFIX)/sbin/tlshd $(DESTDIR)$(PREFIX)/share/man/man8/tlshd.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man5/tlshd.conf.5 $(DESTDIR)$(UNITDIR)/tlshd.service \
 		$(DESTDIR)$(PREFIX)/share/doc/rpctls/tlshd.conf.example
@@ -117,7 +118,14 @@ check: deps all
 	@tests/check
 
 check-host: deps
+	@kernel/tree.sh prepare
 	@tests/check --host-only
+
+# The nfsd, client, upcall and LSM-hook suites on the debug kernel
+# (tests/suites-debug): a second kernel build and slow VMs, so not part of
+# make check.
+check-debug: deps all kernel-debug
+	@tests/check --suites tests/suites-debug
 
 demo: deps all
 	@tests/demo.sh

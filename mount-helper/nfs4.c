@@ -64,7 +64,7 @@ int nfs4_lookup_status(rpc_io_fn io, void *ctx, const char *path,
 	unsigned char reply[4096];
 	const char *p = path, *slash;
 	struct xdr x = { .len = 0 };
-	uint32_t nops = 2, off, vlen;
+	uint32_t nops = 2;
 	size_t nops_at;
 	int n;
 
@@ -115,6 +115,20 @@ int nfs4_lookup_status(rpc_io_fn io, void *ctx, const char *path,
 		snprintf(err, errlen, "NFSv4 COMPOUND: %s", strerror(-n));
 		return n;
 	}
+	return nfs4_parse_reply(reply, (size_t)n, xid, status, err, errlen);
+}
+
+/*
+ * The reply to our COMPOUND: xid, REPLY, MSG_ACCEPTED, the verifier
+ * (opaque_auth: flavor, length, body), accept status SUCCESS, then the
+ * COMPOUND status.  Every length from the wire is checked against what is
+ * left of the reply before it is used in arithmetic.
+ */
+int nfs4_parse_reply(const unsigned char *reply, size_t n, uint32_t xid,
+		     uint32_t *status, char *err, size_t errlen)
+{
+	size_t off, vlen;
+
 	if (n < 24 || get32(reply) != xid || get32(reply + 4) != 1) {
 		snprintf(err, errlen, "NFSv4 COMPOUND: not a reply to our call");
 		return -EPROTO;
@@ -126,11 +140,18 @@ int nfs4_lookup_status(rpc_io_fn io, void *ctx, const char *path,
 		return -EACCES;
 	}
 	vlen = get32(reply + 16);
-	off = 20 + ((vlen + 3) & ~3U);
-	if ((size_t)n < off + 8 || get32(reply + off) != 0) {
+	/* RFC 5531: a verifier body is at most 400 bytes */
+	if (vlen > RPC_MAX_AUTH_BYTES || vlen > n - 20) {
+		snprintf(err, errlen,
+			 "NFSv4 COMPOUND: malformed reply (verifier of %zu bytes in a %zu-byte reply)",
+			 vlen, n);
+		return -EPROTO;
+	}
+	off = 20 + ((vlen + 3) & ~(size_t)3);
+	if (n < off + 8 || get32(reply + off) != 0) {
 		snprintf(err, errlen,
 			 "NFSv4 COMPOUND not executed (accept status %u)",
-			 (size_t)n >= off + 4 ? get32(reply + off) : 0);
+			 n >= off + 4 ? get32(reply + off) : 0);
 		return -EPROTO;
 	}
 	*status = get32(reply + off + 4);

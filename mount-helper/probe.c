@@ -187,7 +187,6 @@ enum probe_result probe_auth_tls(int fd, unsigned int vers, int timeout_ms,
 		htonl(AUTH_TLS), htonl(0), htonl(AUTH_NONE), htonl(0),
 	};
 	unsigned char reply[512];
-	uint32_t vflavor, vlen;
 	int n;
 
 	if (rpc_send_record(fd, call, sizeof(call)) < 0) {
@@ -203,6 +202,15 @@ enum probe_result probe_auth_tls(int fd, unsigned int vers, int timeout_ms,
 			 strerror(-n));
 		return n == -EMSGSIZE ? PROBE_BAD_REPLY : PROBE_UNREACHABLE;
 	}
+	return probe_parse_reply(reply, (size_t)n, xid, detail, dlen);
+}
+
+/* The reply to the probe @xid: what the server said about RPC-with-TLS */
+enum probe_result probe_parse_reply(const unsigned char *reply, size_t n,
+				    uint32_t xid, char *detail, size_t dlen)
+{
+	uint32_t vflavor, vlen;
+
 	if (n < 12 || get32(reply) != xid || get32(reply + 4) != 1) {
 		snprintf(detail, dlen, "the answer to the probe is not an RPC reply to it");
 		return PROBE_BAD_REPLY;
@@ -218,7 +226,7 @@ enum probe_result probe_auth_tls(int fd, unsigned int vers, int timeout_ms,
 	}
 	vflavor = get32(reply + 12);
 	vlen = get32(reply + 16);
-	if (vflavor == AUTH_NONE && vlen == 8 && (size_t)n >= 28 &&
+	if (vflavor == AUTH_NONE && vlen == 8 && n >= 28 &&
 	    !memcmp(reply + 20, "STARTTLS", 8)) {
 		snprintf(detail, dlen, "the server answered the AUTH_TLS probe with STARTTLS");
 		return PROBE_STARTTLS;

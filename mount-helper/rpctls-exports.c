@@ -33,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #define XS_NONE		0x1u
 #define XS_TLS		0x2u
@@ -43,6 +44,8 @@
 #define DEFAULT_NFSD	"/proc/fs/nfsd"
 #define NFS_CONF	"/etc/nfs.conf"
 #define NFS_CONF_D	"/etc/nfs.conf.d/*.conf"
+#define ETC_EXPORTS	"/etc/exports"
+#define ETC_EXPORTS_D	"/etc/exports.d/*.exports"
 
 static const struct {
 	unsigned int	mode;
@@ -58,6 +61,7 @@ struct policy {
 	unsigned int	modes;
 	char		*where;		/* FILE:LINE of the first definition */
 	bool		seen;		/* apply: also in the kernel's table */
+	dev_t		dev;		/* exports: the file system it is on */
 };
 
 struct table {
@@ -127,6 +131,7 @@ static void table_add(struct table *t, const char *path, unsigned int modes,
 	p->modes = modes;
 	p->where = xstrdup(where ? where : "");
 	p->seen = false;
+	p->dev = 0;
 }
 
 /* "tls:mtls" -> bits; false (with the bad word in @why) on error */
@@ -163,12 +168,12 @@ static bool parse_modes(const char *s, unsigned int *out, char *why,
 	return true;
 }
 
-/* "tls:mtls"; two calls may share one printf (two buffers in turn) */
+/* "tls:mtls"; up to four calls may share one printf (buffers in turn) */
 static const char *modes_str(unsigned int modes)
 {
-	static char bufs[2][32];
+	static char bufs[4][32];
 	static unsigned int turn;
-	char *buf = bufs[turn++ & 1];
+	char *buf = bufs[turn++ & 3];
 	size_t i;
 
 	buf[0] = '\0';
@@ -408,9 +413,17 @@ static int parse_line(struct lexer *lx, char **pathp, unsigned int *modesp,
 	return 1;
 }
 
-/* Reads FILE into @t (paths resolved under @rootdir).  0 or -1. */
-static int read_policy_file(const char *file, const char *rootdir,
-			    struct table *t)
+/*
+ * Reads the exports(5)-style FILE, paths resolved under @rootdir.  Lines
+ * with xprtsec= go into @policies (when not NULL); every export, with its
+ * policy or all modes, into @exports (when not NULL), with the file
+ * system it is on.  @lenient (mountd's own files): lines this parser does
+ * not take and paths that do not resolve are mountd's business, and
+ * skipped quietly.  0 or -1.
+ */
+static int read_exports_file(const char *file, const char *rootdir,
+			     struct table *policies, struct table *exports,
+			     bool lenient)
 {
 	char *buf = NULL, *path, where[PATH_MAX + 32], why[512];
 	char full[PATH_MAX * 2], real[PATH_MAX];
@@ -418,12 +431,15 @@ static int read_policy_file(const char *file, const char *rootdir,
 	struct lexer lx = { .file = file };
 	unsigned int modes = 0;
 	struct policy *old;
+	struct stat st;
 	int ret = 0, r;
 	ssize_t n;
 	FILE *f;
 
 	f = fopen(file, "r");
 	if (!f) {
+		if (lenient && errno == ENOENT)
+			return 0;
 		err("cannot open %s: %s", file, strerror(errno));
 		return -1;
 	}
@@ -450,26 +466,39 @@ static int read_policy_file(const char *file, const char *rootdir,
 			free(more);
 		}
 		lx.p = buf;
+		path = NULL;
 		snprintf(where, sizeof(where), "%s:%u", file, lx.line);
 		r = parse_line(&lx, &path, &modes, why, sizeof(why));
 		if (r < 0) {
+			if (lenient)
+				continue;
 			err("%s: %s", where, why);
 			ret = -1;
 			continue;
 		}
-		if (!r)
+		if (!path || (!r && !exports))
 			continue;
+		if (!r)
+			modes = XS_ALL;
 		len = rootdir ? strlen(rootdir) : 0;
 		while (len && rootdir[len - 1] == '/')
 			len--;
 		snprintf(full, sizeof(full), "%.*s%s", (int)len,
 			 rootdir ? rootdir : "", path);
-		if (!realpath(full, real)) {
+		if (!realpath(full, real) || stat(real, &st)) {
+			if (lenient || !r)
+				continue;
 			err("%s: export path %s: %s", where, full, strerror(errno));
 			ret = -1;
 			continue;
 		}
-		old = table_find(t, real);
+		if (exports && !table_find(exports, real)) {
+			table_add(exports, real, modes, where);
+			exports->p[exports->n - 1].dev = st.st_dev;
+		}
+		if (!r || !policies)
+			continue;
+		old = table_find(policies, real);
 		if (old && old->modes != modes) {
 			err("%s: %s: xprtsec=%s, but %s says xprtsec=%s",
 			    where, real, modes_str(modes), old->where,
@@ -478,7 +507,7 @@ static int read_policy_file(const char *file, const char *rootdir,
 			continue;
 		}
 		if (!old)
-			table_add(t, real, modes, where);
+			table_add(policies, real, modes, where);
 	}
 	free(buf);
 	if (ferror(f)) {
@@ -487,6 +516,44 @@ static int read_policy_file(const char *file, const char *rootdir,
 	}
 	fclose(f);
 	return ret;
+}
+
+/*
+ * nfsd applies an export's policy to everything below it up to the next
+ * mount point.  An export on the same file system below a looser one is
+ * therefore reachable through the looser one with what that one allows:
+ * warn about each such pair.  Returns the number of warnings.
+ */
+static int warn_nested(const struct table *exports)
+{
+	size_t i, j, len;
+	int n = 0;
+
+	for (i = 0; i < exports->n; i++) {
+		const struct policy *in = &exports->p[i];
+
+		for (j = 0; j < exports->n; j++) {
+			const struct policy *out = &exports->p[j];
+
+			len = strlen(out->path);
+			if (i == j || out->dev != in->dev ||
+			    !(out->modes & ~in->modes))
+				continue;
+			/* @out must be a directory above @in */
+			if (strcmp(out->path, "/") &&
+			    (strncmp(in->path, out->path, len) ||
+			     in->path[len] != '/'))
+				continue;
+			fprintf(stderr,
+				"%s: warning: %s (xprtsec=%s, %s) is on the same file system as the export %s (xprtsec=%s, %s) above it: nfsd applies an export's policy down to the next mount point, so %s is reachable with xprtsec=%s through %s; give it a mount point of its own (its own file system, or \"mount --bind %s %s\")\n",
+				prog, in->path, modes_str(in->modes), in->where,
+				out->path, modes_str(out->modes), out->where,
+				in->path, modes_str(out->modes & ~in->modes),
+				out->path, in->path, in->path);
+			n++;
+		}
+	}
+	return n;
 }
 
 /* ---- the kernel's table ---------------------------------------------- */
@@ -509,24 +576,28 @@ static void unescape(char *s)
 	*o = '\0';
 }
 
-static int read_kernel(const char *file, struct table *t)
+/* "# table loaded" or "# table not loaded ...": 1, 0; -1 not said */
+static int kernel_loaded = -1;
+
+/* The kernel's table as read from @f (named @file in errors) into @t */
+static int read_kernel_stream(FILE *f, const char *file, struct table *t)
 {
 	char *buf = NULL, *sp, why[256];
 	unsigned int modes;
 	size_t cap = 0;
 	ssize_t n;
-	FILE *f;
 	int ret = 0;
 
-	f = fopen(file, "r");
-	if (!f) {
-		err("cannot open %s: %s (is the nfsd filesystem mounted, and does this kernel have the export TLS policy table?)",
-		    file, strerror(errno));
-		return -1;
-	}
 	while ((n = getline(&buf, &cap, f)) > 0) {
 		if (buf[n - 1] == '\n')
 			buf[--n] = '\0';
+		if (buf[0] == '#') {
+			if (!strncmp(buf, "# table loaded", 14))
+				kernel_loaded = 1;
+			else if (!strncmp(buf, "# table not loaded", 18))
+				kernel_loaded = 0;
+			continue;
+		}
 		sp = strrchr(buf, ' ');
 		if (!sp) {
 			err("%s: unexpected line '%s'", file, buf);
@@ -543,6 +614,21 @@ static int read_kernel(const char *file, struct table *t)
 		table_add(t, buf, modes, file);
 	}
 	free(buf);
+	return ret;
+}
+
+static int read_kernel(const char *file, struct table *t)
+{
+	FILE *f;
+	int ret;
+
+	f = fopen(file, "r");
+	if (!f) {
+		err("cannot open %s: %s (is the nfsd filesystem mounted, and does this kernel have the export TLS policy table?)",
+		    file, strerror(errno));
+		return -1;
+	}
+	ret = read_kernel_stream(f, file, t);
 	fclose(f);
 	return ret;
 }
@@ -563,12 +649,27 @@ static void escape(const char *s, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* One command to the kernel: "PATH MODES" or, with modes 0, "PATH" */
+/*
+ * One command to the kernel: "PATH MODES" or, with modes 0, "PATH"; with
+ * @path NULL, "commit": the table is complete (loaded).
+ */
 static int kernel_write(const char *file, const char *path, unsigned int modes)
 {
 	char esc[PATH_MAX * 4 + 1], line[PATH_MAX * 4 + 64];
 	int fd, len, ret = 0;
 
+	if (!path) {
+		len = snprintf(line, sizeof(line), "commit\n");
+		fd = open(file, O_WRONLY);
+		if (fd < 0 || write(fd, line, len) != len) {
+			err("cannot mark the kernel's table as loaded (\"commit\" to %s): %s",
+			    file, strerror(errno));
+			ret = -1;
+		}
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
 	escape(path, esc, sizeof(esc));
 	len = modes ? snprintf(line, sizeof(line), "%s %s\n", esc, modes_str(modes)) :
 		      snprintf(line, sizeof(line), "%s\n", esc);
@@ -595,14 +696,46 @@ static int kernel_write(const char *file, const char *path, unsigned int modes)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: %s [-f FILE] [-r ROOTDIR] [-d NFSD_DIR] [-n]   make the kernel's table match FILE\n"
-		"       %s -c [-f FILE] [-r ROOTDIR]                    check FILE only\n"
-		"       %s -s [-d NFSD_DIR]                             show the kernel's table\n"
-		"       %s -x [-d NFSD_DIR]                             remove every policy\n"
-		"FILE: exports(5) lines with xprtsec=none:tls:mtls (default %s)\n"
+		"usage: %s [-f FILE] [-e EXPORTS]... [-r ROOTDIR] [-d NFSD_DIR] [-n]\n"
+		"                      make the kernel's table match FILE, then mark it loaded\n"
+		"       %s -c [-f FILE] [-e EXPORTS]... [-r ROOTDIR]   check FILE only\n"
+		"       %s -s [-d NFSD_DIR]            show the kernel's table\n"
+		"       %s -x [-d NFSD_DIR]            remove every policy (table loaded, empty)\n"
+		"FILE: exports(5) lines with xprtsec=none:tls:mtls (default %s; a missing\n"
+		"      default file is an empty policy)\n"
+		"EXPORTS: mountd's exports, checked for stricter exports below looser ones on\n"
+		"      the same file system (default %s and %s)\n"
 		"ROOTDIR: prefix of every path (default: nfs.conf [exports] rootdir)\n"
 		"NFSD_DIR: the nfsd filesystem (default %s)\n",
-		prog, prog, prog, prog, DEFAULT_FILE, DEFAULT_NFSD);
+		prog, prog, prog, prog, DEFAULT_FILE, ETC_EXPORTS, ETC_EXPORTS_D,
+		DEFAULT_NFSD);
+}
+
+/* The policy file, then mountd's exports for the nesting check.  0 or -1 */
+static int read_all(const char *file, bool file_given, char **efiles,
+		    size_t nefiles, const char *rootdir, struct table *want,
+		    struct table *exports)
+{
+	glob_t g = { 0 };
+	size_t i;
+
+	if (!file_given && access(file, F_OK) && errno == ENOENT)
+		fprintf(stderr, "%s: no %s: no export has a TLS policy\n", prog,
+			file);
+	else if (read_exports_file(file, rootdir, want, exports, false))
+		return -1;
+	if (!nefiles) {
+		read_exports_file(ETC_EXPORTS, rootdir, NULL, exports, true);
+		if (!glob(ETC_EXPORTS_D, 0, NULL, &g))
+			for (i = 0; i < g.gl_pathc; i++)
+				read_exports_file(g.gl_pathv[i], rootdir, NULL,
+						  exports, true);
+		globfree(&g);
+	}
+	for (i = 0; i < nefiles; i++)
+		read_exports_file(efiles[i], rootdir, NULL, exports, true);
+	warn_nested(exports);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -615,20 +748,26 @@ int main(int argc, char **argv)
 		{ "check",	no_argument,		NULL, 'c' },
 		{ "show",	no_argument,		NULL, 's' },
 		{ "clear",	no_argument,		NULL, 'x' },
+		{ "exports",	required_argument,	NULL, 'e' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *file = DEFAULT_FILE, *nfsd = DEFAULT_NFSD;
-	char *rootdir = NULL, kfile[PATH_MAX];
-	bool rootdir_set = false, dry = false;
-	struct table want = { 0 }, have = { 0 };
+	char *rootdir = NULL, kfile[PATH_MAX], **efiles = NULL;
+	bool rootdir_set = false, dry = false, file_given = false;
+	struct table want = { 0 }, have = { 0 }, exports = { 0 };
 	int cmd = 'a', c, ret = 0;
-	size_t i;
+	size_t i, nefiles = 0;
 
-	while ((c = getopt_long(argc, argv, "f:r:d:ncsxh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:e:r:d:ncsxh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			file = optarg;
+			file_given = true;
+			break;
+		case 'e':
+			efiles = xrealloc(efiles, (nefiles + 1) * sizeof(*efiles));
+			efiles[nefiles++] = optarg;
 			break;
 		case 'r':
 			free(rootdir);
@@ -668,7 +807,8 @@ int main(int argc, char **argv)
 	if (cmd == 'a' || cmd == 'c') {
 		if (!rootdir_set && nfs_conf_rootdir(&rootdir))
 			return 2;
-		if (read_policy_file(file, rootdir, &want)) {
+		if (read_all(file, file_given, efiles, nefiles, rootdir, &want,
+			     &exports)) {
 			ret = 2;
 			goto out;
 		}
@@ -684,6 +824,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (cmd == 's') {
+		if (kernel_loaded >= 0)
+			printf("# %s\n", kernel_loaded ? "table loaded" :
+			       "table not loaded: exports without xprtsec from mountd follow nfsd.xprtsec_policy_required");
 		for (i = 0; i < have.n; i++)
 			printf("%s\txprtsec=%s\n", have.p[i].path,
 			       modes_str(have.p[i].modes));
@@ -719,9 +862,18 @@ int main(int argc, char **argv)
 		if (!dry && kernel_write(kfile, have.p[i].path, 0))
 			ret = 1;
 	}
+	/*
+	 * The table is complete: the kernel may serve exports by it (until
+	 * then, with nfsd.xprtsec_policy_required, it serves none).  Not
+	 * after a refused change: better closed than half a policy.
+	 */
+	if (!dry && !ret && kernel_write(kfile, NULL, 0))
+		ret = 1;
 out:
 	table_free(&want);
 	table_free(&have);
+	table_free(&exports);
+	free(efiles);
 	free(rootdir);
 	return ret;
 }

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 /* mount.nfs exit codes (nfs-utils utils/mount/error.h, mount(8)) */
@@ -82,6 +83,8 @@ int peer_connect(const struct peer *p, int timeout_ms, char *err,
 		 size_t errlen);
 enum probe_result probe_auth_tls(int fd, unsigned int vers, int timeout_ms,
 				 char *detail, size_t dlen);
+enum probe_result probe_parse_reply(const unsigned char *reply, size_t n,
+				    uint32_t xid, char *detail, size_t dlen);
 const char *probe_result_name(enum probe_result r);
 int rpc_send_record(int fd, const void *buf, size_t len);
 int rpc_recv_record(int fd, void *buf, size_t cap, int timeout_ms);
@@ -138,6 +141,9 @@ typedef int (*rpc_io_fn)(void *ctx, const void *out, size_t outlen,
 			 void *in, size_t incap);
 int nfs4_lookup_status(rpc_io_fn io, void *ctx, const char *path,
 		       uint32_t *status, char *err, size_t errlen);
+int nfs4_parse_reply(const unsigned char *reply, size_t n, uint32_t xid,
+		     uint32_t *status, char *err, size_t errlen);
+#define RPC_MAX_AUTH_BYTES	400	/* RFC 5531: opaque_auth body */
 
 /* kernel.c: what the running kernel and agent can do */
 enum kcap {
@@ -187,6 +193,19 @@ int ktls_lookup(const char *addr, unsigned int dport, unsigned int sport,
 const char *ktls_version_name(unsigned int v);
 const char *ktls_cipher_name(unsigned int c);
 const char *ktls_conf_name(unsigned int c);
+
+/* sockdiag.c: the part that reads a netlink reply (fuzzed) */
+struct ktls_match {
+	const void	*daddr;
+	size_t		alen;
+	unsigned int	dport, sport;
+};
+int sockdiag_parse(const void *buf, size_t n, const struct ktls_match *want,
+		   struct ktls_info *ki, bool *done);
+
+/* status.c: DIR's xprt line in a mountstats file (fuzzed) */
+long mountstats_connect_count(FILE *f, const char *dir, char *proto,
+			      size_t plen, long *lport);
 
 /* mount.c */
 int mount_main(int argc, char **argv, const char *progname);

@@ -79,6 +79,64 @@ static void ulp_parse(struct rtattr *ulp, int len, struct ktls_info *ki)
 }
 
 /*
+ * One buffer of a SOCK_DIAG_BY_FAMILY dump: the connections that match
+ * @want are added to @ki.  Returns 1 when one matched, 0 when none, -1
+ * for a malformed message; *done is set at NLMSG_DONE or NLMSG_ERROR.
+ * Every length comes from the buffer and is checked before use.
+ */
+int sockdiag_parse(const void *buf, size_t n, const struct ktls_match *want,
+		   struct ktls_info *ki, bool *done)
+{
+	const struct nlmsghdr *h;
+	int found = 0, left;
+
+	/* signed: NLMSG_NEXT takes the aligned length off, which may pass 0 */
+	if (n > 1U << 20)
+		return -1;
+	left = (int)n;
+	for (h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+		const struct inet_diag_msg *m = NLMSG_DATA(h);
+		struct ktls_info one;
+		struct rtattr *a;
+		int len;
+
+		if (h->nlmsg_type == NLMSG_DONE ||
+		    h->nlmsg_type == NLMSG_ERROR) {
+			*done = true;
+			break;
+		}
+		if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+			return -1;
+		if ((want->sport && ntohs(m->id.idiag_sport) != want->sport) ||
+		    ntohs(m->id.idiag_dport) != want->dport ||
+		    memcmp(m->id.idiag_dst, want->daddr, want->alen))
+			continue;
+		memset(&one, 0, sizeof(one));
+		len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+		for (a = (struct rtattr *)(m + 1); RTA_OK(a, len);
+		     a = RTA_NEXT(a, len))
+			if (a->rta_type == INET_DIAG_ULP_INFO)
+				ulp_parse(RTA_DATA(a), (int)RTA_PAYLOAD(a),
+					  &one);
+		found = 1;
+		ki->nconn++;
+		if (strcmp(one.ulp, "tls") || !one.version)
+			continue;
+		if (ki->ntls++ == 0) {
+			memcpy(ki->ulp, one.ulp, sizeof(ki->ulp));
+			ki->version = one.version;
+			ki->cipher = one.cipher;
+			ki->txconf = one.txconf;
+			ki->rxconf = one.rxconf;
+		} else if (one.version != ki->version ||
+			   one.cipher != ki->cipher) {
+			ki->mixed = true;
+		}
+	}
+	return found;
+}
+
+/*
  * Look in the current network namespace; 1 found, 0 not, -errno.  SPORT 0
  * (the kernel did not say which local port a mount uses): every
  * established connection to DADDR:DPORT is counted.
@@ -99,8 +157,11 @@ static int lookup_here(int family, const void *daddr, unsigned int dport,
 		       .idiag_states = 1 << TCP_ESTABLISHED },
 	};
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	size_t alen = family == AF_INET ? 4 : 16;
-	char buf[32768];
+	const struct ktls_match want = {
+		.daddr = daddr, .alen = family == AF_INET ? 4 : 16,
+		.dport = dport, .sport = sport,
+	};
+	char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
 	int fd, found = 0;
 	bool done = false;
 
@@ -116,49 +177,14 @@ static int lookup_here(int family, const void *daddr, unsigned int dport,
 	}
 	while (!done) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h;
+		int r;
 
 		if (n <= 0)
 			break;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
-		     h = NLMSG_NEXT(h, n)) {
-			struct inet_diag_msg *m = NLMSG_DATA(h);
-			struct rtattr *a;
-			int len;
-
-			if (h->nlmsg_type == NLMSG_DONE ||
-			    h->nlmsg_type == NLMSG_ERROR) {
-				done = true;
-				break;
-			}
-			struct ktls_info one;
-
-			if ((sport && ntohs(m->id.idiag_sport) != sport) ||
-			    ntohs(m->id.idiag_dport) != dport ||
-			    memcmp(m->id.idiag_dst, daddr, alen))
-				continue;
-			memset(&one, 0, sizeof(one));
-			len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
-			for (a = (struct rtattr *)(m + 1); RTA_OK(a, len);
-			     a = RTA_NEXT(a, len))
-				if (a->rta_type == INET_DIAG_ULP_INFO)
-					ulp_parse(RTA_DATA(a),
-						  (int)RTA_PAYLOAD(a), &one);
-			found = 1;
-			ki->nconn++;
-			if (strcmp(one.ulp, "tls") || !one.version)
-				continue;
-			if (ki->ntls++ == 0) {
-				memcpy(ki->ulp, one.ulp, sizeof(ki->ulp));
-				ki->version = one.version;
-				ki->cipher = one.cipher;
-				ki->txconf = one.txconf;
-				ki->rxconf = one.rxconf;
-			} else if (one.version != ki->version ||
-				   one.cipher != ki->cipher) {
-				ki->mixed = true;
-			}
-		}
+		r = sockdiag_parse(buf, (size_t)n, &want, ki, &done);
+		if (r < 0)
+			break;
+		found |= r;
 	}
 	close(fd);
 	return found;

@@ -73,19 +73,34 @@ static const char *optval(const char *opts, const char *key, char *buf,
 static long connect_count(const char *dir, char *proto, size_t plen,
 			  long *lport)
 {
-	char path[512], line[2048], want[1100];
-	bool in = false;
-	long cc = -1;
+	char path[512];
+	long cc;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/self/mountstats", proc_root());
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
+	cc = mountstats_connect_count(f, dir, proto, plen, lport);
+	fclose(f);
+	return cc;
+}
+
+/*
+ * Reads mountstats from @f: in the block of the mount on @dir, the xprt
+ * line's protocol, local port and connect count (returned; -1 if none).
+ */
+long mountstats_connect_count(FILE *f, const char *dir, char *proto,
+			      size_t plen, long *lport)
+{
+	char line[2048], want[1100];
+	bool in = false;
+	long cc = -1;
+
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, "device ", 7)) {
 			char *on = strstr(line, " mounted on ");
-			char *with = on ? strstr(on, " with fstype ") : NULL;
+			char *with = on ? strstr(on + 12, " with fstype ") : NULL;
 
 			in = false;
 			if (on && with) {
@@ -109,7 +124,6 @@ static long connect_count(const char *dir, char *proto, size_t plen,
 			break;
 		}
 	}
-	fclose(f);
 	return cc;
 }
 

@@ -9,7 +9,16 @@
  *   [authenticate.client]   x509.truststore, x509.crl, x509.certificate,
  *   [authenticate.server]   x509.private_key (a file or a GnuTLS URL),
  *                           x509.pq.certificate, x509.pq.private_key,
- *                           x509.require_eku and alpn.required (ours)
+ *                           x509.require_eku, x509.system_trust and
+ *                           alpn.required (ours)
+ *
+ * Trust anchors: x509.truststore, plus the system store when
+ * x509.system_trust is true.  Unset, x509.system_trust is true for the
+ * client role without a truststore (servers are usually named by the web
+ * PKI) and false for the server role: a client certificate chained to the
+ * system store proves only that someone bought a certificate, and must not
+ * open an mtls export.  A server role with no anchor at all does not ask
+ * for client certificates.
  *
  * Lines are "key = value", "[section]", blank, or comments starting with
  * '#' (or ';').  Values take the key file's escapes (\s \n \t \r \\, and
@@ -299,12 +308,18 @@ static int parse_auth_key(struct tlshd_auth_conf *ac, const char *key,
 		dst = &ac->ac_pq_certificate;
 	else if (!strcmp(key, "x509.pq.private_key"))
 		dst = &ac->ac_pq_private_key;
-	else if (!strcmp(key, "x509.require_eku")) {
-		if (!tlshd_config_parse_bool(val, &ac->ac_require_eku)) {
+	else if (!strcmp(key, "x509.require_eku") ||
+		 !strcmp(key, "x509.system_trust")) {
+		bool *b = key[5] == 'r' ? &ac->ac_require_eku :
+					  &ac->ac_system_trust;
+
+		if (!tlshd_config_parse_bool(val, b)) {
 			seterr(why, whylen,
 			       "'%s' wants true or false, not '%s'", key, val);
 			return -1;
 		}
+		if (b == &ac->ac_system_trust)
+			ac->ac_system_trust_set = true;
 		return 0;
 	} else if (!strcmp(key, "alpn.required")) {
 		bool on;
@@ -448,6 +463,10 @@ static void config_free(struct tlshd_config *cf)
 		gnutls_certificate_free_credentials(cf->cf_server_creds);
 	tlshd_x509_certkey_free(cf->cf_client_ck);
 	tlshd_x509_certkey_free(cf->cf_server_ck);
+	if (cf->cf_client_file_tl)
+		gnutls_x509_trust_list_deinit(cf->cf_client_file_tl, 1);
+	if (cf->cf_server_file_tl)
+		gnutls_x509_trust_list_deinit(cf->cf_server_file_tl, 1);
 	free(cf->cf_path);
 	free(cf->cf_text);
 	free(cf->cf_warnings);
@@ -642,14 +661,23 @@ fail:
 	return NULL;
 }
 
+/* Does @ac make the system store an anchor for its role? */
+static bool uses_system(const struct tlshd_auth_conf *ac, bool server)
+{
+	if (ac->ac_system_trust_set)
+		return ac->ac_system_trust;
+	return !server && !ac->ac_truststore;
+}
+
 static int load_trust(gnutls_certificate_credentials_t creds,
-		      const struct tlshd_auth_conf *ac, const char *section,
-		      const char *path, bool *system_trust, char *err,
-		      size_t errlen)
+		      const struct tlshd_auth_conf *ac, bool server,
+		      const char *section, const char *path,
+		      bool *system_trust, gnutls_x509_trust_list_t *file_tl,
+		      char *err, size_t errlen)
 {
 	int ret;
 
-	*system_trust = !ac->ac_truststore;
+	*system_trust = uses_system(ac, server);
 	if (ac->ac_truststore) {
 		ret = gnutls_certificate_set_x509_trust_file(creds,
 						ac->ac_truststore,
@@ -659,6 +687,20 @@ static int load_trust(gnutls_certificate_credentials_t creds,
 			       "%s: [%s] x509.truststore %s: %s", path,
 			       section, ac->ac_truststore,
 			       ret == 0 ? "no certificates found" :
+			       gnutls_strerror(ret));
+			return -1;
+		}
+	}
+	/* With both sources, a copy of the file's CAs tells them apart. */
+	if (ac->ac_truststore && *system_trust) {
+		ret = gnutls_x509_trust_list_init(file_tl, 0);
+		if (ret >= 0)
+			ret = gnutls_x509_trust_list_add_trust_file(*file_tl,
+						ac->ac_truststore, NULL,
+						GNUTLS_X509_FMT_PEM, 0, 0);
+		if (ret < 0) {
+			seterr(err, errlen, "%s: [%s] x509.truststore %s: %s",
+			       path, section, ac->ac_truststore,
 			       gnutls_strerror(ret));
 			return -1;
 		}
@@ -673,6 +715,44 @@ static int load_trust(gnutls_certificate_credentials_t creds,
 		}
 	}
 	return 0;
+}
+
+/* Does the role have any trust anchor (a truststore or the system's)? */
+bool tlshd_config_has_anchors(const struct tlshd_config *cf, bool server)
+{
+	const struct tlshd_auth_conf *ac = server ? &cf->cf_server :
+						    &cf->cf_client;
+
+	return ac->ac_truststore || uses_system(ac, server);
+}
+
+/*
+ * Where @anchor, a CA that verified a peer, comes from: "x509.truststore"
+ * or "system trust store".
+ */
+const char *tlshd_config_anchor_source(const struct tlshd_config *cf,
+				       bool server, gnutls_x509_crt_t anchor)
+{
+	const struct tlshd_auth_conf *ac = server ? &cf->cf_server :
+						    &cf->cf_client;
+	gnutls_x509_trust_list_t tl = server ? cf->cf_server_file_tl :
+					       cf->cf_client_file_tl;
+	gnutls_x509_crt_t found;
+
+	if (!uses_system(ac, server))
+		return "x509.truststore";
+	if (!ac->ac_truststore || !tl)
+		return "system trust store";
+	/* Both: is @anchor one of the file's CAs? */
+	if (!gnutls_x509_trust_list_get_issuer(tl, anchor, &found,
+					       GNUTLS_TL_GET_COPY)) {
+		bool same = gnutls_x509_crt_equals(found, anchor);
+
+		gnutls_x509_crt_deinit(found);
+		if (same)
+			return "x509.truststore";
+	}
+	return "system trust store";
 }
 
 gnutls_certificate_credentials_t tlshd_config_creds(struct tlshd_config *cf,
@@ -709,8 +789,9 @@ gnutls_certificate_credentials_t tlshd_config_creds(struct tlshd_config *cf,
 	return creds;
 }
 
-static int load_section(const struct tlshd_auth_conf *ac, const char *section,
-			const char *path, bool *system_trust,
+static int load_section(const struct tlshd_auth_conf *ac, bool server,
+			const char *section, const char *path,
+			bool *system_trust, gnutls_x509_trust_list_t *file_tl,
 			gnutls_certificate_credentials_t *credsp,
 			struct tlshd_certkey **ckp, char *err, size_t errlen)
 {
@@ -729,7 +810,8 @@ static int load_section(const struct tlshd_auth_conf *ac, const char *section,
 		seterr(err, errlen, "%s", gnutls_strerror(ret));
 		return -1;
 	}
-	if (load_trust(creds, ac, section, path, system_trust, err, errlen) < 0)
+	if (load_trust(creds, ac, server, section, path, system_trust,
+		       file_tl, err, errlen) < 0)
 		goto fail;
 	if (ac->ac_certificate) {
 		struct tlshd_certkey *ck = calloc(1, sizeof(*ck));
@@ -862,13 +944,15 @@ int tlshd_config_load_creds(struct tlshd_config *cf, char *err, size_t errlen)
 	cf->cf_nstamps = 0;
 	stamp_section(cf, &cf->cf_client, "authenticate.client");
 	stamp_section(cf, &cf->cf_server, "authenticate.server");
-	if (load_section(&cf->cf_client, "authenticate.client", cf->cf_path,
-			 &cf->cf_client_system_trust, &cf->cf_client_creds, &cf->cf_client_ck, err,
-			 errlen) < 0)
+	if (load_section(&cf->cf_client, false, "authenticate.client",
+			 cf->cf_path, &cf->cf_client_system_trust,
+			 &cf->cf_client_file_tl, &cf->cf_client_creds,
+			 &cf->cf_client_ck, err, errlen) < 0)
 		return -1;
-	if (load_section(&cf->cf_server, "authenticate.server", cf->cf_path,
-			 &cf->cf_server_system_trust, &cf->cf_server_creds, &cf->cf_server_ck, err,
-			 errlen) < 0)
+	if (load_section(&cf->cf_server, true, "authenticate.server",
+			 cf->cf_path, &cf->cf_server_system_trust,
+			 &cf->cf_server_file_tl, &cf->cf_server_creds,
+			 &cf->cf_server_ck, err, errlen) < 0)
 		return -1;
 	return 0;
 }

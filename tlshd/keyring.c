@@ -8,22 +8,39 @@
  *    and whose payload is the raw key;
  *  - the server finds a PSK by identity in the kernel's keyring for the
  *    request, then in each keyring named by [authenticate] keyrings, then,
- *    only when the kernel named no keyring, in the session keyring;
- *  - a verified peer certificate (DER) is added as a "user" key to the
- *    keyring the kernel passed (else the session keyring, expiring after
- *    ten minutes) and its serial is the peer identity reported.
+ *    only when the kernel named no keyring, in the session keyring; an
+ *    identity that names one of our peer keys ("tlshd:peer:...") is never
+ *    a PSK;
+ *  - a verified peer certificate (DER) becomes a "user" key described by
+ *    its SHA-256, "tlshd:peer:<hex>", and its serial is the peer identity
+ *    reported.  It goes to the keyring the kernel passed, else to
+ *    tlshd's own "tlshd:peers" keyring, which hangs off the process
+ *    keyring: no PSK search reaches it (the session keyring does not hold
+ *    it) and it goes away with tlshd.  One key per distinct certificate:
+ *    add_key() of an existing description updates that key in place and
+ *    returns its serial, so a client handshaking in a loop costs one key,
+ *    not one per handshake.  In tlshd:peers a key expires ten minutes
+ *    after its last use, and the keyring holds at most PEER_KEYS_MAX of
+ *    them (it is emptied when full): the keys count against root's key
+ *    quota, which per-mount keys and every other root key share.  The
+ *    kernel keeps only the serial, for display.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/crypto.h>
 #include <keyutils.h>
 
 #include "tlshd.h"
 
 #define PEER_KEY_TIMEOUT_S	600
+#define PEER_KEYS_MAX		256
+#define PEER_PREFIX		"tlshd:peer:"
+#define PEERS_KEYRING		"tlshd:peers"
 
 int tlshd_keyring_read(int32_t serial, gnutls_datum_t *out)
 {
@@ -106,6 +123,10 @@ int32_t tlshd_keyring_find_psk(const struct tlshd_config *cf,
 	unsigned int i;
 	int32_t k;
 
+	/* A peer certificate is public: its key must never serve as a PSK */
+	if (!strncmp(identity, PEER_PREFIX, strlen(PEER_PREFIX)))
+		return 0;
+
 	if (kernel_keyring > 0) {
 		k = search(kernel_keyring, identity);
 		if (k)
@@ -126,25 +147,108 @@ int32_t tlshd_keyring_find_psk(const struct tlshd_config *cf,
 	return search(KEY_SPEC_SESSION_KEYRING, identity);
 }
 
+/*
+ * tlshd:peers is shared by the worker threads: finding or making it, the
+ * size check, the clearing and the add are one step under this lock, or
+ * two workers could each empty it or make a second one.
+ */
+static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* tlshd:peers in the process keyring, created on first use; peers_lock */
+static int32_t peers_keyring(void)
+{
+	static int32_t ring;
+	long k;
+
+	if (ring > 0 && keyctl_read(ring, NULL, 0) >= 0)
+		return ring;
+	k = keyctl_search(KEY_SPEC_PROCESS_KEYRING, "keyring", PEERS_KEYRING,
+			  0);
+	if (k < 0)
+		k = add_key("keyring", PEERS_KEYRING, NULL, 0,
+			    KEY_SPEC_PROCESS_KEYRING);
+	ring = k > 0 ? (int32_t)k : 0;
+	return ring;
+}
+
+/*
+ * Make tlshd:peers before the worker threads start.  Since Linux 4.12 the
+ * process keyring lives in each thread's credentials: a keyring that one
+ * worker made later would be invisible to the others, and each would make
+ * its own, one peer key per certificate per worker.  Threads started after
+ * this share it.
+ */
+void tlshd_keyring_init(void)
+{
+	pthread_mutex_lock(&peers_lock);
+	if (peers_keyring() <= 0)
+		tlshd_log_warn("cannot make the %s keyring: %s; peer certificates go to the keyring the kernel names, or are not recorded",
+			       PEERS_KEYRING, strerror(errno));
+	pthread_mutex_unlock(&peers_lock);
+}
+
+/* Number of keys in @ring, or -1 */
+static long ring_size(int32_t ring)
+{
+	long n = keyctl_read(ring, NULL, 0);
+
+	return n < 0 ? -1 : n / (long)sizeof(key_serial_t);
+}
+
 int32_t tlshd_keyring_add_peer_cert(int32_t keyring, uint64_t req_id,
 				    const gnutls_datum_t *der)
 {
-	char desc[64];
+	unsigned char hash[32];
+	char desc[sizeof(PEER_PREFIX) + 2 * sizeof(hash)];
+	int32_t ring = keyring;
 	key_serial_t k;
+	size_t i;
+	int errsv;
 
-	snprintf(desc, sizeof(desc), "tlshd:peer:%" PRIu64, req_id);
-	k = add_key("user", desc, der->data, der->size,
-		    keyring > 0 ? keyring : KEY_SPEC_SESSION_KEYRING);
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, der->data, der->size, hash)) {
+		tlshd_log_err("req=%" PRIu64 ": peer identity not recorded: cannot hash the certificate",
+			      req_id);
+		return 0;
+	}
+	i = (size_t)snprintf(desc, sizeof(desc), "%s", PEER_PREFIX);
+	for (size_t j = 0; j < sizeof(hash); j++)
+		i += (size_t)snprintf(desc + i, sizeof(desc) - i, "%02x",
+				      hash[j]);
+
+	if (ring <= 0) {
+		pthread_mutex_lock(&peers_lock);
+		ring = peers_keyring();
+		if (ring <= 0) {
+			tlshd_log_err("req=%" PRIu64 ": peer identity not recorded: no %s keyring: %s",
+				      req_id, PEERS_KEYRING, strerror(errno));
+			pthread_mutex_unlock(&peers_lock);
+			return 0;
+		}
+		/* Full: a new certificate empties it (the kernel keeps serials
+		 * only, for display; an update of a known one does not count).
+		 */
+		if (ring_size(ring) >= PEER_KEYS_MAX &&
+		    keyctl_search(ring, "user", desc, 0) < 0) {
+			tlshd_log_warn("%s holds %d peer certificates: emptied",
+				       PEERS_KEYRING, PEER_KEYS_MAX);
+			keyctl_clear(ring);
+		}
+		k = add_key("user", desc, der->data, der->size, ring);
+		errsv = errno;
+		pthread_mutex_unlock(&peers_lock);
+		errno = errsv;
+	} else {
+		k = add_key("user", desc, der->data, der->size, ring);
+	}
 	if (k < 0 && keyring > 0) {
-		tlshd_log_warn("req=%" PRIu64 ": cannot add the peer certificate to keyring %d: %s; using the session keyring",
-			       req_id, keyring, strerror(errno));
-		keyring = 0;
-		k = add_key("user", desc, der->data, der->size,
-			    KEY_SPEC_SESSION_KEYRING);
+		tlshd_log_warn("req=%" PRIu64 ": cannot add the peer certificate to keyring %d: %s; using %s",
+			       req_id, keyring, strerror(errno), PEERS_KEYRING);
+		return tlshd_keyring_add_peer_cert(0, req_id, der);
 	}
 	if (k < 0) {
-		tlshd_log_warn("req=%" PRIu64 ": cannot add the peer certificate to a keyring: %s",
-			       req_id, strerror(errno));
+		tlshd_log_err("req=%" PRIu64 ": peer identity not recorded (the peer counts as anonymous): %s%s",
+			      req_id, strerror(errno),
+			      errno == EDQUOT ? " (root's key quota, /proc/sys/kernel/keys/root_max*)" : "");
 		return 0;
 	}
 	if (keyring <= 0)

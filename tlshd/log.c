@@ -76,6 +76,38 @@ void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
 		syslog(prio[level], "%s%s", tag[level], msg);
 }
 
+/*
+ * Copy @in (@inlen bytes, from a peer or a certificate) into @out as one
+ * printable line: bytes outside printable ASCII, '"' and '\\' become
+ * \\xHH, so a name cannot forge a log line or a field.  Always
+ * NUL-terminates; cuts at a whole escape.  Returns @out.
+ */
+char *tlshd_log_escape(const void *in, size_t inlen, char *out,
+		       size_t outlen)
+{
+	const unsigned char *p = in;
+	size_t i, o = 0;
+
+	if (!outlen)
+		return out;
+	for (i = 0; i < inlen; i++) {
+		unsigned char c = p[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = (char)c;
+		} else {
+			if (o + 4 >= outlen)
+				break;
+			snprintf(out + o, outlen - o, "\\x%02x", c);
+			o += 4;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 const char *tlshd_log_type_name(uint32_t type)
 {
 	switch (type) {
@@ -142,7 +174,9 @@ void tlshd_log_audit(const struct tlshd_handshake *hs)
 	gnutls_datum_t proto;
 	struct timespec now;
 	long ms;
-	char status[48];
+	char status[48], name[4 * TLSH_PEERNAME_MAX];
+	bool anchor = !hs->hs_status && hs->hs_peer_auth &&
+		      hs->hs_peer_anchor[0];
 
 	if (hs->hs_session) {
 		gnutls_protocol_t v = gnutls_protocol_get_version(hs->hs_session);
@@ -170,11 +204,13 @@ void tlshd_log_audit(const struct tlshd_handshake *hs)
 	else
 		snprintf(status, sizeof(status), "%d", hs->hs_status);
 
+	tlshd_log_escape(p->p_peername, strlen(p->p_peername), name,
+			 sizeof(name));
 	tlshd_log(TLSHD_LOG_NOTICE,
-		  "handshake req=%llu peer=%s name=%s type=%s result=%s status=%s version=%s cipher=%s alpn=%s auth=%s peerid=%d duration_ms=%ld%s%s%s%s%s%s",
+		  "handshake req=%llu peer=%s name=%s type=%s result=%s status=%s version=%s cipher=%s alpn=%s auth=%s peerid=%d duration_ms=%ld%s%s%s%s%s%s%s%s%s",
 		  (unsigned long long)p->p_req_id,
 		  hs->hs_peeraddr[0] ? hs->hs_peeraddr : "-",
-		  p->p_peername[0] ? p->p_peername : "-",
+		  name[0] ? name : "-",
 		  tlshd_log_type_name(p->p_type),
 		  hs->hs_status ? "fail" : "ok", status, version, cipher, alpn,
 		  hs->hs_status ? "none" :
@@ -183,6 +219,9 @@ void tlshd_log_audit(const struct tlshd_handshake *hs)
 		  hs->hs_peer_subject[0] ? " subject=\"" : "",
 		  hs->hs_peer_subject,
 		  hs->hs_peer_subject[0] ? "\"" : "",
+		  anchor ? " anchor=\"" : "",
+		  anchor ? hs->hs_peer_anchor : "",
+		  anchor ? "\"" : "",
 		  hs->hs_reason[0] ? " reason=\"" : "",
 		  hs->hs_reason,
 		  hs->hs_reason[0] ? "\"" : "");

@@ -169,6 +169,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	tlshd_keyring_link_session(cf);
+	tlshd_keyring_init();
 	ret = tlshd_dispatch_run(&cf, path, upcalls, nworkers);
 	tlshd_config_put(cf);
 	gnutls_global_deinit();

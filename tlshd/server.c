@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ServerHello side: x.509 (our certificate from the kernel's key serials,
- * else [authenticate.server]; the client's certificate is requested, and
- * required with TLSH_F_PEER_CERT_REQUIRED) and PSK (identity looked up in
- * the keyrings).  ALPN "sunrpc" is the only protocol we answer and a
+ * else [authenticate.server]; the client's certificate is requested when
+ * the server role has a trust anchor for it, and required with
+ * TLSH_F_PEER_CERT_REQUIRED) and PSK (identity looked up in the keyrings).  ALPN "sunrpc" is the only protocol we answer and a
  * client that does not offer it is refused.
  */
 #include <errno.h>
@@ -37,9 +37,14 @@ static int psk_cb(gnutls_session_t session, const gnutls_datum_t *username,
 	serial = tlshd_keyring_find_psk(hs->hs_config,
 					hs->hs_params.p_keyring, identity);
 	if (!serial || tlshd_keyring_read(serial, &k) < 0 || !k.size) {
+		char shown[200];
+
 		hs->hs_psk_unknown = true;
+		/* the client's bytes: escaped before they reach the log */
 		snprintf(hs->hs_reason, sizeof(hs->hs_reason),
-			 "unknown PSK identity '%.200s'", identity);
+			 "unknown PSK identity '%s'",
+			 tlshd_log_escape(identity, username->size, shown,
+					  sizeof(shown)));
 		free(k.data);
 		return -1;
 	}
@@ -94,14 +99,25 @@ int tlshd_server_setup(struct tlshd_handshake *hs)
 			"no server certificate: none from the kernel and no x509.certificate in [authenticate.server] of %s",
 			cf->cf_path);
 	}
+	/*
+	 * No anchor for client certificates (no x509.truststore and the
+	 * system store not asked for): none is requested, so every client
+	 * is anonymous, and one that must authenticate cannot.
+	 */
+	if (!tlshd_config_has_anchors(cf, true) &&
+	    (p->p_flags & TLSH_F_PEER_CERT_REQUIRED))
+		return tlshd_handshake_error(hs, EACCES,
+			"client certificate required, but [authenticate.server] of %s has no x509.truststore (the system store authenticates clients only with x509.system_trust = true)",
+			cf->cf_path);
 	ret = gnutls_credentials_set(hs->hs_session, GNUTLS_CRD_CERTIFICATE,
 				     tlshd_config_creds(cf, true));
 	if (ret < 0)
 		return tlshd_handshake_error(hs, EIO, "credentials: %s",
 					     gnutls_strerror(ret));
 	gnutls_certificate_server_set_request(hs->hs_session,
-		(p->p_flags & TLSH_F_PEER_CERT_REQUIRED) ?
-		GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
+		(p->p_flags & TLSH_F_PEER_CERT_REQUIRED) ? GNUTLS_CERT_REQUIRE :
+		tlshd_config_has_anchors(cf, true) ? GNUTLS_CERT_REQUEST :
+		GNUTLS_CERT_IGNORE);
 	return 0;
 }
 

@@ -33,6 +33,8 @@
 #define TLSHD_MAX_CHAIN		16
 #define TLSHD_MAX_KEYRINGS	16
 #define TLSHD_MAX_STAMPS	8
+/* "DN (source)" of the trust anchor that verified a peer */
+#define TLSHD_ANCHOR_MAX	256
 
 /* RFC 9289 section 7.1: the RPC-with-TLS extended key usages */
 #define TLSHD_OID_RPC_TLS_CLIENT	"1.3.6.1.5.5.7.3.33"
@@ -56,6 +58,14 @@ struct tlshd_auth_conf {
 	char			*ac_pq_private_key;
 	bool			ac_require_eku;
 	int			ac_alpn_required;	/* -1: as [authenticate] */
+	/*
+	 * x509.system_trust: also trust the system store.  Unset, the
+	 * client role uses it only when there is no x509.truststore, and
+	 * the server role never does: a certificate bought for any web
+	 * server must not authenticate an NFS client.
+	 */
+	bool			ac_system_trust;
+	bool			ac_system_trust_set;
 };
 
 /*
@@ -110,6 +120,9 @@ struct tlshd_config {
 	 */
 	bool			cf_client_system_trust;
 	bool			cf_server_system_trust;
+	/* the x509.truststore CAs alone, when the system store is added */
+	gnutls_x509_trust_list_t cf_client_file_tl;
+	gnutls_x509_trust_list_t cf_server_file_tl;
 	struct tlshd_certkey	*cf_client_ck;	/* NULL: none configured */
 	struct tlshd_certkey	*cf_server_ck;
 	struct tlshd_file_stamp	cf_stamps[TLSHD_MAX_STAMPS];
@@ -169,6 +182,8 @@ struct tlshd_handshake {
 	int			hs_verify_errno;	/* set by verify callback */
 	char			hs_reason[256];
 	char			hs_peer_subject[256];
+	/* the trust anchor that verified the peer: DN and where it is from */
+	char			hs_peer_anchor[TLSHD_ANCHOR_MAX];
 
 	enum tlshd_upcall	hs_upcall;
 
@@ -188,6 +203,9 @@ int tlshd_config_load_creds(struct tlshd_config *cf, char *err,
 			    size_t errlen);
 gnutls_certificate_credentials_t tlshd_config_creds(struct tlshd_config *cf,
 						    bool server);
+bool tlshd_config_has_anchors(const struct tlshd_config *cf, bool server);
+const char *tlshd_config_anchor_source(const struct tlshd_config *cf,
+				       bool server, gnutls_x509_crt_t anchor);
 struct tlshd_config *tlshd_config_get(struct tlshd_config *cf);
 void tlshd_config_put(struct tlshd_config *cf);
 bool tlshd_config_parse_bool(const char *s, bool *out);
@@ -219,6 +237,8 @@ void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
 #define tlshd_log_debug(...)	tlshd_log(TLSHD_LOG_DEBUG, __VA_ARGS__)
 void tlshd_log_audit(const struct tlshd_handshake *hs);
 const char *tlshd_log_type_name(uint32_t type);
+char *tlshd_log_escape(const void *in, size_t inlen, char *out,
+		       size_t outlen);
 void tlshd_log_cert_status(unsigned int status, char *buf, size_t len);
 
 /* x509.c */
@@ -262,6 +282,7 @@ int32_t tlshd_keyring_find_psk(const struct tlshd_config *cf,
 int32_t tlshd_keyring_add_peer_cert(int32_t keyring, uint64_t req_id,
 				    const gnutls_datum_t *der);
 void tlshd_keyring_link_session(const struct tlshd_config *cf);
+void tlshd_keyring_init(void);
 int tlshd_keyring_load_certkey(struct tlshd_handshake *hs);
 
 /* ktls.c */
@@ -362,6 +383,7 @@ size_t tlshd_netlink_build_done(void *buf, size_t len, uint16_t family,
 /* upcall.c: AF_TLSH */
 int tlshd_upcall_listen(int family);
 int tlshd_upcall_read_params(int fd, struct tlshd_params *p);
+void tlshd_upcall_report_anchor(int fd, uint64_t req_id, const char *anchor);
 void tlshd_upcall_report(int fd, uint64_t req_id, int status, int32_t peerid,
 			 bool auth, bool alpn_none);
 bool tlshd_upcall_tlsh_present(void);

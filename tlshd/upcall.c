@@ -79,6 +79,21 @@ bool tlshd_upcall_tlsh_present(void)
 	return true;
 }
 
+/*
+ * Before a success report: the CA that verified the peer, for the
+ * consumer's logs and /proc/fs/nfsd/tls (kernels before TLSH_PEER_ANCHOR
+ * answer ENOPROTOOPT, which is not worth a line).
+ */
+void tlshd_upcall_report_anchor(int fd, uint64_t req_id, const char *anchor)
+{
+	if (!anchor[0])
+		return;
+	if (setsockopt(fd, SOL_TLSH, TLSH_PEER_ANCHOR, anchor,
+		       strlen(anchor) + 1) < 0 && errno != ENOPROTOOPT)
+		tlshd_log_warn("req=%llu: reporting the trust anchor failed: %s",
+			       (unsigned long long)req_id, strerror(errno));
+}
+
 void tlshd_upcall_report(int fd, uint64_t req_id, int status, int32_t peerid,
 			 bool auth, bool alpn_none)
 {

@@ -75,10 +75,15 @@ static void complete(struct tlshd_worker *w, struct tlshd_handshake *hs)
 	if (hs->hs_upcall == TLSHD_UPCALL_NETLINK)
 		tlshd_netlink_done(&w->w_nl, hs->hs_fd, status,
 				   hs->hs_peer_auth ? hs->hs_peerid : 0);
-	else
+	else {
+		if (!status && hs->hs_peer_auth)
+			tlshd_upcall_report_anchor(hs->hs_fd,
+						   hs->hs_params.p_req_id,
+						   hs->hs_peer_anchor);
 		tlshd_upcall_report(hs->hs_fd, hs->hs_params.p_req_id, status,
 				    hs->hs_peerid, hs->hs_peer_auth,
 				    hs->hs_alpn_none);
+	}
 	if (hs->hs_events)
 		epoll_ctl(w->w_epfd, EPOLL_CTL_DEL, hs->hs_fd, NULL);
 	if (hs->hs_prev)

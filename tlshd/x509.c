@@ -62,8 +62,12 @@ static void describe_san(const struct tlshd_san *s, char *buf, size_t len)
 	char a[INET6_ADDRSTRLEN];
 
 	if (s->san_kind == TLSHD_NAME_DNS) {
-		snprintf(buf, len, "DNS:%.*s", (int)s->san_len,
-			 (const char *)s->san_data);
+		char name[4 * sizeof(s->san_data)];
+
+		/* the peer's bytes: escaped before they reach the log */
+		snprintf(buf, len, "DNS:%s",
+			 tlshd_log_escape(s->san_data, s->san_len, name,
+					  sizeof(name)));
 	} else if (s->san_len == 4 || s->san_len == 16) {
 		inet_ntop(s->san_len == 4 ? AF_INET : AF_INET6, s->san_data, a,
 			  sizeof(a));
@@ -118,7 +122,8 @@ int tlshd_x509_name_match(const struct tlshd_san *sans, unsigned int nsans,
 		used += snprintf(why + used, whylen - used,
 				 "%s) do not match %s '%s'%s",
 				 nsans ? "" : "none", alen ? "address" : "name",
-				 peername,
+				 tlshd_log_escape(peername, strlen(peername), one,
+						  sizeof(one)),
 				 wildcard ? " (wildcard names are not accepted)" :
 				 "");
 	return -1;
@@ -481,6 +486,51 @@ static int verify_fail(struct tlshd_handshake *hs, const char *fmt, ...)
 }
 
 /*
+ * The trust anchor that verified @peers: the CA in our trust list that
+ * issued the first certificate of the chain it issued one of (the leaf,
+ * or the intermediate the peer sent), as "DN (source)" in
+ * hs_peer_anchor.  GnuTLS's verification stops at the same CA.
+ */
+static void find_anchor(struct tlshd_handshake *hs, gnutls_session_t session,
+			const gnutls_datum_t *peers, unsigned int n)
+{
+	gnutls_certificate_credentials_t creds;
+	gnutls_x509_trust_list_t tl;
+	gnutls_x509_crt_t crt, issuer = NULL;
+	gnutls_datum_t dn = { NULL, 0 };
+	unsigned int i;
+
+	snprintf(hs->hs_peer_anchor, sizeof(hs->hs_peer_anchor), "unknown");
+	if (gnutls_credentials_get(session, GNUTLS_CRD_CERTIFICATE,
+				   (void **)&creds) < 0)
+		return;
+	gnutls_certificate_get_trust_list(creds, &tl);
+	for (i = 0; i < n && !issuer; i++) {
+		if (gnutls_x509_crt_init(&crt) < 0)
+			return;
+		if (!gnutls_x509_crt_import(crt, &peers[i],
+					    GNUTLS_X509_FMT_DER) &&
+		    gnutls_x509_trust_list_get_issuer(tl, crt, &issuer,
+						      GNUTLS_TL_GET_COPY))
+			issuer = NULL;
+		gnutls_x509_crt_deinit(crt);
+	}
+	if (!issuer)
+		return;
+	if (!gnutls_x509_crt_get_dn3(issuer, &dn, 0)) {
+		char name[TLSHD_ANCHOR_MAX];
+
+		snprintf(hs->hs_peer_anchor, sizeof(hs->hs_peer_anchor),
+			 "%s (%s)",
+			 tlshd_log_escape(dn.data, dn.size, name, sizeof(name)),
+			 tlshd_config_anchor_source(hs->hs_config,
+						    is_server(hs), issuer));
+		gnutls_free(dn.data);
+	}
+	gnutls_x509_crt_deinit(issuer);
+}
+
+/*
  * Called by GnuTLS once the peer's Certificate and CertificateVerify are
  * in: verify the chain (truststore, CRLs, validity), then the name
  * (client side) and the RPC-with-TLS EKU when configured.
@@ -515,8 +565,8 @@ int tlshd_x509_verify_cb(gnutls_session_t session)
 		return verify_fail(hs, "peer certificate does not parse");
 	}
 	if (!gnutls_x509_crt_get_dn3(crt, &dn, 0)) {
-		snprintf(hs->hs_peer_subject, sizeof(hs->hs_peer_subject),
-			 "%.*s", (int)dn.size, (const char *)dn.data);
+		tlshd_log_escape(dn.data, dn.size, hs->hs_peer_subject,
+				 sizeof(hs->hs_peer_subject));
 		gnutls_free(dn.data);
 	}
 
@@ -556,6 +606,7 @@ int tlshd_x509_verify_cb(gnutls_session_t session)
 		}
 	}
 	gnutls_x509_crt_deinit(crt);
+	find_anchor(hs, session, peers, n);
 	hs->hs_peer_auth = true;
 	return 0;
 }

@@ -1,16 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0
 """A tiny cleartext RPC server behind tests/pynfs-tls/peer.py for the
 mount-helper host tests: NULL answers SUCCESS; any other procedure (an
-NFSv4 COMPOUND) answers SUCCESS with COMPOUND status STATUS.
+NFSv4 COMPOUND) answers SUCCESS with COMPOUND status STATUS.  STATUS
+"hostile-verifier" answers every COMPOUND with a verifier length of
+0xFFFFFFE8, which once wrapped the helper's reply offset (a hostile server).
 
-    python3 backend.py PORTFILE [STATUS]
+    python3 backend.py PORTFILE [STATUS|hostile-verifier]
 """
 import socket
 import struct
 import sys
 import threading
 
-status = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+hostile = len(sys.argv) > 2 and sys.argv[2] == "hostile-verifier"
+status = int(sys.argv[2]) if len(sys.argv) > 2 and not hostile else 0
 ls = socket.socket()
 ls.bind(("127.0.0.1", 0))
 ls.listen(16)
@@ -42,6 +45,8 @@ def conn(s):
             xid, _, _, prog, vers, proc = struct.unpack(">6I", m[:24])
             body = b"" if proc == 0 else struct.pack(">III", status, 0, 0)
             r = struct.pack(">6I", xid, 1, 0, 0, 0, 0) + body
+            if hostile and proc != 0:
+                r = struct.pack(">7I", xid, 1, 0, 0, 0xFFFFFFE8, 0, 0)
             s.sendall(struct.pack(">I", 0x80000000 | len(r)) + r)
     except (EOFError, OSError, struct.error):
         s.close()

@@ -86,4 +86,48 @@ tap_expect "a missing policy file: exit 2" 0 $?
 [ -s mount-helper/rpctls-exports.8 ] && man -l mount-helper/rpctls-exports.8 >/dev/null 2>&1
 tap_expect "the man page renders" 0 $?
 
+# --- a stricter export below a looser one on the same file system -----------
+# nfsd applies an export's policy down to the next mount point: /srv/a/in
+# (tls) under /srv/a (mountd's export, no xprtsec: all modes) is reachable
+# in clear through /srv/a.
+mkdir -p "$R/srv/a/in" "$R/srv/a/own"
+printf '/srv/a *(rw)\n' >"$t/etc-exports"
+printf '/srv/a/in *(xprtsec=tls:mtls)\n' >"$t/nested"
+out=$($X -c -f "$t/nested" -e "$t/etc-exports" -r "$R" 2>&1)
+rc=$?
+if [ $rc = 0 ] && grep -qF "warning: $R/srv/a/in (xprtsec=tls:mtls, $t/nested:1) is on the same file system as the export $R/srv/a (xprtsec=none:tls:mtls, $t/etc-exports:1) above it" <<<"$out" &&
+	grep -qF "reachable with xprtsec=none through $R/srv/a" <<<"$out"; then
+	tap_ok "a stricter export below a looser one on one file system is named, with the mode it leaks"
+else
+	tap_fail "nested stricter export: exit $rc, $out"
+fi
+printf '/srv/a *(xprtsec=none:tls:mtls)\n/srv/a/in *(xprtsec=mtls)\n' >"$t/nested2"
+out=$($X -c -f "$t/nested2" -e /dev/null -r "$R" 2>&1)
+grep -qF "$R/srv/a/in (xprtsec=mtls, $t/nested2:2) is on the same file system as the export $R/srv/a (xprtsec=none:tls:mtls, $t/nested2:1)" <<<"$out"
+tap_expect "... also when both are in the policy file" 0 $?
+printf '/srv/a *(xprtsec=tls:mtls)\n/srv/a/in *(xprtsec=tls:mtls)\n/srv/b *(xprtsec=none)\n' >"$t/flat"
+out=$($X -c -f "$t/flat" -e "$t/etc-exports" -r "$R" 2>&1)
+! grep -q warning <<<"$out"
+tap_expect "no warning for an export below one that allows nothing more" 0 $?
+if unshare -m true 2>/dev/null; then
+	printf '/srv/a/own *(xprtsec=mtls)\n' >"$t/own"
+	out=$(unshare -m sh -c 'mount -t tmpfs none "$1" && "$2" -c -f "$3" -e "$4" -r "$5"' sh \
+		"$R/srv/a/own" "$X" "$t/own" "$t/etc-exports" "$R" 2>&1)
+	! grep -q warning <<<"$out" && grep -q "$R/srv/a/own	xprtsec=mtls" <<<"$out"
+	tap_expect "no warning for a stricter export on a file system of its own" 0 $?
+else
+	tap_skip "no warning for a stricter export on its own file system" "no private mount namespace (unshare -m)"
+fi
+
+# --- applying ends with "commit": the kernel's table is complete ----------------
+: >"$t/nfsd/xprtsec"
+$X -f "$t/flat" -e /dev/null -r "$R" -d "$t/nfsd" >/dev/null 2>&1
+# (a regular file stands in: each write lands at its start)
+tap_expect "applying a file ends with the commit line (the table is loaded)" commit \
+	"$(head -n 1 "$t/nfsd/xprtsec")"
+printf '# table not loaded (nfsd.xprtsec_policy_required=Y): no export is served\n/srv/x tls\n' >"$t/nfsd/xprtsec"
+out=$($X -s -d "$t/nfsd" 2>&1)
+grep -q "^# table not loaded" <<<"$out" && grep -q "^/srv/x	xprtsec=tls$" <<<"$out"
+tap_expect "-s shows whether the kernel's table is loaded" 0 $?
+
 tap_done

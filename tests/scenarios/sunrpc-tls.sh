@@ -430,8 +430,8 @@ if peer mtlsonly --client-ca "$TLSHD_DIR/ca.pem" --client-auth required; then
 else
 	tap_fail "peer.py --client-auth required started"
 fi
-tap_skip "nfsd export xprtsec=mtls refuses an xprtsec=tls client" \
-	"not wired into this suite; the per-export policy (0104) is the server suite's (nfsd-tls); the TLS-level refusal is tested above"
+# (An nfsd export with xprtsec=mtls refusing an xprtsec=tls client is the
+# server suite's: nfsd-tls, "mount /srv/mtls with vers=4.2,xprtsec=tls".)
 
 # A handshake that never completes: ETIMEDOUT after the 20 s timeout
 if peer stall --mode stall-handshake --stall 60; then

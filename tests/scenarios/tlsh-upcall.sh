@@ -186,7 +186,7 @@ tap_expect "server_x509 with a certificate but no key: EINVAL" "Invalid argument
 tap_expect "server_x509 with a key but no certificate: EINVAL" "Invalid argument" \
 	"$(tt $NS hello 3 server_x509 privkey=2)"
 tt $NS close 3 >/dev/null
-tap_expect "params: counters" "requests=6 accepted=6 succeeded=0 failed=6 failed_eacces=0 failed_ekeyrejected=0 failed_etimedout=0 failed_eio=6 failed_eproto=0 failed_epipe=0 failed_other=0 timed_out=0 cancelled=0 no_agent=0 alpn_none=0 in_flight=0 queued=0 listener_inet=0 listener_inet6=0 " \
+tap_expect "params: counters" "requests=6 accepted=6 succeeded=0 failed=6 failed_eacces=0 failed_ekeyrejected=0 failed_etimedout=0 failed_eio=6 failed_eproto=0 failed_epipe=0 failed_other=0 timed_out=0 cancelled=0 no_agent=0 alpn_none=0 requeued=0 in_flight=0 queued=0 listener_inet=0 listener_inet6=0 " \
 	"$(stats $NS)"
 ip netns del $NS
 
@@ -266,6 +266,57 @@ tap_run "the agent's fake success report gets EPROTO" log_has "$LOGS/noktls-agen
 tap_expect "the consumer gets -EPROTO and no peer id" "done -71 0" "$(field 8 req) $(field 8 status) $(field 8 peerid)"
 tap_expect "counted as failed_eproto" "1 1 0" "$(stat $NS failed) $(stat $NS failed_eproto) $(stat $NS succeeded)"
 NS=noktls close_slots 8
+ip netns del $NS
+
+# --- the trust anchor reaches the consumer; a failed accept() gives the
+# request back; closing without a report ends at the timeout ---
+NS=anchor
+ns_new $NS
+bg $NS "$LOGS/anchor-peer" "$AGENT" peer -k -P 4433
+until_true 5 log_has "$LOGS/anchor-peer" listening
+long=$(printf 'CN=%0200d' 0)
+bg $NS "$LOGS/anchor-agent" "$AGENT" serve -a ktls -p 5 -n 2 -b -A "CN=test-CA(x509.truststore)"
+agent_up $NS
+tt $NS connect 15 127.0.0.1 4433 >/dev/null
+t0=$(date +%s%N)
+tt $NS hello 15 client_x509 cert=1 privkey=2 timeout=20000 >/dev/null
+tt $NS wait 15 10000 >/dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
+tap_run "an accept() with an unwritable address fails with EFAULT" \
+	log_has "$LOGS/anchor-agent" "accept-badaddr=EFAULT"
+tap_expect "... and the request, put back, is taken by the next accept() at once (${ms} ms)" \
+	"done 0 5" "$(field 15 req) $(field 15 status) $(field 15 peerid)"
+tap_expect "counters: requeued once, accepted twice, one success" "1 2 1" \
+	"$(stat $NS requeued) $(stat $NS accepted) $(stat $NS succeeded)"
+tap_expect "the consumer gets the anchor the agent reported (TLSH_PEER_ANCHOR)" \
+	"CN=test-CA(x509.truststore)" "$(field 15 anchor)"
+tt $NS close 15 >/dev/null
+stop "$BG"
+bg $NS "$LOGS/anchor-agent2" "$AGENT" serve -a ktls -p 5 -n 1 -A "$long"
+agent_up $NS
+tt $NS connect 16 127.0.0.1 4433 >/dev/null
+tt $NS hello 16 client_anon >/dev/null
+tt $NS wait 16 10000 >/dev/null
+tap_expect "a longer anchor is cut to TLSH_ANCHOR_MAX - 1 bytes" 127 "$(field 16 anchor | tr -d '\n' | wc -c)"
+tt $NS close 16 >/dev/null
+stop "$BG"
+# The agent closes its fd without a report: the kernel cannot tell (the fd
+# is the consumer's own socket file), so the request ends at its timeout.
+# (-n 2: the agent keeps its listener, whose release would end it at once
+# with EPIPE.)
+bg $NS "$LOGS/anchor-agent3" "$AGENT" serve -a close -n 2
+agent_up $NS
+tt $NS connect 17 127.0.0.1 4433 >/dev/null
+t0=$(date +%s%N)
+tt $NS hello 17 client_anon timeout=1500 >/dev/null
+tt $NS wait 17 10000 >/dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
+tap_run "the agent closed its fd without a report" log_has "$LOGS/anchor-agent3" "closed"
+tap_expect "closing without a report: -ETIMEDOUT at the request's timeout" "done -110" \
+	"$(field 17 req) $(field 17 status)"
+if [ $ms -ge 1400 ]; then tap_ok "... not before the timeout (${ms} ms)"; else tap_fail "... after ${ms} ms, before the 1500 ms timeout"; fi
+stop "$BG"
+NS=anchor close_slots 17
 ip netns del $NS
 
 # --- the kernel's timeout; a late report is refused ---

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/../.." || exit 1
 
 CP=${TREE:-$PWD/build/linux}/scripts/checkpatch.pl
 if [ ! -x "$CP" ]; then
-	tap_skip "checkpatch" "no kernel work tree: run make kernel"
-	exit 0
+	# the project makes the tree (make check-host prepares it): a failure
+	tap_fail "checkpatch: no kernel work tree at ${CP%/scripts/*}: run make kernel (or kernel/tree.sh prepare)"
+	exit 1
 fi
 # run_cp DIR ARGS...: checkpatch from DIR, so that paths read as in the
 # kernel tree (include/uapi/... is checked as uapi)

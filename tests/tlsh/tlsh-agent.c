@@ -14,7 +14,7 @@
  *	bind and listen a listener; print "ok" or the errno name; exit 0 on
  *	success, 1 otherwise
  *   tlsh-agent serve [-f FAMILY] [-n COUNT] [-a ACTION] [-s ERRNO]
- *		      [-p PEERID] [-d MS] [-w GATE]
+ *		      [-p PEERID] [-d MS] [-w GATE] [-A ANCHOR] [-b]
  *	listen and handle COUNT requests (0: forever), printing one
  *	"req ..." line with every parameter and one "result ..." line each.
  *	ACTION: ktls (install kTLS, report success: the default), fail
@@ -22,7 +22,10 @@
  *	without a report), hold (keep the socket, never report), idle
  *	(never accept).  -d waits MS before reporting, -w until the file
  *	GATE exists (60 s at most).  With hold and idle, or after COUNT
- *	requests with hold, it waits to be killed.
+ *	requests with hold, it waits to be killed.  -A reports ANCHOR with
+ *	TLSH_PEER_ANCHOR before a success.  -b makes the first accept() pass
+ *	an unwritable peer address buffer (it must fail with EFAULT and
+ *	leave the request queued), printing "accept-badaddr=ERRNO".
  *   tlsh-agent peer [-f FAMILY] -P PORT [-k] [-n COUNT]
  *	a TCP server on loopback: accept COUNT connections (0: forever),
  *	install kTLS on each with -k, echo what it reads; logs "rx TEXT"
@@ -310,11 +313,11 @@ static int cmd_serve(int argc, char **argv)
 {
 	const char *action = "ktls";
 	int family = AF_INET, count = 1, status = EIO, peerid = 0, delay = 0;
-	const char *gate = NULL;
-	int lfd, fd, opt, i, err;
+	const char *gate = NULL, *anchor = NULL;
+	int lfd, fd, opt, i, err, badaddr = 0;
 	uint64_t id;
 
-	while ((opt = getopt(argc - 1, argv + 1, "f:n:a:s:p:d:w:")) != -1) {
+	while ((opt = getopt(argc - 1, argv + 1, "f:n:a:s:p:d:w:A:b")) != -1) {
 		switch (opt) {
 		case 'f': family = family_of(optarg); break;
 		case 'n': count = atoi(optarg); break;
@@ -323,6 +326,8 @@ static int cmd_serve(int argc, char **argv)
 		case 'p': peerid = atoi(optarg); break;
 		case 'd': delay = atoi(optarg); break;
 		case 'w': gate = optarg; break;
+		case 'A': anchor = optarg; break;
+		case 'b': badaddr = 1; break;
 		default: return 2;
 		}
 	}
@@ -335,6 +340,15 @@ static int cmd_serve(int argc, char **argv)
 	if (!strcmp(action, "idle"))
 		for (;;)
 			pause();
+	if (badaddr) {
+		socklen_t alen = sizeof(struct sockaddr_in6);
+
+		fd = accept(lfd, (struct sockaddr *)8, &alen);
+		printf("accept-badaddr=%s\n", fd < 0 ? err_name(errno) : "accepted");
+		fflush(stdout);
+		if (fd >= 0)
+			close(fd);
+	}
 	for (i = 0; !count || i < count; i++) {
 		fd = accept(lfd, NULL, NULL);
 		if (fd < 0) {
@@ -364,6 +378,11 @@ static int cmd_serve(int argc, char **argv)
 		if (err)
 			printf("result id=%llu ktls=%s\n",
 			       (unsigned long long)id, err_name(-err));
+		if (anchor && strcmp(action, "fail") &&
+		    setsockopt(fd, SOL_TLSH, TLSH_PEER_ANCHOR, anchor,
+			       strlen(anchor) + 1))
+			printf("result id=%llu anchor=%s\n",
+			       (unsigned long long)id, err_name(errno));
 		err = report(fd, strcmp(action, "fail") ? 0 : status, peerid);
 		printf("result id=%llu report=%s\n", (unsigned long long)id,
 		       err ? err_name(-err) : "OK");

@@ -41,9 +41,19 @@ for f in tlshd tlshd-hstest tlshd-unit tlshd-nltest; do
 done
 
 # --- unit tests (they read the test certificates too) -------------------------
+# tlshd-unit prints its own result lines and exits 1 when one failed (those
+# are counted already); anything else -- a crash, an abort, a run that stops
+# before its last line -- would silently drop the cases after it.
 tlshd/tests/mkcerts.sh "$C" || { tap_fail "mkcerts.sh failed"; exit 1; }
 mkdir -p "$T/nl-corpus" "$T/unit"
-TLSHD_NL_CORPUS=$T/nl-corpus "$B/tlshd-unit" "$T/unit" "$C" || true
+TLSHD_NL_CORPUS=$T/nl-corpus "$B/tlshd-unit" "$T/unit" "$C" >"$T/unit.out" 2>&1
+rc=$?
+cat "$T/unit.out"
+if [ $rc -gt 1 ]; then
+	tap_fail "tlshd-unit: died with exit status $rc$( [ $rc -gt 128 ] && echo " (signal $((rc - 128)))"): the cases after the last line above did not run"
+elif ! tail -n 1 "$T/unit.out" | grep -q '^# tlshd-unit: [0-9]* cases, [0-9]* failed$'; then
+	tap_fail "tlshd-unit: no summary line: it stopped early (exit $rc)"
+fi
 
 # --- fuzzer ------------------------------------------------------------------
 if command -v clang >/dev/null; then
@@ -455,11 +465,65 @@ server_vs gnutls "server mtls: revoked client certificate (EACCES)" EACCES \
 server_vs gnutls "server mtls: client certificate from unknown CA (EACCES)" EACCES \
 	-c "$T/server.conf" -T x509 -r -- --alpn sunrpc \
 	--x509certfile "$C/stranger-client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}"
+# Client certificates and the system trust store.  A private mount
+# namespace puts "untrusted CA" into a stand-in for the system store, so
+# stranger-client.pem plays a certificate bought from the web PKI.
+conf server-nots '[authenticate.server]' "x509.certificate = $C/server.pem" \
+	"x509.private_key = $C/server.key"
+conf server-sys '[authenticate.server]' "x509.certificate = $C/server.pem" \
+	"x509.private_key = $C/server.key" 'x509.system_trust = yes'
+conf server-both '[authenticate.server]' "x509.truststore = $C/ca.pem" \
+	"x509.certificate = $C/server.pem" "x509.private_key = $C/server.key" 'x509.system_trust = yes'
+cat "$C/other-ca.pem" /etc/ssl/certs/ca-certificates.crt >"$T/websys.crt" 2>/dev/null
+if unshare -m true 2>/dev/null; then
+	HS_REAL=$HS
+	HS="$T/hs-websys"
+	printf '#!/bin/sh\nexec unshare -m sh -c '\''mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && exec "$@"'\'' %s %s "$@"\n' \
+		"$T/websys.crt" "$HS_REAL" >"$HS"
+	chmod +x "$HS"
+	WEBCLI=(--alpn sunrpc --x509certfile "$C/stranger-client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}")
+	# hs_auth WANT NAME: auth= of the server's result line
+	hs_auth() {
+		if grep -q "^result status=0 .*auth=$1 " "$T/hs.log"; then tap_ok "$2"
+		else tap_fail "$2: $(grep '^result' "$T/hs.log")"; fi
+	}
+	server_vs gnutls "server, no truststore: web-PKI client certificate, handshake" 0 \
+		-c "$T/server-nots.conf" -T x509 -- "${WEBCLI[@]}"
+	hs_auth 0 "server, no truststore: a web-PKI client certificate is not trusted (client anonymous)"
+	server_vs gnutls "server mtls, no truststore: web-PKI client refused (EACCES)" EACCES \
+		-c "$T/server-nots.conf" -T x509 -r -- "${WEBCLI[@]}"
+	grep -q 'has no x509.truststore (the system store authenticates clients only with x509.system_trust = true)' "$T/hs.log"
+	tap_expect "server mtls, no truststore: the refusal names x509.truststore and x509.system_trust" 0 $?
+	server_vs gnutls "server, x509.system_trust = yes: web-PKI client certificate verified" 0 \
+		-c "$T/server-sys.conf" -T x509 -v -r -- "${WEBCLI[@]}"
+	grep -q 'auth=peer-verified .*anchor="CN=untrusted CA (system trust store)"' "$T/hs.log"
+	tap_expect "server, x509.system_trust = yes: the audit line names the anchor and the system store" 0 $?
+	server_vs gnutls "server, truststore and system store: our CA's client verified" 0 \
+		-c "$T/server-both.conf" -T x509 -v -r -- --alpn sunrpc \
+		--x509certfile "$C/client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}"
+	grep -q 'auth=peer-verified .*anchor="CN=rpctls test CA (x509.truststore)"' "$T/hs.log"
+	tap_expect "server, truststore and system store: the anchor is named as x509.truststore" 0 $?
+	HS=$HS_REAL
+else
+	tap_skip "server: client certificates and the system trust store" \
+		"cannot make a private mount namespace (unshare -m) for a stand-in system store"
+fi
 server_vs gnutls "server psk vs gnutls-cli" 0 -c "$T/server.conf" -T psk -- \
 	--alpn sunrpc --priority "$PSKPRIO" --pskusername nfs-client-1 --pskkey "$PSKHEX" localhost
 server_vs gnutls "server psk: unknown identity (EKEYREJECTED)" EKEYREJECTED \
 	-c "$T/server.conf" -T psk -- --alpn sunrpc --priority "$PSKPRIO" \
 	--pskusername stranger --pskkey "$PSKHEX" localhost
+# A PSK identity is the client's bytes: a newline in it must not forge a
+# log line, a quote must not end the field.
+server_vs gnutls "server psk: hostile identity (EKEYREJECTED)" EKEYREJECTED \
+	-c "$T/server.conf" -T psk -v -- --alpn sunrpc --priority "$PSKPRIO" \
+	--pskusername $'evil"\nhandshake req=1 result=ok' --pskkey "$PSKHEX" localhost
+if grep -qF "unknown PSK identity 'evil\\x22\\x0ahandshake req=1 result=ok'" "$T/hs.log" &&
+	! grep -q '^handshake req=1 result=ok' "$T/hs.log"; then
+	tap_ok "server psk: a hostile identity is escaped in the log (no forged line)"
+else
+	tap_fail "server psk: hostile identity in the log: $(grep -a 'PSK identity' "$T/hs.log")"
+fi
 server_vs gnutls "server psk: wrong key (EKEYREJECTED)" EKEYREJECTED \
 	-c "$T/server.conf" -T psk -- --alpn sunrpc --priority "$PSKPRIO" \
 	--pskusername nfs-client-2 --pskkey "$PSKHEX" localhost
@@ -490,6 +554,34 @@ pair() { # name want-line args...
 pair "pair: anon" "pairs=1 ok=1" -c "$T/both.conf" -t anon -T x509 -n server.test --send hi pair 1
 pair "pair: mutual x509, peer ids reported both ways" "pairs=1 ok=1" \
 	-c "$T/both.conf" -t x509 -T x509 -r -n server.test --send hi pair 1
+# Peer certificate keys stay out of the session keyring, which PSK lookups
+# search: there, a certificate (public) would have served as a PSK.
+n=$(keyctl show @s | grep -c 'user: tlshd:peer:')
+tap_expect "pair: no peer certificate key lands in the session keyring (PSK lookups search it)" 0 "$n"
+# One key per distinct certificate: 4000 verified handshakes as "nobody",
+# whose key quota (20000 bytes) holds about 18 certificates.  With a key
+# per handshake, 2560 of them went unrecorded and those peers would count
+# as anonymous (an mtls client then sees WRONGSEC).
+if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
+	# nobody's own copies: the shared ones keep their modes (a private key
+	# readable by others is refused), and nobody owns its key files
+	Q=$T/nobody
+	mkdir -p "$Q"
+	cp "$C"/*.pem "$C"/*.key "$Q"/
+	sed "s|$C/|$Q/|g" "$T/both.conf" >"$Q/both.conf"
+	chmod 0600 "$Q"/*.key
+	chown -R nobody "$Q"
+	chmod 0711 "$T"
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups keyctl session - \
+		"$HS" -q -c "$Q/both.conf" -t x509 -T x509 -r -n server.test pair 50 --rounds 40 2>&1)
+	if grep -q '^peer_keys=2 unrecorded=0$' <<<"$out" && ! grep -q 'failed=[1-9]' <<<"$out"; then
+		tap_ok "pair: 4000 mutual handshakes under a 20000-byte key quota: 2 peer keys, every peer recorded"
+	else
+		tap_fail "pair: 4000 mutual handshakes under a small key quota: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+	fi
+else
+	tap_skip "pair: peer keys under a small key quota" "no user 'nobody' or no setpriv(1)"
+fi
 # a request that names a keyring is confined to it: nobody-knows-me is not there
 RING=$(keyctl newring tlshd-test-ring @s)
 keyctl link "$PSK" "$RING"

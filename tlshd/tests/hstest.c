@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 
 #include <linux/tls.h>
+#include <keyutils.h>
 
 #include "tlshd.h"
 
@@ -47,6 +48,8 @@ static struct tlshd_params cparams, sparams;
 static const char *opt_send;
 static bool opt_ktls, opt_quiet;
 static unsigned long skipped_records;
+/* verified peers that got no identity key (keyring.c could not add one) */
+static unsigned long unrecorded;
 
 static uint32_t parse_type(const char *s, bool server)
 {
@@ -369,9 +372,12 @@ static int cmd_pair(struct tlshd_config *cf, unsigned int n)
 			return 2;
 	}
 	close(lfd);
-	for (i = 0; i < 2 * n; i++)
+	for (i = 0; i < 2 * n; i++) {
 		if (!tlshd_handshake_start(hs[i]))
 			running++;
+		else if (hs[i]->hs_status)
+			shutdown(hs[i]->hs_fd, SHUT_RDWR);	/* as tlshd */
+	}
 	while (running) {
 		uint64_t now = tlshd_now_ms();
 
@@ -420,6 +426,8 @@ static int cmd_pair(struct tlshd_config *cf, unsigned int n)
 			ok++;
 		else
 			failed++;
+		unrecorded += (!c->hs_status && c->hs_peer_auth && !c->hs_peerid) +
+			      (!s->hs_status && s->hs_peer_auth && !s->hs_peerid);
 	}
 	printf("pairs=%u ok=%u failed=%u seconds=%.3f handshakes_per_s=%.1f\n",
 	       n, ok, failed, secs, n / secs);
@@ -438,7 +446,9 @@ static void usage(void)
 		"usage: tlshd-hstest -c CONF [-t CTYPE] [-T STYPE] [-n PEERNAME] [-r]\n"
 		"         [--cert S] [--key S] [--psk S] [--keyring S] [--timeout MS]\n"
 		"         [--priorities P] [--send STR] [--ktls] [-q] [-v]\n"
-		"         connect HOST PORT | listen PORT | pair N\n");
+		"         connect HOST PORT | listen PORT | pair N [--rounds R]\n"
+		"--rounds R: pair N, R times over, then print the number of peer\n"
+		"identity keys in tlshd's keyring and of verified peers left without one\n");
 	exit(2);
 }
 
@@ -465,12 +475,13 @@ int main(int argc, char **argv)
 		{ "priorities", required_argument, NULL, 'p' },
 		{ "send", required_argument, NULL, 'S' },
 		{ "ktls", no_argument, NULL, 'k' },
+		{ "rounds", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *conf = NULL;
 	struct tlshd_config *cf;
 	char err[512];
-	int c, verbose = 0, ret;
+	int c, verbose = 0, ret, rounds = 0;
 
 	cparams.p_type = TLSH_TYPE_CLIENTHELLO_ANON;
 	sparams.p_type = TLSH_TYPE_SERVERHELLO_X509;
@@ -523,6 +534,9 @@ int main(int argc, char **argv)
 		case 'k':
 			opt_ktls = true;
 			break;
+		case 'N':
+			rounds = atoi(optarg);
+			break;
 		case 'q':
 			opt_quiet = true;
 			break;
@@ -556,7 +570,19 @@ int main(int argc, char **argv)
 		ret = cmd_connect(cf, argv[optind + 1], argv[optind + 2]);
 	else if (!strcmp(argv[optind], "listen") && argc - optind == 2)
 		ret = cmd_listen(cf, argv[optind + 1]);
-	else if (!strcmp(argv[optind], "pair") && argc - optind == 2)
+	else if (!strcmp(argv[optind], "pair") && argc - optind == 2 && rounds > 0) {
+		long keys;
+		int r;
+
+		for (ret = 0, r = 0; r < rounds; r++)
+			ret |= cmd_pair(cf, (unsigned int)atoi(argv[optind + 1]));
+		keys = keyctl_search(KEY_SPEC_PROCESS_KEYRING, "keyring",
+				     "tlshd:peers", 0);
+		keys = keys > 0 ? keyctl_read((key_serial_t)keys, NULL, 0) : -1;
+		printf("peer_keys=%ld unrecorded=%lu\n",
+		       keys < 0 ? -1 : keys / (long)sizeof(key_serial_t),
+		       unrecorded);
+	} else if (!strcmp(argv[optind], "pair") && argc - optind == 2)
 		ret = cmd_pair(cf, (unsigned int)atoi(argv[optind + 1]));
 	else
 		usage();

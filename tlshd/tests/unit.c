@@ -1,25 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * tlshd-unit: table-driven unit tests for the configuration parser, the
- * peer-name matcher and (unit_netlink.c) the netlink upcall's messages and
- * the status table.  Prints one TAP line per case.
+ * peer-name matcher, the PSK lookup and (unit_netlink.c) the netlink
+ * upcall's messages and the status table.  Prints one TAP line per case.
  *
  *   tlshd-unit TMPDIR CERTDIR [TLSHD.8]   (CERTDIR: tests/mkcerts.sh)
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <keyutils.h>
+
 #include "tlshd.h"
 #include "unit.h"
 
-static int failures;
+static int failures, cases;
 
 void result(bool ok, const char *name, const char *why)
 {
+	cases++;
 	if (ok) {
 		printf("ok - %s\n", name);
 	} else {
@@ -111,6 +115,9 @@ static const struct cfg_case cfg_cases[] = {
 	{ "config: bad alpn.required",
 	  "[authenticate]\nalpn.required = strict\n",
 	  "t.conf:2: [authenticate] 'alpn.required' wants true or false" },
+	{ "config: bad x509.system_trust",
+	  "[authenticate.server]\nx509.system_trust = sometimes\n",
+	  "t.conf:2: [authenticate.server] 'x509.system_trust' wants true or false" },
 	{ "config: empty key",
 	  "[debug]\n = 1\n", "t.conf:2: empty key" },
 	{ "config: NUL byte rejected",
@@ -318,7 +325,37 @@ static void test_config_values(void)
 		tlshd_config_put(cf);
 	}
 
+	/* Finding: the server role must not trust the system store unasked */
+	{
+		static const struct {
+			const char *name, *text;
+			bool client, server;
+		} t[] = {
+			{ "trust: no truststore: the client role uses the system store, the server role has no anchor",
+			  "", true, false },
+			{ "trust: x509.truststore gives the server role an anchor",
+			  "[authenticate.server]\nx509.truststore = /ca.pem\n", true, true },
+			{ "trust: the server role uses the system store only when asked (x509.system_trust = yes)",
+			  "[authenticate.server]\nx509.system_trust = yes\n", true, true },
+			{ "trust: x509.system_trust = no leaves a client role without truststore no anchor",
+			  "[authenticate.client]\nx509.system_trust = no\n", false, false },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			struct tlshd_config *c;
+
+			c = tlshd_config_parse_buf(t[i].text, strlen(t[i].text),
+						   "a.conf", err, sizeof(err));
+			result(c && tlshd_config_has_anchors(c, false) == t[i].client &&
+			       tlshd_config_has_anchors(c, true) == t[i].server,
+			       t[i].name, c ? "wrong anchors" : err);
+			tlshd_config_put(c);
+		}
+	}
+
 	config_parity_values();
+
 	result(tlshd_config_parse_bool("TRUE", &b) && b &&
 	       tlshd_config_parse_bool("off", &b) && !b &&
 	       !tlshd_config_parse_bool("2", &b),
@@ -606,6 +643,75 @@ static void test_names(void)
 	}
 }
 
+/* ---- log escaping ---- */
+
+static void test_escape(void)
+{
+	static const struct {
+		const char *name, *in;
+		size_t inlen;
+		const char *want;
+	} t[] = {
+		{ "escape: printable text unchanged", "server.test", 11,
+		  "server.test" },
+		{ "escape: a newline cannot start a forged log line",
+		  "a\nhandshake req=1 result=ok", 27,
+		  "a\\x0ahandshake req=1 result=ok" },
+		{ "escape: quotes and backslashes cannot end a field",
+		  "x\" y\\z", 6, "x\\x22 y\\x5cz" },
+		{ "escape: NUL, DEL and bytes above 0x7f",
+		  "a\0b\x7f\xff", 5, "a\\x00b\\x7f\\xff" },
+	};
+	struct tlshd_san san = { .san_kind = TLSHD_NAME_DNS };
+	char out[128], why[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		tlshd_log_escape(t[i].in, t[i].inlen, out, sizeof(out));
+		result(!strcmp(out, t[i].want), t[i].name, out);
+	}
+	tlshd_log_escape("\n\n\n\n", 4, out, 10);
+	result(!strcmp(out, "\\x0a\\x0a"),
+	       "escape: cut at a whole escape, always terminated", out);
+	memcpy(san.san_data, "evil\n.test", 10);
+	san.san_len = 10;
+	tlshd_x509_name_match(&san, 1, "server.test", why, sizeof(why));
+	result(!strchr(why, '\n') && strstr(why, "DNS:evil\\x0a.test"),
+	       "escape: a certificate name in a mismatch reason is escaped",
+	       why);
+}
+
+/* ---- keyrings ---- */
+
+static void test_keyring(void)
+{
+	struct tlshd_config *cf;
+	key_serial_t peer, psk;
+	char err[256];
+
+	cf = tlshd_config_parse_buf("", 0, "k.conf", err, sizeof(err));
+	/* what an older tlshd put into its session keyring */
+	peer = add_key("user", "tlshd:peer:1234", "public certificate", 18,
+		       KEY_SPEC_SESSION_KEYRING);
+	psk = add_key("user", "unit-psk-identity", "0123456789abcdef", 16,
+		      KEY_SPEC_SESSION_KEYRING);
+	if (!cf || peer < 0 || psk < 0) {
+		result(false, "keyring: test keys", strerror(errno));
+	} else {
+		result(tlshd_keyring_find_psk(cf, 0, "unit-psk-identity") == psk,
+		       "keyring: a PSK identity is found in the session keyring",
+		       "not found");
+		result(tlshd_keyring_find_psk(cf, 0, "tlshd:peer:1234") == 0,
+		       "keyring: a peer certificate key is never taken for a PSK",
+		       "found: its public payload would be the PSK");
+	}
+	if (peer > 0)
+		keyctl_invalidate(peer);
+	if (psk > 0)
+		keyctl_invalidate(psk);
+	tlshd_config_put(cf);
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
@@ -624,7 +730,11 @@ int main(int argc, char **argv)
 		result(false, "config: files that change on disk", "no CERTDIR given");
 	test_names();
 	test_urls();
+	test_escape();
+	test_keyring();
 	test_netlink(manpage);
 	gnutls_global_deinit();
+	/* host.sh checks for this line: a run that stops early lacks it */
+	printf("# tlshd-unit: %d cases, %d failed\n", cases, failures);
 	return failures ? 1 : 0;
 }

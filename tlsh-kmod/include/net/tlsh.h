@@ -37,7 +37,8 @@
  *	other		as reported by the agent
  *
  * @peerid is the key serial of the authenticated peer identity (certificate
- * or PSK) on success, 0 otherwise.
+ * or PSK) on success, 0 otherwise; @ta_peer_anchor, when given, holds the
+ * trust anchor the agent reported by then.
  *
  * Submission and tlsh_cancel() may sleep.  See
  * Documentation/networking/tls-handshake-upcall.rst.
@@ -69,6 +70,13 @@ struct tlsh_args {
 	unsigned int		ta_num_psk_ids;
 	const char		*ta_priorities;	/* NULL: agent's default */
 	u32			ta_flags;	/* TLSH_F_* (uapi/linux/tlsh.h) */
+	/*
+	 * Optional: on success, before ta_done, the trust anchor that
+	 * verified the peer as the agent names it (TLSH_PEER_ANCHOR),
+	 * NUL-terminated and cut to fit; "" when it named none.
+	 */
+	char			*ta_peer_anchor;
+	size_t			ta_peer_anchor_len;
 };
 
 int tlsh_client_hello_anon(const struct tlsh_args *args);

@@ -5,8 +5,10 @@
  * socket(AF_TLSH, SOCK_STREAM, 0), bind() to AF_INET or AF_INET6 (one
  * listener per family per network namespace, CAP_NET_ADMIN in that
  * namespace), listen(), then poll() and accept().  accept() returns a new
- * fd for the consumer's own TCP socket file (proto_ops.accept_file).
- * Releasing the listener fails every request it still holds with -EPIPE.
+ * fd for the consumer's own TCP socket file (proto_ops.accept_file); an
+ * accept() that fails after that gives the request back to the queue
+ * (accept_file_undo).  Releasing the listener fails every request it still
+ * holds with -EPIPE.
  */
 
 #define pr_fmt(fmt) "tlsh: " fmt
@@ -131,6 +133,12 @@ static struct file *tlsh_accept_file(struct socket *sock, int flags)
 	}
 }
 
+/* accept() failed after tlsh_accept_file() handed out @file */
+static void tlsh_accept_file_undo(struct socket *sock, struct file *file)
+{
+	tlsh_req_unaccept(tlsh_sk(sock->sk), file);
+}
+
 static int tlsh_getname(struct socket *sock, struct sockaddr *addr, int peer)
 {
 	struct sockaddr_tlsh *sa = (struct sockaddr_tlsh *)addr;
@@ -169,6 +177,7 @@ static const struct proto_ops tlsh_ops = {
 	.socketpair	= sock_no_socketpair,
 	.accept		= sock_no_accept,
 	.accept_file	= tlsh_accept_file,
+	.accept_file_undo = tlsh_accept_file_undo,
 	.getname	= tlsh_getname,
 	.poll		= tlsh_poll,
 	.ioctl		= sock_no_ioctl,

@@ -42,6 +42,7 @@ enum tlsh_stat {
 	TLSH_STAT_CANCELLED,
 	TLSH_STAT_NO_AGENT,
 	TLSH_STAT_ALPN_NONE,
+	TLSH_STAT_REQUEUED,
 	TLSH_NR_STATS,
 };
 
@@ -104,6 +105,11 @@ struct tlsh_req {
 	key_serial_t		tr_psk_ids[TLSH_PSK_IDS_MAX];
 	char			*tr_peername;
 	char			*tr_priorities;
+
+	/* outcome details the agent reported before TLSH_RESULT */
+	char			tr_anchor[TLSH_ANCHOR_MAX];
+	char			*tr_anchor_out;	/* the consumer's buffer */
+	size_t			tr_anchor_out_len;
 };
 
 extern spinlock_t tlsh_lock;
@@ -121,6 +127,8 @@ void tlsh_req_exit(void);
 int tlsh_req_submit(u32 type, const struct tlsh_args *args);
 bool tlsh_req_cancel(struct socket *sock);
 struct file *tlsh_req_accept(struct tlsh_sock *tsk);
+void tlsh_req_unaccept(struct tlsh_sock *tsk, struct file *file);
+void tlsh_req_set_anchor(struct tlsh_req *req, const char *anchor);
 struct tlsh_req *tlsh_req_lookup(struct socket *sock);
 int tlsh_req_report(struct tlsh_req *req, int status, key_serial_t peerid);
 void tlsh_req_listener_gone(struct tlsh_sock *tsk);

@@ -12,6 +12,7 @@
  *	cancelled	the consumer withdrew the request
  *	no_agent	requests refused with ESRCH (not in "requests")
  *	alpn_none	succeeded, but the peer negotiated no ALPN
+ *	requeued	requests an accept() took and gave back (it failed)
  *	in_flight	requests not yet ended
  *	queued		requests waiting for accept()
  *	listener_inet, listener_inet6	1 when an agent listens
@@ -42,6 +43,7 @@ static const char *const tlsh_stat_names[TLSH_NR_STATS] = {
 	[TLSH_STAT_CANCELLED]		= "cancelled",
 	[TLSH_STAT_NO_AGENT]		= "no_agent",
 	[TLSH_STAT_ALPN_NONE]		= "alpn_none",
+	[TLSH_STAT_REQUEUED]		= "requeued",
 };
 
 struct tlsh_net *tlsh_pernet(struct net *net)

@@ -131,6 +131,9 @@ static void tlsh_req_finish(struct tlsh_req *req, enum tlsh_end end,
 	if (end == TLSH_END_CANCEL) {
 		trace_tlsh_cancelled(req);
 	} else {
+		if (req->tr_anchor_out)
+			strscpy(req->tr_anchor_out, status ? "" : req->tr_anchor,
+				req->tr_anchor_out_len);
 		if (end == TLSH_END_TIMEOUT)
 			trace_tlsh_timed_out(req);
 		trace_tlsh_done(req, status, peerid);
@@ -183,6 +186,10 @@ static struct tlsh_req *tlsh_req_alloc(u32 type, const struct tlsh_args *args)
 	req->tr_x509_cert = args->ta_x509_cert;
 	req->tr_privkey = args->ta_privkey;
 	req->tr_num_psk_ids = args->ta_num_psk_ids;
+	if (args->ta_peer_anchor && args->ta_peer_anchor_len) {
+		req->tr_anchor_out = args->ta_peer_anchor;
+		req->tr_anchor_out_len = args->ta_peer_anchor_len;
+	}
 	if (args->ta_num_psk_ids)
 		memcpy(req->tr_psk_ids, args->ta_psk_ids,
 		       args->ta_num_psk_ids * sizeof(key_serial_t));
@@ -280,6 +287,40 @@ struct file *tlsh_req_accept(struct tlsh_sock *tsk)
 	}
 	spin_unlock(&tlsh_lock);
 	return file;
+}
+
+/* accept() failed after tlsh_req_accept() handed out @file (copying the
+ * peer address, say): give its request back to the head of the queue,
+ * for the next accept(), rather than leave it with nobody until its
+ * timeout.
+ */
+void tlsh_req_unaccept(struct tlsh_sock *tsk, struct file *file)
+{
+	struct socket *sock = sock_from_file(file);
+	struct tlsh_req *req;
+
+	if (!sock)
+		return;
+	spin_lock(&tlsh_lock);
+	req = tlsh_req_find_locked(sock);
+	if (req && req->tr_state == TLSH_REQ_ACCEPTED &&
+	    req->tr_listener == tsk && tsk->ts_listening) {
+		list_move(&req->tr_list, &tsk->ts_queue);
+		tsk->ts_qlen++;
+		req->tr_state = TLSH_REQ_QUEUED;
+		tlsh_stat_inc(req->tr_tn, TLSH_STAT_REQUEUED);
+		trace_tlsh_queued(req, sock->sk->sk_family);
+		tsk->ts_sk.sk_data_ready(&tsk->ts_sk);
+	}
+	spin_unlock(&tlsh_lock);
+}
+
+/* TLSH_PEER_ANCHOR: @anchor is NUL-terminated, cut to TLSH_ANCHOR_MAX */
+void tlsh_req_set_anchor(struct tlsh_req *req, const char *anchor)
+{
+	spin_lock(&tlsh_lock);
+	strscpy(req->tr_anchor, anchor, sizeof(req->tr_anchor));
+	spin_unlock(&tlsh_lock);
 }
 
 /* The accepted request on @sock, with a reference; NULL if none. */

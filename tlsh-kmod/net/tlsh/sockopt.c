@@ -105,6 +105,27 @@ static int tlsh_getsockopt(struct socket *sock, int optname,
 	return err;
 }
 
+/* TLSH_PEER_ANCHOR: a string, at most TLSH_ANCHOR_MAX - 1 bytes kept */
+static int tlsh_set_anchor(struct socket *sock, sockptr_t optval,
+			   unsigned int optlen)
+{
+	char anchor[TLSH_ANCHOR_MAX];
+	struct tlsh_req *req;
+
+	if (!optlen)
+		return -EINVAL;
+	optlen = min_t(unsigned int, optlen, sizeof(anchor) - 1);
+	if (copy_from_sockptr(anchor, optval, optlen))
+		return -EFAULT;
+	anchor[optlen] = '\0';
+	req = tlsh_req_lookup(sock);
+	if (!req)
+		return -ENOENT;
+	tlsh_req_set_anchor(req, anchor);
+	tlsh_req_put(req);
+	return 0;
+}
+
 static int tlsh_setsockopt(struct socket *sock, int optname,
 			   sockptr_t optval, unsigned int optlen)
 {
@@ -112,6 +133,8 @@ static int tlsh_setsockopt(struct socket *sock, int optname,
 	struct tlsh_req *req;
 	int err;
 
+	if (optname == TLSH_PEER_ANCHOR)
+		return tlsh_set_anchor(sock, optval, optlen);
 	if (optname != TLSH_RESULT)
 		return -ENOPROTOOPT;
 	if (optlen < sizeof(res))

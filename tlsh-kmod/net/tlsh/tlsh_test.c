@@ -28,12 +28,13 @@
  *
  * "slots" lists each used slot on one line:
  *
- *   SLOT state=S req=R status=N peerid=N cancel=N rxtype=N rx=DATA
+ *   SLOT state=S req=R status=N peerid=N cancel=N rxtype=N rx=DATA anchor=A
  *
  * S: connected, listening, closed; R: none, pending, done, cancelled;
  * status and peerid: what done received; cancel: -1 never called, else
  * tlsh_cancel()'s result; rxtype: the TLS record type of the last recv
- * (23 = application data, 0 = not kTLS); rx: the last bytes received.
+ * (23 = application data, 0 = not kTLS); rx: the last bytes received;
+ * anchor: the trust anchor the agent reported (ta_peer_anchor).
  */
 
 #define pr_fmt(fmt) "tlsh_test: " fmt
@@ -88,6 +89,7 @@ struct tt_slot {
 	int		rxtype;
 	int		rxlen;
 	char		rx[TT_RX_MAX + 1];
+	char		anchor[TLSH_ANCHOR_MAX];	/* filled before done */
 };
 
 static struct tt_slot *tt_slots[TT_SLOTS];
@@ -350,12 +352,15 @@ static int tt_cmd_hello(struct tt_slot *s, char **args)
 
 	ta.ta_sock = s->sock;
 	ta.ta_done = tt_done;
+	ta.ta_peer_anchor = s->anchor;
+	ta.ta_peer_anchor_len = sizeof(s->anchor);
 	ta.ta_data = s;
 	spin_lock(&s->res_lock);
 	s->req = TT_REQ_PENDING;
 	s->status = 0;
 	s->peerid = 0;
 	s->cancel = -1;
+	s->anchor[0] = '\0';
 	spin_unlock(&s->res_lock);
 	s->req_sock = s->sock;
 	err = types[i].fn(&ta);
@@ -539,10 +544,12 @@ static int tt_slots_show(struct seq_file *m, void *v)
 			continue;
 		/* not s->lock: a command may be waiting under it */
 		spin_lock(&s->res_lock);
-		seq_printf(m, "%d state=%s req=%s status=%d peerid=%d cancel=%d rxtype=%d rx=%*pE\n",
+		seq_printf(m, "%d state=%s req=%s status=%d peerid=%d cancel=%d rxtype=%d rx=%*pE anchor=%*pE\n",
 			   i, tt_state_names[s->state], tt_req_names[s->req],
 			   s->status, s->peerid, s->cancel, s->rxtype,
-			   s->rxlen, s->rx);
+			   s->rxlen, s->rx,
+			   (int)strnlen(s->anchor, sizeof(s->anchor)),
+			   s->anchor);
 		spin_unlock(&s->res_lock);
 	}
 	mutex_unlock(&tt_slots_lock);

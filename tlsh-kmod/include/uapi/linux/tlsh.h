@@ -18,12 +18,19 @@
  *   3. getsockopt(tcp, SOL_TLSH, TLSH_*, ...) reads the request parameters.
  *   4. The agent runs the handshake on @tcp, installs the kTLS keys
  *      (TCP_ULP "tls", TLS_TX and TLS_RX), then reports the outcome:
+ *      optionally setsockopt(tcp, SOL_TLSH, TLSH_PEER_ANCHOR, name, len)
+ *      for a verified peer, then
  *      setsockopt(tcp, SOL_TLSH, TLSH_RESULT, &result, sizeof(result));
  *   5. close(tcp).
  *
- * Closing @tcp without a TLSH_RESULT report, or the agent's listener going
- * away while it holds requests, completes the request with an error.  The
- * kernel enforces the request's timeout whatever the agent does.
+ * @tcp is the consumer's own socket file: closing it tells the kernel
+ * nothing (the consumer holds it too), so a request the agent closes
+ * without a TLSH_RESULT report stays with the agent until the request's
+ * timeout, which the kernel enforces whatever the agent does, fails it
+ * with ETIMEDOUT.  The agent's listener going away fails every request it
+ * holds, queued or accepted, at once with EPIPE.  An accept() that fails
+ * after taking a request (for instance EFAULT copying the peer address)
+ * puts the request back at the head of the queue.
  */
 #ifndef _UAPI_LINUX_TLSH_H
 #define _UAPI_LINUX_TLSH_H
@@ -77,6 +84,12 @@ enum {
 	TLSH_PRIORITIES		= 9,	/* get: NUL-terminated string, may be "" */
 	TLSH_REQ_ID		= 10,	/* get: __u64 request id (logs, traces) */
 	TLSH_RESULT		= 20,	/* set: struct tlsh_result */
+	TLSH_PEER_ANCHOR	= 21,	/* set, before TLSH_RESULT: the trust
+					 * anchor that verified the peer, a
+					 * string of at most TLSH_ANCHOR_MAX
+					 * bytes with its NUL (longer names
+					 * are cut), for the consumer's logs
+					 */
 };
 
 /* TLSH_RESULT: the agent's report */
@@ -101,5 +114,6 @@ struct tlsh_result {
 #define TLSH_PEERNAME_MAX	256
 #define TLSH_PRIORITIES_MAX	512
 #define TLSH_PSK_IDS_MAX	16
+#define TLSH_ANCHOR_MAX		128
 
 #endif /* _UAPI_LINUX_TLSH_H */

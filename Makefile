@@ -30,7 +30,7 @@ KMAKE = $(MAKE) -s -C $(TREE) ARCH=x86_64 CC="ccache gcc" \
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps peer interop interop-readme kernel kernel-debug kernel-locked kernel-config kernel-export kernel-check kernel-reset \
-	userspace check check-host check-debug check-vm demo bench clean distclean \
+	userspace check check-host check-debug check-vm faults demo bench clean distclean \
 	install uninstall
 
 all: kernel userspace
@@ -126,6 +126,11 @@ check-host: deps
 # make check.
 check-debug: deps all kernel-debug
 	@tests/check --suites tests/suites-debug
+
+# The fault matrix (tests/suites-faults): 30-40 minutes under TCG, so not
+# part of make check.
+faults: deps all
+	@VM_TIMEOUT=$${VM_TIMEOUT:-3600} tests/check --suites tests/suites-faults
 
 demo: deps all
 	@tests/demo.sh

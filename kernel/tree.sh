@@ -1,22 +1,40 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The kernel work tree: pristine Debian linux-source-6.1 + the repo's patch
-# series + the repo's new files (overlays), configured from a fragment.
+# The kernel work tree: pristine Debian linux-source-6.1, the repo's patch
+# series as one git commit per patch on top of it (branch "series"), the
+# repo's new files (overlays, untracked in the tree's git), configured from
+# config fragments.
 #
 #   tree.sh prepare   unpack the pinned source into $TREE if it is not there,
-#                     record it as the git commit "pristine", apply the series
-#   tree.sh sync      copy the repo's overlay files into the tree (refuses
-#                     when the tree holds edits that were not exported)
+#                     commit it as "pristine", commit the series on top
+#   tree.sh sync      bring the repo's patches and overlay files into the
+#                     tree (refuses when the tree holds work not exported)
 #   tree.sh config    allnoconfig + config fragments, then check every option
-#   tree.sh export    write tree changes back: upstream files -> the patch
-#                     that owns them, new files -> their overlay
-#   tree.sh check     exit 1 and name the files when the tree holds changes
-#                     the repo does not
+#   tree.sh export    write the tree's work back to the repo: edits to
+#                     upstream files are folded into the commit of the patch
+#                     they belong to (EXPORT_PATCH names it, see below), the
+#                     commits become kernel/patches/NNNN-*.patch and series
+#                     (git format-patch), new files go to their overlay
+#   tree.sh check     exit 1, naming files and commits, when the tree holds
+#                     work the repo does not
+#   tree.sh reset     drop the tree's work, rebuild it from the repo
+#
+# Working in the tree: commit as you like on the "series" branch (a new
+# commit becomes a new patch; "git commit --fixup=<commit>" amends one; an
+# interactive rebase reorders or splits), or leave edits uncommitted and let
+# export place them:
+#   EXPORT_PATCH unset     each edited file goes to the one patch that
+#                          already touches it (refused when none or several)
+#   EXPORT_PATCH=NNNN      everything goes to patch NNNN (its number or file
+#                          name in kernel/patches/series)
+#   EXPORT_PATCH="new:SUBJECT"  everything becomes a new last patch
 #
 # Layout in the repo:
 #   kernel/VERSION           pinned Debian package version of linux-source-6.1
-#   kernel/patches/series    patch order; each upstream file belongs to one patch
+#   kernel/patches/series    patch order
+#   kernel/patches/*.patch   git format-patch files: From, Date, Subject,
+#                            body with Signed-off-by, diffstat, diff
 #   kernel/overlays          repo folders whose kernel-tree-shaped subfolders
 #                            (net/, include/, Documentation/, ...) are new files
 #   kernel/config/*.config   config fragments
@@ -28,11 +46,16 @@ TREE=${TREE:-$REPO/build/linux}
 TARBALL=${TREE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 STATE=$TREE/.rpctls
 TOPDIRS="arch block crypto Documentation drivers fs include init ipc kernel lib mm net scripts security tools"
+BRANCH=series
+# Patches without a Date: header get this one, so that export is repeatable.
+DEFAULT_DATE="Thu, 1 Jan 2026 00:00:00 +0000"
 
 die() { echo "tree.sh: $*" >&2; exit 1; }
 g() { git -C "$TREE" "$@"; }
 
-series() { grep -v '^\s*\(#\|$\)' "$KDIR/patches/series" 2>/dev/null || true; }
+series_in() { grep -v '^\s*\(#\|$\)' "$1/series" 2>/dev/null || true; }
+series() { series_in "$KDIR/patches"; }
+series_sum() { (cd "$1" && cat series $(series_in "$1") 2>/dev/null | sha1sum | cut -d' ' -f1); }
 
 # Print "repo-relative-path<TAB>tree-relative-path" for every overlay file.
 overlay_files() {
@@ -46,9 +69,39 @@ overlay_files() {
 	done
 }
 
-# Files a patch touches, from its diff headers.
-patch_files() {
-	sed -n 's|^+++ [^/]*/\([^[:space:]]*\).*|\1|p' "$1" | grep -v '^dev/null$' || true
+# Commit the patches of directory $1 (its series) on top of pristine without
+# touching the work tree; print the last commit.
+build_chain() {
+	local pdir=$1 idx tmp parent p tree author email date subject
+	tmp=$(mktemp -d)
+	idx=$tmp/index
+	GIT_INDEX_FILE=$idx g read-tree pristine
+	parent=$(g rev-parse pristine)
+	for p in $(series_in "$pdir"); do
+		[ -f "$pdir/$p" ] || die "series names $p, which is not in ${pdir#"$REPO"/}"
+		g mailinfo "$tmp/msg" "$tmp/patch" <"$pdir/$p" >"$tmp/info"
+		GIT_INDEX_FILE=$idx g apply --cached "$tmp/patch" 2>"$tmp/err" ||
+			die "patch $p does not apply: $(head -n 3 "$tmp/err")"
+		tree=$(GIT_INDEX_FILE=$idx g write-tree)
+		author=$(sed -n 's/^Author: //p' "$tmp/info")
+		email=$(sed -n 's/^Email: //p' "$tmp/info")
+		date=$(sed -n 's/^Date: //p' "$tmp/info")
+		subject=$(sed -n 's/^Subject: //p' "$tmp/info")
+		[ -n "$subject" ] || die "patch $p has no Subject:"
+		parent=$( { echo "$subject"; [ -s "$tmp/msg" ] && { echo; cat "$tmp/msg"; }; } |
+			GIT_AUTHOR_NAME=${author:-rpctls} GIT_AUTHOR_EMAIL=${email:-rpctls@localhost} \
+			GIT_AUTHOR_DATE=${date:-$DEFAULT_DATE} GIT_COMMITTER_DATE=${date:-$DEFAULT_DATE} \
+			g commit-tree "$tree" -p "$parent")
+	done
+	rm -rf "$tmp"
+	echo "$parent"
+}
+
+# Commits made in the tree (and their Signed-off-by) are the developer's:
+# the identity of the repo's git configuration.
+identity() {
+	g config user.name "$(git -C "$REPO" config user.name || echo rpctls)"
+	g config user.email "$(git -C "$REPO" config user.email || echo rpctls@localhost)"
 }
 
 prepare() {
@@ -56,7 +109,7 @@ prepare() {
 		return 0
 	fi
 	[ -f "$TARBALL" ] || die "$TARBALL missing: run make deps"
-	local have want
+	local have want tip
 	have=$(dpkg-query -W -f '${Version}' linux-source-6.1 2>/dev/null || true)
 	want=$(cat "$KDIR/VERSION")
 	[ -n "${TREE_TARBALL:-}" ] || [ "$have" = "$want" ] ||
@@ -71,70 +124,88 @@ prepare() {
 	sed -i -e '\|^/\*$|d' -e '\|^!/debian/$|d' "$TREE/.gitignore"
 	echo "  GIT     pristine"
 	g init -q
-	g config user.name rpctls
-	g config user.email rpctls@localhost
+	identity
 	g config core.autocrlf false
 	g config gc.auto 0
 	g add -A .
 	g commit -q -m "pristine linux-source-6.1 $want"
 	g tag pristine
-	local p
-	for p in $(series); do
-		echo "  PATCH   $p"
-		patch -s -p1 -d "$TREE" --no-backup-if-mismatch <"$KDIR/patches/$p" ||
-			die "patch $p does not apply"
-	done
+	echo "  SERIES  $(series | wc -l) patches"
+	tip=$(build_chain "$KDIR/patches")
+	g checkout -q -b "$BRANCH" "$tip"
 	mkdir -p "$STATE"
 	: >"$STATE/manifest"
-	touch "$STATE/prepared"
+	series_sum "$KDIR/patches" >"$STATE/series.sum"
+	g rev-parse HEAD >"$STATE/exported"
+	touch "$STATE/prepared" "$STATE/layout-commits"
+}
+
+# Trees made before the series became commits hold it as uncommitted edits
+# on pristine: commit the series they were synced with under those edits,
+# so that what is left uncommitted is exactly the unexported work.
+migrate() {
+	[ -f "$STATE/layout-commits" ] && return 0
+	local have pdir tip
+	have=$(cat "$STATE/series.sum" 2>/dev/null || true)
+	if [ "$have" = "$(series_sum "$KDIR/patches")" ]; then
+		pdir=$KDIR/patches
+	elif [ -d "$STATE/synced-kdir/patches" ] &&
+	     [ "$have" = "$(series_sum "$STATE/synced-kdir/patches")" ]; then
+		pdir=$STATE/synced-kdir/patches
+	else
+		die "the kernel tree predates commits per patch and its series is unknown: run 'make kernel-reset' (drops its unexported edits)"
+	fi
+	echo "  MIGRATE the series becomes commits on pristine"
+	identity
+	tip=$(build_chain "$pdir")
+	g checkout -q -B "$BRANCH"
+	g reset -q "$tip"
+	echo "$tip" >"$STATE/exported"
+	rm -rf "$STATE/synced-kdir" "$STATE/synced-patches"
+	touch "$STATE/layout-commits"
 }
 
 # The tree's record of what the repo held at the last sync: "sha  path".
 manifest_sum() { grep -P "\t$1\$" "$STATE/manifest" | cut -f1 || true; }
 sum() { sha1sum "$1" | cut -d' ' -f1; }
 
+# Upstream files with uncommitted edits (overlay files are untracked).
+dirty_upstream() { g diff --name-only HEAD -- . ':!.rpctls' 2>/dev/null || true; }
+
+# Commits on the series branch that the repo does not hold yet.
+unexported_commits() {
+	local exported
+	exported=$(cat "$STATE/exported" 2>/dev/null || true)
+	[ "$(g rev-parse HEAD)" = "$exported" ] && return 0
+	if [ -n "$exported" ] && g merge-base --is-ancestor "$exported" HEAD 2>/dev/null; then
+		g log --format='%h %s' --reverse "$exported..HEAD"
+	else
+		echo "the series branch was rewritten since the last export (HEAD $(g rev-parse --short HEAD))"
+	fi
+}
+
 # Re-apply the series when patches changed in the repo since the last sync.
 sync_patches() {
-	local want have
-	want=$(cd "$KDIR/patches" && cat series $(series) 2>/dev/null | sha1sum | cut -d' ' -f1)
+	local want have tip
+	want=$(series_sum "$KDIR/patches")
 	have=$(cat "$STATE/series.sum" 2>/dev/null || true)
 	[ "$want" = "$have" ] && return 0
-	if [ -n "$have" ]; then
-		# Refuse to clobber tree edits that no patch holds yet: compare
-		# with the series as it was at the last sync.
-		local tmp
-		tmp=$(mktemp -d)
-		if [ -d "$STATE/synced-patches" ] &&
-		   (KDIR=$STATE/synced-kdir compare_to "$tmp") 2>/dev/null &&
-		   [ -s "$tmp/stale-upstream" ]; then
-			rm -rf "$tmp"
-			die "the repo's patches changed and the tree holds unexported edits to upstream files; run 'make kernel-export' first or 'make kernel-reset'"
-		fi
-		rm -rf "$tmp"
+	if [ -n "$(dirty_upstream)" ] || [ -n "$(unexported_commits)" ]; then
+		die "the repo's patches changed and the tree holds unexported kernel work; run 'make kernel-export' first (or 'make kernel-reset' to drop it)"
 	fi
 	echo "  SERIES  re-applying the patch series"
-	local f changed
-	changed=$(g diff --name-only pristine -- . ':!*.rpctls*' || true)
-	for f in $changed; do
-		g checkout -q pristine -- "$f" 2>/dev/null || true
-	done
-	local p
-	for p in $(series); do
-		echo "  PATCH   $p"
-		patch -s -p1 -d "$TREE" --no-backup-if-mismatch <"$KDIR/patches/$p" ||
-			die "patch $p does not apply"
-	done
+	tip=$(build_chain "$KDIR/patches")
+	# A two-way checkout rewrites only the files that differ.
+	g checkout -q -B "$BRANCH" "$tip"
 	echo "$want" >"$STATE/series.sum"
-	rm -rf "$STATE/synced-kdir"
-	mkdir -p "$STATE/synced-kdir"
-	cp -r "$KDIR/patches" "$KDIR/overlays" "$STATE/synced-kdir/"
-	mkdir -p "$STATE/synced-patches"
+	echo "$tip" >"$STATE/exported"
 }
 
 sync() {
 	prepare
+	migrate
 	sync_patches
-	local new conflicts="" line src dst rs ts ms
+	local new conflicts="" src dst rs ts ms
 	new=$(mktemp)
 	while IFS=$'\t' read -r src dst; do
 		rs=$(sum "$REPO/$src")
@@ -184,43 +255,13 @@ overlay_home() {
 	done
 }
 
-# Compare the tree with what the repo describes.  Fills, in $1:
-#   stale-upstream   upstream files whose tree content differs from
-#                    pristine + series
-#   stale-overlay    "repo-path<TAB>tree-path" of new files that differ
-# and fails, naming the files, when a changed file has no home.
-compare_to() {
-	local out=$1 f src dst
-	mkdir -p "$out/expect"
-	: >"$out/stale-upstream"
-	: >"$out/stale-overlay"
+# New files in the tree: print "repo-path<TAB>tree-path" of overlay files
+# that differ from the repo; fail, naming the files, when a new file has no
+# home or an overlay file was edited on both sides.
+stale_overlays() {
+	local f src ms homeless="" conflicts=""
 	declare -A ovl=()
-	while IFS=$'\t' read -r src dst; do ovl[$dst]=$src; done < <(overlay_files)
-	# Every upstream file that the tree or a patch changes.
-	local files p
-	files=$( {
-		g diff --name-only pristine -- . 2>/dev/null
-		for p in $(series); do patch_files "$KDIR/patches/$p"; done
-	} | sort -u)
-	for f in $files; do
-		[ -n "${ovl[$f]:-}" ] && continue
-		mkdir -p "$out/expect/$(dirname "$f")"
-		g show "pristine:$f" >"$out/expect/$f" 2>/dev/null || rm -f "$out/expect/$f"
-	done
-	for p in $(series); do
-		patch -s -p1 -d "$out/expect" --no-backup-if-mismatch <"$KDIR/patches/$p" >/dev/null ||
-			die "patch $p does not apply to pristine"
-	done
-	for f in $files; do
-		[ -n "${ovl[$f]:-}" ] && continue
-		if [ -f "$TREE/$f" ] && [ -f "$out/expect/$f" ]; then
-			cmp -s "$TREE/$f" "$out/expect/$f" || echo "$f" >>"$out/stale-upstream"
-		elif [ -f "$TREE/$f" ] || [ -f "$out/expect/$f" ]; then
-			echo "$f" >>"$out/stale-upstream"
-		fi
-	done
-	# New files: overlay files that differ, and files the repo does not have.
-	local homeless="" conflicts="" ms
+	while IFS=$'\t' read -r src f; do ovl[$f]=$src; done < <(overlay_files)
 	for f in $(g ls-files --others --exclude-standard -- $TOPDIRS); do
 		src=${ovl[$f]:-$(overlay_home "$f")}
 		if [ -z "$src" ]; then
@@ -236,85 +277,148 @@ compare_to() {
 			if [ -n "$ms" ] && [ -f "$REPO/$src" ] && [ "$(sum "$REPO/$src")" != "$ms" ]; then
 				conflicts="$conflicts $f"
 			fi
-			printf '%s\t%s\n' "$src" "$f" >>"$out/stale-overlay"
+			printf '%s\t%s\n' "$src" "$f"
 		fi
 	done
 	[ -z "$conflicts" ] || die "edited both in the tree and in the repo since the last sync:$conflicts (merge by hand, then export or sync)"
 	[ -z "$homeless" ] || die "new files in the tree outside every overlay:$homeless (make their folder in an overlay, e.g. mkdir -p tlsh-kmod/$(dirname "${homeless# *}"), then export)"
 }
 
+# The commit of the series that EXPORT_PATCH names (number or file name).
+named_commit() {
+	local want=$1 i=0 p n
+	n=$(g rev-list --count pristine..HEAD)
+	for p in $(series); do
+		i=$((i + 1))
+		case "$p" in "$want"|"$want"-*|"$want".patch) ;; *) continue ;; esac
+		[ "$(series | wc -l)" = "$n" ] ||
+			die "the tree has $n commits on pristine and the series $(series | wc -l) patches: export the commits first"
+		g rev-list --reverse pristine..HEAD | sed -n "${i}p"
+		return 0
+	done
+	die "EXPORT_PATCH=$want names no patch in kernel/patches/series"
+}
+
+# Fold uncommitted edits to upstream files into commits of the series.
+commit_edits() {
+	local files f c n target=${EXPORT_PATCH:-} orphans="" several=""
+	files=$(dirty_upstream)
+	[ -n "$files" ] || return 0
+	case "$target" in
+	new:*)
+		[ -n "${target#new:}" ] || die "EXPORT_PATCH=new: needs a subject"
+		g add -A -- $files
+		g commit -q -s -m "${target#new:}"
+		echo "  COMMIT  new patch: ${target#new:}"
+		return 0
+		;;
+	'')
+		declare -A to=()
+		for f in $files; do
+			c=$(g rev-list pristine..HEAD -- "$f")
+			n=$(printf '%s' "$c" | grep -c . || true)
+			case "$n" in
+			0) orphans="$orphans $f" ;;
+			1) to[$c]="${to[$c]:-} $f" ;;
+			*) several="$several $f" ;;
+			esac
+		done
+		[ -z "$orphans" ] || die "changed upstream files that no patch touches:$orphans (name one: make kernel-export PATCH=NNNN, or PATCH=new:'subsys: summary')"
+		[ -z "$several" ] || die "changed upstream files that several patches touch:$several (name the one: make kernel-export PATCH=NNNN)"
+		for c in "${!to[@]}"; do
+			g add -A -- ${to[$c]}
+			g commit -q --fixup="$c"
+		done
+		;;
+	*)
+		c=$(named_commit "$target")
+		g add -A -- $files
+		g commit -q --fixup="$c"
+		;;
+	esac
+}
+
+# Squash fixup!/squash! commits into their targets, keeping author dates
+# (a patch's Date:) and making committer dates equal to them.
+# On a conflict, go back to commit $1 with the edits uncommitted again.
+autosquash() {
+	local before=$1
+	grep -q '^\(fixup\|squash\|amend\)! ' <<<"$(g log --format=%s pristine..HEAD)" || return 0
+	if ! GIT_SEQUENCE_EDITOR=: GIT_EDITOR=: g rebase -q -i --autosquash \
+			--committer-date-is-author-date pristine >/dev/null 2>&1; then
+		g rebase --abort >/dev/null 2>&1 || true
+		g reset -q "$before"
+		die "folding the edits into their patches conflicts with a later patch; fold them by hand (git -C ${TREE#"$REPO"/} rebase -i --autosquash pristine), then export"
+	fi
+	echo "  FOLD    edits into their patches"
+}
+
+write_patches() {
+	local tmp p old
+	tmp=$(mktemp -d)
+	g format-patch -q -N --zero-commit --no-signature --stat=72 \
+		-o "$tmp" pristine..HEAD >/dev/null
+	old=$(series)
+	(cd "$tmp" && ls -1 | grep '\.patch$' || true) >"$tmp/series"
+	for p in $old; do
+		grep -qx "$p" "$tmp/series" || { rm -f "$KDIR/patches/$p"; echo "  DROP    kernel/patches/$p"; }
+	done
+	for p in $(cat "$tmp/series"); do
+		cmp -s "$tmp/$p" "$KDIR/patches/$p" && continue
+		cp "$tmp/$p" "$KDIR/patches/$p"
+		echo "  EXPORT  kernel/patches/$p"
+	done
+	cmp -s "$tmp/series" "$KDIR/patches/series" || cp "$tmp/series" "$KDIR/patches/series"
+	rm -rf "$tmp"
+}
+
 export_cmd() {
 	[ -f "$STATE/prepared" ] || die "no kernel tree at $TREE"
-	local tmp p f src dst
-	tmp=$(mktemp -d)
-	compare_to "$tmp"
-	declare -A own=() redo=()
-	for p in $(series); do
-		for f in $(patch_files "$KDIR/patches/$p"); do own[$f]=$p; done
-	done
-	local orphans=""
-	while read -r f; do
-		p=${own[$f]:-${EXPORT_PATCH:-}}
-		[ -n "$p" ] || { orphans="$orphans $f"; continue; }
-		own[$f]=$p
-		redo[$p]=1
-	done <"$tmp/stale-upstream"
-	[ -z "$orphans" ] || die "changed upstream files that no patch owns:$orphans (name a patch: make kernel-export PATCH=NNNN-subject.patch)"
-	for p in "${!redo[@]}"; do
-		local pf=()
-		for f in "${!own[@]}"; do [ "${own[$f]}" = "$p" ] && pf+=("$f"); done
-		{
-			if [ -f "$KDIR/patches/$p" ]; then
-				sed '/^diff --git /,$d' "$KDIR/patches/$p"
-			else
-				printf 'Subject: [PATCH] %s\n\n' "${p%.patch}"
-			fi
-			g diff --no-color --no-ext-diff pristine -- "${pf[@]}"
-		} >"$tmp/$p"
-		if grep -q '^diff --git ' "$tmp/$p"; then
-			cp "$tmp/$p" "$KDIR/patches/$p"
-			echo "  EXPORT  kernel/patches/$p"
-			grep -qx "$p" "$KDIR/patches/series" || echo "$p" >>"$KDIR/patches/series"
-		else
-			rm -f "$KDIR/patches/$p"
-			sed -i "/^$p\$/d" "$KDIR/patches/series"
-			echo "  DROP    kernel/patches/$p (no changes left)"
-		fi
-	done
+	migrate
+	local overlays src dst orig
+	overlays=$(stale_overlays)
+	orig=$(g rev-parse HEAD)
+	commit_edits
+	autosquash "$orig"
+	write_patches
 	while IFS=$'\t' read -r src dst; do
+		[ -n "$src" ] || continue
 		mkdir -p "$(dirname "$REPO/$src")"
 		cp "$TREE/$dst" "$REPO/$src"
 		echo "  EXPORT  $src"
-	done <"$tmp/stale-overlay"
-	rm -rf "$tmp"
+	done <<<"$overlays"
 	# The tree and the repo agree now.
 	: >"$STATE/manifest"
 	while IFS=$'\t' read -r src dst; do
 		printf '%s\t%s\n' "$(sum "$REPO/$src")" "$dst" >>"$STATE/manifest"
 	done < <(overlay_files)
-	(cd "$KDIR/patches" && cat series $(series) | sha1sum | cut -d' ' -f1) >"$STATE/series.sum"
+	series_sum "$KDIR/patches" >"$STATE/series.sum"
+	g rev-parse HEAD >"$STATE/exported"
 }
 
 check() {
 	[ -f "$STATE/prepared" ] || exit 0
-	local tmp
-	tmp=$(mktemp -d)
-	if ! (compare_to "$tmp") 2>"$tmp/err"; then
-		cat "$tmp/err" >&2
-		rm -rf "$tmp"
+	migrate >/dev/null
+	local err overlays dirty commits
+	err=$(mktemp)
+	if ! overlays=$(stale_overlays 2>"$err"); then
+		cat "$err" >&2
+		rm -f "$err"
 		exit 1
 	fi
-	if [ -s "$tmp/stale-upstream" ] || [ -s "$tmp/stale-overlay" ]; then
+	rm -f "$err"
+	dirty=$(dirty_upstream)
+	commits=$(unexported_commits)
+	if [ -n "$overlays$dirty$commits" ]; then
 		{
 			echo "kernel work tree differs from the repo in:"
-			sed 's/^/  /' "$tmp/stale-upstream"
-			cut -f2 "$tmp/stale-overlay" | sed 's/^/  /'
+			[ -z "$dirty" ] || sed 's/^/  /' <<<"$dirty"
+			[ -z "$overlays" ] || cut -f2 <<<"$overlays" | sed 's/^/  /'
+			[ -z "$commits" ] || sed 's/^/  commit /' <<<"$commits"
 			echo "run 'make kernel-export' to keep these changes (or 'make kernel-reset' to drop them)"
 		} >&2
-		rm -rf "$tmp"
 		exit 1
 	fi
-	rm -rf "$tmp"
 }
 
 config() {
@@ -348,10 +452,16 @@ config() {
 
 reset() {
 	[ -f "$STATE/prepared" ] || exit 0
-	rm -f "$STATE/series.sum" "$STATE/manifest"
-	g checkout -q pristine -- .
+	local tip
+	g rebase --abort >/dev/null 2>&1 || true
+	tip=$(build_chain "$KDIR/patches")
+	g checkout -q -f -B "$BRANCH" "$tip"
 	g clean -q -f -- $TOPDIRS >/dev/null
-	touch "$STATE/manifest"
+	rm -rf "$STATE/synced-kdir" "$STATE/synced-patches"
+	touch "$STATE/layout-commits"
+	series_sum "$KDIR/patches" >"$STATE/series.sum"
+	echo "$tip" >"$STATE/exported"
+	: >"$STATE/manifest"
 	sync
 }
 

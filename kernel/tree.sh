@@ -19,6 +19,7 @@
 #   tree.sh check     exit 1, naming files and commits, when the tree holds
 #                     work the repo does not
 #   tree.sh reset     drop the tree's work, rebuild it from the repo
+#   tree.sh overlays  list "repo-path<TAB>tree-path" of every overlay file
 #
 # Working in the tree: commit as you like on the "series" branch (a new
 # commit becomes a new patch; "git commit --fixup=<commit>" amends one; an
@@ -472,5 +473,6 @@ config) prepare; config ;;
 export) export_cmd ;;
 check) check ;;
 reset) reset ;;
-*) die "usage: tree.sh prepare|sync|config|export|check|reset" ;;
+overlays) overlay_files ;;
+*) die "usage: tree.sh prepare|sync|config|export|check|reset|overlays" ;;
 esac

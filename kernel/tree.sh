@@ -48,6 +48,9 @@ TARBALL=${TREE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 STATE=$TREE/.rpctls
 TOPDIRS="arch block crypto Documentation drivers fs include init ipc kernel lib mm net scripts security tools"
 BRANCH=series
+SERIES_HEADER="# The patch series, applied in this order with patch -p1 to the pristine
+# linux-source-6.1.  make kernel-export writes it from the kernel tree's
+# commits (kernel/tree.sh)."
 # Patches without a Date: header get this one, so that export is repeatable.
 DEFAULT_DATE="Thu, 1 Jan 2026 00:00:00 +0000"
 
@@ -354,19 +357,34 @@ autosquash() {
 	echo "  FOLD    edits into their patches"
 }
 
+# A patch file's subject, as git reads it.
+subject_of() { git mailinfo /dev/null /dev/null <"$1" | sed -n 's/^Subject: //p'; }
+
+# The commits become patch files.  A patch keeps its file name while its
+# subject stays; a new or retitled one gets format-patch's name.
 write_patches() {
-	local tmp p old
+	local tmp p old name
 	tmp=$(mktemp -d)
+	mkdir "$tmp/out"
 	g format-patch -q -N --zero-commit --no-signature --stat=72 \
-		-o "$tmp" pristine..HEAD >/dev/null
+		-o "$tmp/out" pristine..HEAD >/dev/null
 	old=$(series)
-	(cd "$tmp" && ls -1 | grep '\.patch$' || true) >"$tmp/series"
+	declare -A by_subject=()
+	for p in $old; do
+		[ -f "$KDIR/patches/$p" ] && by_subject[$(subject_of "$KDIR/patches/$p")]=$p
+	done
+	printf '%s\n' "$SERIES_HEADER" >"$tmp/series"
+	for p in $(cd "$tmp/out" && ls -1); do
+		name=${by_subject[$(subject_of "$tmp/out/$p")]:-$p}
+		[ "$name" = "$p" ] || mv "$tmp/out/$p" "$tmp/out/$name"
+		echo "$name" >>"$tmp/series"
+	done
 	for p in $old; do
 		grep -qx "$p" "$tmp/series" || { rm -f "$KDIR/patches/$p"; echo "  DROP    kernel/patches/$p"; }
 	done
-	for p in $(cat "$tmp/series"); do
-		cmp -s "$tmp/$p" "$KDIR/patches/$p" && continue
-		cp "$tmp/$p" "$KDIR/patches/$p"
+	for p in $(grep -v "^#" "$tmp/series"); do
+		cmp -s "$tmp/out/$p" "$KDIR/patches/$p" && continue
+		cp "$tmp/out/$p" "$KDIR/patches/$p"
 		echo "  EXPORT  kernel/patches/$p"
 	done
 	cmp -s "$tmp/series" "$KDIR/patches/series" || cp "$tmp/series" "$KDIR/patches/series"

@@ -71,16 +71,16 @@ fails_naming "edit to an untouched upstream file fails check, naming it" net/cor
 fails_naming "export refuses to guess its patch" "no patch touches: net/core/sock.c" ts export
 new_patch() {
 	EXPORT_PATCH="new:net: count sockets" ts export >/dev/null &&
-	[ "$(cat "$patches/series")" = "$(printf '0001-net-add-AF_TLSH.patch\n0002-net-count-sockets.patch')" ] &&
+	[ "$(grep -v '^#' "$patches/series")" = "$(printf '0001-af.patch\n0002-net-count-sockets.patch')" ] &&
 	grep -q '^+int c;' "$patches/0002-net-count-sockets.patch" &&
 	grep -q '^Subject: \[PATCH\] net: count sockets$' "$patches/0002-net-count-sockets.patch" &&
 	grep -q '^Signed-off-by: ' "$patches/0002-net-count-sockets.patch" &&
 	grep -q '^ net/core/sock.c | 1 +$' "$patches/0002-net-count-sockets.patch" &&
-	! test -e "$patches/0001-af.patch"
+	test -e "$patches/0001-af.patch"
 }
 tap_run "export PATCH=new:... writes a format-patch file with sign-off and diffstat" new_patch
 kept() {
-	local p=$patches/0001-net-add-AF_TLSH.patch
+	local p=$patches/0001-af.patch
 	grep -q '^From: A Developer <dev@example.org>$' "$p" && grep -q '^The handshake upcall' "$p" &&
 	grep -q '^Date: ' "$p" && grep -q '^From 0000000000000000000000000000000000000000 ' "$p"
 }
@@ -91,7 +91,7 @@ tap_run "export again changes nothing" same_again
 applies() {
 	rm -rf "$tmp/apply" && mkdir "$tmp/apply" && tar -C "$tmp/apply" -xJf "$tmp/src.tar.xz" &&
 	local p
-	for p in $(cat "$patches/series"); do
+	for p in $(grep -v '^#' "$patches/series"); do
 		patch -s -p1 -d "$tmp/apply/linux-source-6.1" <"$patches/$p" || return 1
 	done
 	grep -q 'int c;' "$tmp/apply/linux-source-6.1/net/core/sock.c"
@@ -102,9 +102,9 @@ tap_run "the exported series applies with patch -p1 to the pristine source" appl
 sed -i 's/AF_MAX 47/AF_MAX 48/' "$tree/include/linux/socket.h"
 fails_naming "edit to a patched file fails check, naming it" include/linux/socket.h ts check
 folded() {
-	local p=$patches/0001-net-add-AF_TLSH.patch
+	local p=$patches/0001-af.patch
 	ts export >/dev/null && grep -q '^+#define AF_MAX 48' "$p" && grep -q '^The handshake upcall' "$p" &&
-	[ "$(tg rev-list --count pristine..HEAD)" = 2 ] && [ "$(wc -l <"$patches/series")" = 2 ]
+	[ "$(tg rev-list --count pristine..HEAD)" = 2 ] && [ "$(grep -vc '^#' "$patches/series")" = 2 ]
 }
 tap_run "export folds it into the patch that touches the file, keeps its description" folded
 
@@ -123,10 +123,15 @@ fails_naming "a name that is no patch is refused" "names no patch" tsx 0009 expo
 # Folding AF_MAX 49 into 0001 conflicts with 0003, whose context has 48.
 fails_naming "a fold that conflicts with a later patch is refused" "conflicts with a later patch" tsx 0001 export
 kept_edit() { grep -q 'AF_MAX 49' "$tree/include/linux/socket.h" && [ -n "$(tg diff --name-only HEAD)" ] &&
-	[ "$(tg rev-list --count pristine..HEAD)" = 3 ] && grep -q '^+#define AF_MAX 48' "$patches/0001-net-add-AF_TLSH.patch"; }
+	[ "$(tg rev-list --count pristine..HEAD)" = 3 ] && grep -q '^+#define AF_MAX 48' "$patches/0001-af.patch"; }
 tap_run "after the refused fold the edit is still in the tree, the series as it was" kept_edit
 named() { EXPORT_PATCH=0003 ts export >/dev/null && grep -q '^+#define AF_MAX 49' "$patches/0003-net-add-SOL_TLSH.patch" && ts check; }
 tap_run "export PATCH=NNNN folds into the named patch" named
+tg commit -q --amend -m "net: add SOL_TLSH for the agent" -m "The option level." -m "Signed-off-by: A Developer <dev@example.org>"
+retitled() { ts export >/dev/null && test -f "$patches/0003-net-add-SOL_TLSH-for-the-agent.patch" &&
+	! test -e "$patches/0003-net-add-SOL_TLSH.patch" && grep -qx 0003-net-add-SOL_TLSH-for-the-agent.patch "$patches/series" &&
+	grep -qx 0001-af.patch "$patches/series"; }
+tap_run "a retitled patch gets a new file name, the others keep theirs" retitled
 
 # New files in an overlay folder.
 echo 'int y;' >"$tree/net/tlsh/new.c"

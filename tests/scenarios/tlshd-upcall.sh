@@ -90,7 +90,7 @@ tt_many() {
 field() { awk -v s="$1" '$1 == s' "$DBG/slots" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 tls_stat() { in_ns "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/tls_stat; }
 log_has() { grep -q -- "$2" "$1"; }
-stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+stop() { pkill -P "$1" 2>/dev/null; kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 tlsh_stat() { in_ns "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/tlsh; }
 # strict_alpn NS CONF on|off: alpn.required in CONF's [authenticate], then a
 # SIGHUP to that namespace's tlshd and wait for its reload line
@@ -327,7 +327,9 @@ server_case() {
 	shift
 	slot=$((slot + 2))
 	tt server listen $((slot - 1)) 192.0.2.1 2049 >/dev/null
-	bg client "$L/cli-$slot.log" bash -c '(echo "ping-from-the-peer"; sleep 8) | "$@"' _ "$@"
+	# The peer keeps its stdin open (gnutls-cli quits at its end) for as
+	# long as the kernel side may take under load; stop ends it earlier.
+	bg client "$L/cli-$slot.log" bash -c '(echo "ping-from-the-peer"; sleep 60) | "$@"' _ "$@"
 	CLI=$BG
 	tt server accept $slot $((slot - 1)) >/dev/null
 	tt server close $((slot - 1)) >/dev/null

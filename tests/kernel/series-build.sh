@@ -47,6 +47,11 @@ series=$(grep -v '^\s*\(#\|$\)' "$PATCHES/series")
 built() { while read -r f; do [ -f "$TREE/${f%.c}.o" ] && echo "$f"; done; }
 touched=$(for p in $series; do sed -n 's|^+++ b/\(.*\.c\)$|\1|p' "$PATCHES/$p"; done | sort -u | built)
 overlay_c=$(kernel/tree.sh overlays | cut -f2 | grep '\.c$' | sort | built)
+if [ -z "$touched" ]; then
+	tap_fail "series builds: the kernel tree at $TREE has no objects for the series' files (run make kernel first)"
+	tap_done
+	exit
+fi
 # reached FILE: FILE's Makefile names its object, and the folder above names
 # the folder unless the folder is upstream's.
 reached() {

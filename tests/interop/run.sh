@@ -141,21 +141,22 @@ pair_run ours "bash tests/interop/ours.sh server-start" >"$LOGS/pair/ours-server
 pair_run ours "bash tests/interop/ours.sh client-start" || { tap_fail "our client tlshd"; exit 1; }
 tap_ok "both servers and all four agents started"
 
+# matrix CLIENT SERVER TAG HOST DIRECTION: NFSv4.2, v4.1 and v3 mounts of the
+# tls export with xprtsec=tls, then of the mtls export with xprtsec=mtls
+matrix() {
+	local mode v
+	for mode in tls mtls; do
+		for v in 4.2 4.1 3; do
+			works "$1" "$2" "$3-v${v//./}-$mode" "$4:/srv/$mode" "vers=$v,xprtsec=$mode" \
+				"$SIZE" "$mode" "$P" "$5" "NFSv$v xprtsec=$mode"
+		done
+	done
+}
+
 # --- 1. our client -> stock server ----------------------------------------------------
 P="Debian 13 (6.12, ktls-utils 1.0)"
 [ "$AGENT" = ktls-utils ] || P="Debian 13 (6.12, rpctls tlshd)"
-works ours peer ours-stock-v42-tls stock.test:/srv/tls vers=4.2,xprtsec=tls "$SIZE" tls \
-	"$P" "our client -> stock server" "NFSv4.2 xprtsec=tls"
-works ours peer ours-stock-v41-tls stock.test:/srv/tls vers=4.1,xprtsec=tls "$SIZE" tls \
-	"$P" "our client -> stock server" "NFSv4.1 xprtsec=tls"
-works ours peer ours-stock-v3-tls stock.test:/srv/tls vers=3,xprtsec=tls "$SIZE" tls \
-	"$P" "our client -> stock server" "NFSv3 xprtsec=tls"
-works ours peer ours-stock-v42-mtls stock.test:/srv/mtls vers=4.2,xprtsec=mtls "$SIZE" mtls \
-	"$P" "our client -> stock server" "NFSv4.2 xprtsec=mtls"
-works ours peer ours-stock-v41-mtls stock.test:/srv/mtls vers=4.1,xprtsec=mtls "$SIZE" mtls \
-	"$P" "our client -> stock server" "NFSv4.1 xprtsec=mtls"
-works ours peer ours-stock-v3-mtls stock.test:/srv/mtls vers=3,xprtsec=mtls "$SIZE" mtls \
-	"$P" "our client -> stock server" "NFSv3 xprtsec=mtls"
+matrix ours peer ours-stock stock.test "our client -> stock server"
 works ours peer ours-stock-v42-ip "[2001:db8:5e::2]:/srv/tls" vers=4.2,xprtsec=tls "$SIZE" tls \
 	"$P" "our client -> stock server" "NFSv4.2 xprtsec=tls by IPv6 address"
 refused ours ours-stock-plain stock.test:/srv/tls vers=4.2 \
@@ -172,20 +173,8 @@ refused ours ours-stock-untrusted stock.test:/srv/tls vers=4.2,xprtsec=tls,retry
 pair_run ours "bash tests/interop/ours.sh client-stop; bash tests/interop/ours.sh client-start" >/dev/null
 
 # --- 2. stock client -> our server ---------------------------------------------------
-Q="rpctls server, Debian 13 client"
 n_wrongsec=$(pair_run ours "bash tests/interop/ours.sh counter denied")
-works peer ours stock-ours-v42-tls rpctls.test:/srv/tls vers=4.2,xprtsec=tls "$SIZE" tls \
-	"$P" "stock client -> our server" "NFSv4.2 xprtsec=tls"
-works peer ours stock-ours-v41-tls rpctls.test:/srv/tls vers=4.1,xprtsec=tls "$SIZE" tls \
-	"$P" "stock client -> our server" "NFSv4.1 xprtsec=tls"
-works peer ours stock-ours-v3-tls rpctls.test:/srv/tls vers=3,xprtsec=tls "$SIZE" tls \
-	"$P" "stock client -> our server" "NFSv3 xprtsec=tls"
-works peer ours stock-ours-v42-mtls rpctls.test:/srv/mtls vers=4.2,xprtsec=mtls "$SIZE" mtls \
-	"$P" "stock client -> our server" "NFSv4.2 xprtsec=mtls"
-works peer ours stock-ours-v41-mtls rpctls.test:/srv/mtls vers=4.1,xprtsec=mtls "$SIZE" mtls \
-	"$P" "stock client -> our server" "NFSv4.1 xprtsec=mtls"
-works peer ours stock-ours-v3-mtls rpctls.test:/srv/mtls vers=3,xprtsec=mtls "$SIZE" mtls \
-	"$P" "stock client -> our server" "NFSv3 xprtsec=mtls"
+matrix peer ours stock-ours rpctls.test "stock client -> our server"
 refused peer stock-ours-plain rpctls.test:/srv/tls vers=4.2 \
 	'Operation not permitted|access denied' \
 	"$P" "stock client -> our server" "plaintext on a tls export" "EPERM (NFS4ERR_WRONGSEC)"

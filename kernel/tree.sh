@@ -357,6 +357,16 @@ autosquash() {
 	echo "  FOLD    edits into their patches"
 }
 
+# Overlay files are the repo's plain files, never part of a patch: print
+# those that a commit of the series holds ("git add -A" in the tree adds
+# them), so that export and check can refuse them by name.
+overlays_in_commits() {
+	local paths
+	paths=$(overlay_files | cut -f2)
+	[ -n "$paths" ] || return 0
+	g log --format= --name-only pristine..HEAD | sort -u | grep -xF "$paths" || true
+}
+
 # A patch file's subject, as git reads it.
 subject_of() { git mailinfo /dev/null /dev/null <"$1" | sed -n 's/^Subject: //p'; }
 
@@ -394,11 +404,13 @@ write_patches() {
 export_cmd() {
 	[ -f "$STATE/prepared" ] || die "no kernel tree at $TREE"
 	migrate
-	local overlays src dst orig
+	local overlays src dst orig bad
 	overlays=$(stale_overlays)
 	orig=$(g rev-parse HEAD)
 	commit_edits
 	autosquash "$orig"
+	bad=$(overlays_in_commits)
+	[ -z "$bad" ] || die "commits of the series hold overlay files:" $bad "(new files stay untracked in the tree; drop them from the commit with git rm --cached and commit --fixup)"
 	write_patches
 	while IFS=$'\t' read -r src dst; do
 		[ -n "$src" ] || continue

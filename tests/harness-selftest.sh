@@ -137,6 +137,11 @@ tap_run "a retitled patch gets a new file name, the others keep theirs" retitled
 echo 'int y;' >"$tree/net/tlsh/new.c"
 fails_naming "new file in an overlay folder fails check" net/tlsh/new.c ts check
 tap_run "export copies the new file into the overlay" bash -c "TREE_TARBALL=$tmp/src.tar.xz TREE=$tree $repo/kernel/tree.sh export >/dev/null && cmp $tree/net/tlsh/new.c $repo/tlsh-kmod/net/tlsh/new.c"
+# An overlay file committed in the tree ("git add -A") is no patch's.
+tg add -f net/tlsh/new.c && tg commit -q -s -m "net: tlsh: new file" -m "Committed by mistake."
+fails_naming "export refuses a commit that holds an overlay file, naming it" "hold overlay files: net/tlsh/new.c" ts export
+tg reset -q --soft HEAD~1 && tg rm -q --cached net/tlsh/new.c
+tap_run "after the refusal and git rm --cached, check passes" ts check
 echo 'int w;' >"$tree/net/core/new.c"
 fails_naming "a new file outside every overlay is refused, named" "outside every overlay: net/core/new.c" ts check
 rm -f "$tree/net/core/new.c"

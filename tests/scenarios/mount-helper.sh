@@ -283,7 +283,7 @@ peer_section() {
 	peer_stop
 }
 
-# per-export policy (kernel/patches/0104): nfsd's table in /proc/fs/nfsd/xprtsec,
+# per-export policy (kernel/patches/0014, 0015): nfsd's table in /proc/fs/nfsd/xprtsec,
 # keyed by the path nfsd sees (written for the export and under rootdir)
 xprtsec_policy() {
 	printf '%s %s\n' "$NFSD_EXPORT" "$1" >/proc/fs/nfsd/xprtsec &&
@@ -293,7 +293,7 @@ wrongsec_section() {
 	local spec=server.test:$NFSD_EXPORT
 	# The series always has it: a kernel without it lost a patch.
 	if [ ! -e /proc/fs/nfsd/xprtsec ]; then
-		tap_fail "export refusing the mode named (WRONGSEC): nfsd has no /proc/fs/nfsd/xprtsec (kernel/patches/0104 missing from this kernel)"
+		tap_fail "export refusing the mode named (WRONGSEC): nfsd has no /proc/fs/nfsd/xprtsec (kernel/patches/0015, the policy table, missing from this kernel)"
 		return
 	fi
 	# the server's agent presents server.pem again
@@ -329,15 +329,15 @@ if is_nfs /mnt/tls; then
 	tap_fail "xprtsec=tls against a plaintext nfsd must not mount"
 	in_ns client umount /mnt/tls
 elif grep -q "this kernel has no RPC-with-TLS: it refuses the xprtsec= mount option (kernel says: nfs4: Unknown parameter 'xprtsec')" <<<"$out"; then
-	# The series always gives the client xprtsec= (0101, 0102): a kernel
+	# The series always gives the client xprtsec= (0004-0008): a kernel
 	# without it lost a patch, which is a failure, not a reason to skip.
 	tap_expect "kernel without RPC-with-TLS: named, exit 32" 32 "$rc"
-	tap_fail "xprtsec=tls|mtls mounts: this kernel's NFS client has no xprtsec= (kernel/patches/0101, 0102 missing)"
+	tap_fail "xprtsec=tls|mtls mounts: this kernel's NFS client has no xprtsec= (kernel/patches/0004-0008 missing)"
 elif grep -q "does not offer RPC-with-TLS: the server answered the AUTH_TLS probe without STARTTLS" <<<"$out"; then
 	# The helper named it and did not mount in clear; but our nfsd always
-	# answers STARTTLS (0103): a kernel where it does not lost a patch.
+	# answers STARTTLS (0010, 0013): a kernel where it does not lost a patch.
 	tap_expect "xprtsec=tls against a server without STARTTLS: named, exit 32" 32 "$rc"
-	tap_fail "xprtsec=tls|mtls mounts: this nfsd does not answer the probe with STARTTLS (kernel/patches/0103 missing)"
+	tap_fail "xprtsec=tls|mtls mounts: this nfsd does not answer the probe with STARTTLS (kernel/patches/0010, 0013 missing)"
 else
 	# the kernel has RPC-with-TLS; no tlshd runs in "client"
 	if grep -q "no TLS handshake agent listens in this network namespace for IPv4\|no TLS handshake upcall in this kernel" <<<"$out" &&

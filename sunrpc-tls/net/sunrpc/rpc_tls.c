@@ -150,8 +150,7 @@ int rpc_tls_hs_parse(struct rpc_tls_hs_parser *p, const u8 *buf, size_t len)
 }
 EXPORT_SYMBOL_GPL(rpc_tls_hs_parse);
 
-/*
- * Key use limits (RFC 8446, 5.5).  AES-GCM keys are good for about 2^24.5
+/* Key use limits (RFC 8446, 5.5).  AES-GCM keys are good for about 2^24.5
  * full-size records; the defaults stop at 2^23 records or 2^37 bytes (128
  * GiB, as many bytes as 2^23 full records), whichever comes first, and no
  * setting may go past 2^24 records or 2^38 bytes.  Bytes are the TCP

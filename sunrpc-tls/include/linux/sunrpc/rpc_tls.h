@@ -72,7 +72,6 @@ struct rpc_tls_key_use {
 #define RPC_TLS_KEY_BYTES_MIN		BIT_ULL(20)
 #define RPC_TLS_KEY_BYTES_MAX		BIT_ULL(38)
 
-
 int rpc_tls_client_hello(const struct tlsh_args *args, bool x509);
 int rpc_tls_server_hello(const struct tlsh_args *args);
 bool rpc_tls_cancel(struct socket *sock);

@@ -418,10 +418,16 @@ export_cmd() {
 		cp "$TREE/$dst" "$REPO/$src"
 		echo "  EXPORT  $src"
 	done <<<"$overlays"
-	# The tree and the repo agree now.
+	# The tree and the repo agree now, on the tree's content: an overlay
+	# file the repo changed since the last sync keeps the sum of what the
+	# tree holds, so that the next sync brings the repo's version in.
 	: >"$STATE/manifest"
 	while IFS=$'\t' read -r src dst; do
-		printf '%s\t%s\n' "$(sum "$REPO/$src")" "$dst" >>"$STATE/manifest"
+		if [ -f "$TREE/$dst" ]; then
+			printf '%s\t%s\n' "$(sum "$TREE/$dst")" "$dst"
+		else
+			printf '%s\t%s\n' "$(sum "$REPO/$src")" "$dst"
+		fi >>"$STATE/manifest"
 	done < <(overlay_files)
 	series_sum "$KDIR/patches" >"$STATE/series.sum"
 	g rev-parse HEAD >"$STATE/exported"

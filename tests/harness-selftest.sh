@@ -149,6 +149,10 @@ rm -f "$tree/net/core/new.c"
 # The repo moves (a pull): overlays and patches reach the tree on sync.
 echo 'int z;' >>"$repo/tlsh-kmod/net/tlsh/main.c"
 tap_run "repo ahead of the tree is not a tree change" ts check
+# An export while the repo is ahead (nothing to export) must not record the
+# repo's version as the tree's: the next sync still brings it in.
+ahead_export() { ts export >/dev/null && ts check && ! cmp -s "$repo/tlsh-kmod/net/tlsh/main.c" "$tree/net/tlsh/main.c"; }
+tap_run "export while the repo is ahead leaves the repo's edit for sync" ahead_export
 tap_run "repo edit reaches the tree on sync" bash -c "TREE_TARBALL=$tmp/src.tar.xz TREE=$tree $repo/kernel/tree.sh sync >/dev/null && cmp $repo/tlsh-kmod/net/tlsh/main.c $tree/net/tlsh/main.c"
 sed -i 's/^+int c;/+int c, d;/' "$patches/0002-net-count-sockets.patch"
 tap_run "a patch changed in the repo is not a tree change" ts check

@@ -186,7 +186,7 @@ tap_expect "server_x509 with a certificate but no key: EINVAL" "Invalid argument
 tap_expect "server_x509 with a key but no certificate: EINVAL" "Invalid argument" \
 	"$(tt $NS hello 3 server_x509 privkey=2)"
 tt $NS close 3 >/dev/null
-tap_expect "params: counters" "requests=6 accepted=6 succeeded=0 failed=6 failed_eacces=0 failed_ekeyrejected=0 failed_etimedout=0 failed_eio=6 failed_eproto=0 failed_epipe=0 failed_other=0 timed_out=0 cancelled=0 no_agent=0 alpn_none=0 requeued=0 in_flight=0 queued=0 listener_inet=0 listener_inet6=0 " \
+tap_expect "params: counters" "requests=6 accepted=6 succeeded=0 failed=6 failed_eacces=0 failed_ekeyrejected=0 failed_enokey=0 failed_eprotonosupport=0 failed_etimedout=0 failed_econnreset=0 failed_einval=0 failed_enomem=0 failed_eio=6 failed_eproto=0 failed_epipe=0 failed_other=0 timed_out=0 cancelled=0 no_agent=0 alpn_none=0 requeued=0 in_flight=0 queued=0 listener_inet=0 listener_inet6=0 " \
 	"$(stats $NS)"
 ip netns del $NS
 

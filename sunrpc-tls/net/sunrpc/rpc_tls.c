@@ -268,3 +268,28 @@ const char *rpc_tls_rekey_str(enum rpc_tls_rekey_reason reason)
 	}
 }
 EXPORT_SYMBOL_GPL(rpc_tls_rekey_str);
+
+/* What a handshake status means, for the consumers' log lines: the
+ * meaning TLSH_STATUS_TABLE gives it, so that the log, the agent's man
+ * page, the counters and the documentation say the same.
+ */
+#define RPC_TLS_STATUS_DESC(e, name, by, what)	{ -(e), what },
+static const struct {
+	int		status;
+	const char	*what;
+} rpc_tls_statuses[] = {
+	TLSH_STATUS_TABLE(RPC_TLS_STATUS_DESC)
+};
+
+#undef RPC_TLS_STATUS_DESC
+
+const char *rpc_tls_status_str(int status)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rpc_tls_statuses); i++)
+		if (rpc_tls_statuses[i].status == status)
+			return rpc_tls_statuses[i].what;
+	return "an agent status outside the table; see the agent's log";
+}
+EXPORT_SYMBOL_GPL(rpc_tls_status_str);

@@ -24,17 +24,10 @@
  * @ta_done(data, status, peerid) runs in process context (the agent's
  * setsockopt(), the agent's close of its listener, or the tlsh
  * workqueue for timeouts) with no tlsh lock held.  It may queue work or
- * take a mutex, but should not wait for a long time.  @status is 0 or a
- * negative errno:
- *
- *	0		handshake done, kTLS TX and RX are installed
- *	-EACCES		the peer's certificate was not accepted
- *	-EKEYREJECTED	the PSK identity or a key was rejected
- *	-ETIMEDOUT	the request's timeout expired (kernel or agent)
- *	-EIO		the handshake failed on the wire
- *	-EPROTO		the agent reported success but kTLS is not installed
- *	-EPIPE		the agent went away (its listener was closed)
- *	other		as reported by the agent
+ * take a mutex, but should not wait for a long time.  @status is 0
+ * (handshake done, kTLS TX and RX are installed) or the negation of an
+ * errno of TLSH_STATUS_TABLE in <uapi/linux/tlsh.h>, which says what each
+ * means; an agent that reports another errno is passed through.
  *
  * @peerid is the key serial of the authenticated peer identity (certificate
  * or PSK) on success, 0 otherwise; @ta_peer_anchor, when given, holds the
@@ -48,6 +41,7 @@
 
 #include <linux/types.h>
 #include <linux/key.h>
+#include <uapi/linux/tlsh.h>
 
 struct socket;
 

@@ -25,18 +25,17 @@ enum {
 	TLSH_NR_SLOTS,
 };
 
-/* Counters in /proc/net/tlsh; keep tlsh_stat_names[] in step */
+/* Counters in /proc/net/tlsh; keep tlsh_stat_names[] in step.  One
+ * failed_NAME counter per entry of TLSH_STATUS_TABLE (uapi/linux/tlsh.h),
+ * in its order.
+ */
+#define TLSH_STAT_FAILED_ENUM(e, name, by, what)	TLSH_STAT_FAILED_##e,
 enum tlsh_stat {
 	TLSH_STAT_REQUESTS,
 	TLSH_STAT_ACCEPTED,
 	TLSH_STAT_SUCCEEDED,
 	TLSH_STAT_FAILED,
-	TLSH_STAT_FAILED_EACCES,
-	TLSH_STAT_FAILED_EKEYREJECTED,
-	TLSH_STAT_FAILED_ETIMEDOUT,
-	TLSH_STAT_FAILED_EIO,
-	TLSH_STAT_FAILED_EPROTO,
-	TLSH_STAT_FAILED_EPIPE,
+	TLSH_STATUS_TABLE(TLSH_STAT_FAILED_ENUM)
 	TLSH_STAT_FAILED_OTHER,
 	TLSH_STAT_TIMED_OUT,
 	TLSH_STAT_CANCELLED,
@@ -45,6 +44,9 @@ enum tlsh_stat {
 	TLSH_STAT_REQUEUED,
 	TLSH_NR_STATS,
 };
+
+#undef TLSH_STAT_FAILED_ENUM
+#define TLSH_STAT_FAILED_FIRST	(TLSH_STAT_FAILED + 1)
 
 struct tlsh_net {
 	struct tlsh_sock	*tn_listener[TLSH_NR_SLOTS];

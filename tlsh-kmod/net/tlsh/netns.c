@@ -32,12 +32,10 @@ static const char *const tlsh_stat_names[TLSH_NR_STATS] = {
 	[TLSH_STAT_ACCEPTED]		= "accepted",
 	[TLSH_STAT_SUCCEEDED]		= "succeeded",
 	[TLSH_STAT_FAILED]		= "failed",
-	[TLSH_STAT_FAILED_EACCES]	= "failed_eacces",
-	[TLSH_STAT_FAILED_EKEYREJECTED]	= "failed_ekeyrejected",
-	[TLSH_STAT_FAILED_ETIMEDOUT]	= "failed_etimedout",
-	[TLSH_STAT_FAILED_EIO]		= "failed_eio",
-	[TLSH_STAT_FAILED_EPROTO]	= "failed_eproto",
-	[TLSH_STAT_FAILED_EPIPE]	= "failed_epipe",
+#define TLSH_STAT_FAILED_NAME(e, name, by, what)			\
+	[TLSH_STAT_FAILED_##e]		= "failed_" #name,
+	TLSH_STATUS_TABLE(TLSH_STAT_FAILED_NAME)
+#undef TLSH_STAT_FAILED_NAME
 	[TLSH_STAT_FAILED_OTHER]	= "failed_other",
 	[TLSH_STAT_TIMED_OUT]		= "timed_out",
 	[TLSH_STAT_CANCELLED]		= "cancelled",

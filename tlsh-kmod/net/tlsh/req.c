@@ -74,11 +74,20 @@ static bool tlsh_req_claim_locked(struct tlsh_req *req)
 	return true;
 }
 
+/* The errno of each failed_NAME counter, in the counters' order */
+#define TLSH_STATUS_ERRNO(e, name, by, what)	e,
+static const int tlsh_status_errno[] = {
+	TLSH_STATUS_TABLE(TLSH_STATUS_ERRNO)
+};
+
+#undef TLSH_STATUS_ERRNO
+
 static void tlsh_req_count(struct tlsh_req *req, enum tlsh_end end,
 			   int status)
 {
 	struct tlsh_net *tn = req->tr_tn;
 	enum tlsh_stat reason;
+	unsigned int i;
 
 	switch (end) {
 	case TLSH_END_TIMEOUT:
@@ -94,28 +103,12 @@ static void tlsh_req_count(struct tlsh_req *req, enum tlsh_end end,
 		tlsh_stat_inc(tn, TLSH_STAT_SUCCEEDED);
 		return;
 	}
-	switch (status) {
-	case -EACCES:
-		reason = TLSH_STAT_FAILED_EACCES;
-		break;
-	case -EKEYREJECTED:
-		reason = TLSH_STAT_FAILED_EKEYREJECTED;
-		break;
-	case -ETIMEDOUT:
-		reason = TLSH_STAT_FAILED_ETIMEDOUT;
-		break;
-	case -EIO:
-		reason = TLSH_STAT_FAILED_EIO;
-		break;
-	case -EPROTO:
-		reason = TLSH_STAT_FAILED_EPROTO;
-		break;
-	case -EPIPE:
-		reason = TLSH_STAT_FAILED_EPIPE;
-		break;
-	default:
-		reason = TLSH_STAT_FAILED_OTHER;
-		break;
+	reason = TLSH_STAT_FAILED_OTHER;
+	for (i = 0; i < ARRAY_SIZE(tlsh_status_errno); i++) {
+		if (status == -tlsh_status_errno[i]) {
+			reason = TLSH_STAT_FAILED_FIRST + i;
+			break;
+		}
 	}
 	tlsh_stat_inc(tn, TLSH_STAT_FAILED);
 	tlsh_stat_inc(tn, reason);

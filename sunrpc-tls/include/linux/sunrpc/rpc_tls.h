@@ -81,5 +81,6 @@ int rpc_tls_hs_parse(struct rpc_tls_hs_parser *p, const u8 *buf, size_t len);
 void rpc_tls_key_use(struct sock *sk, struct rpc_tls_key_use *use);
 enum rpc_tls_rekey_reason rpc_tls_key_worn(const struct rpc_tls_key_use *use);
 const char *rpc_tls_rekey_str(enum rpc_tls_rekey_reason reason);
+const char *rpc_tls_status_str(int status);
 
 #endif /* _LINUX_SUNRPC_RPC_TLS_H */

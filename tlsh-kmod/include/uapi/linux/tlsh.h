@@ -94,7 +94,7 @@ enum {
 
 /* TLSH_RESULT: the agent's report */
 struct tlsh_result {
-	__s32	status;		/* 0, or a positive errno: EACCES, ... */
+	__s32	status;		/* 0, or TLSH_STATUS_TABLE's errno */
 	__s32	peerid;		/* success: key serial of the verified peer
 				 * certificate, or of the PSK identity used;
 				 * 0 when the peer was not authenticated
@@ -102,6 +102,51 @@ struct tlsh_result {
 	__u32	flags;		/* TLSH_RESULT_F_* */
 	__u32	reserved;	/* must be zero */
 };
+
+/*
+ * Handshake status codes: one table for the agent, the kernel's counters
+ * (failed_NAME in /proc/net/tlsh), the consumers' log lines and the
+ * documentation.  A request ends with 0 or one of these; the agent reports
+ * the positive errno in struct tlsh_result.status, consumers receive its
+ * negation.  TLSH_STATUS_BY_AGENT: the agent reports it (an agent reports
+ * nothing else: an unknown status is counted as failed_other);
+ * TLSH_STATUS_BY_KERNEL: tlsh ends a request with it.  A wrong credential
+ * is EACCES or EKEYREJECTED, never ETIMEDOUT, which consumers may retry.
+ *
+ * TLSH_STATUS_TABLE(S) expands S(errno, name, by, meaning) for each.
+ */
+#define TLSH_STATUS_BY_AGENT	1
+#define TLSH_STATUS_BY_KERNEL	2
+#define TLSH_STATUS_BY_BOTH	3
+
+#define TLSH_STATUS_TABLE(S)						\
+	S(EACCES, eacces, TLSH_STATUS_BY_AGENT,				\
+	  "the peer's certificate was rejected (chain, name, validity, "	\
+	  "revocation, EKU, a required certificate missing), or the "	\
+	  "peer rejected ours")						\
+	S(EKEYREJECTED, ekeyrejected, TLSH_STATUS_BY_AGENT,		\
+	  "PSK identity unknown or PSK wrong")				\
+	S(ENOKEY, enokey, TLSH_STATUS_BY_AGENT,				\
+	  "our own certificate, key or PSK is not available")		\
+	S(EPROTONOSUPPORT, eprotonosupport, TLSH_STATUS_BY_AGENT,	\
+	  "the peer cannot do what RFC 9289 requires (TLS 1.3, ALPN, a "	\
+	  "cipher kTLS runs), or the agent does not serve this request")	\
+	S(ETIMEDOUT, etimedout, TLSH_STATUS_BY_BOTH,			\
+	  "not done within the request's timeout")			\
+	S(ECONNRESET, econnreset, TLSH_STATUS_BY_AGENT,			\
+	  "the peer closed or reset the connection")			\
+	S(EINVAL, einval, TLSH_STATUS_BY_AGENT,				\
+	  "the agent found the request's parameters malformed or "	\
+	  "unsupported")						\
+	S(ENOMEM, enomem, TLSH_STATUS_BY_AGENT,				\
+	  "the agent ran out of memory")				\
+	S(EIO, eio, TLSH_STATUS_BY_AGENT,				\
+	  "anything else: malformed records, kTLS refused the keys, the "	\
+	  "agent shutting down; the agent's log says which")		\
+	S(EPROTO, eproto, TLSH_STATUS_BY_KERNEL,			\
+	  "the agent reported success but kTLS is not installed")	\
+	S(EPIPE, epipe, TLSH_STATUS_BY_KERNEL,				\
+	  "the agent went away (its listener was closed)")
 
 #define TLSH_RESULT_F_PEER_AUTHENTICATED	(1U << 0)
 /* success: the peer negotiated no ALPN (RFC 9289 wants "sunrpc"; deployed

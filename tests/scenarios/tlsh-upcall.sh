@@ -160,19 +160,19 @@ check_params client_anon \
 	"type=1 flags=0 peername=server.test cert=0 privkey=0 keyring=7 timeout=5000 prio=SECURE256:+VERS-TLS1.3 psk=-" \
 	"client_anon peername=server.test keyring=7 timeout=5000 prio=SECURE256:+VERS-TLS1.3"
 check_params client_x509 \
-	"type=2 flags=0 peername=nfs.example.org cert=11 privkey=12 keyring=0 timeout=30000 prio=- psk=-" \
+	"type=2 flags=0 peername=nfs.example.org cert=11 privkey=12 keyring=0 timeout=20000 prio=- psk=-" \
 	"client_x509 peername=nfs.example.org cert=11 privkey=12"
 check_params client_psk \
 	"type=3 flags=0 peername=- cert=0 privkey=0 keyring=8 timeout=1234 prio=- psk=21,22,23" \
 	"client_psk psk=21,22,23 keyring=8 timeout=1234"
 check_params server_x509 \
-	"type=4 flags=1 peername=- cert=31 privkey=32 keyring=9 timeout=30000 prio=- psk=-" \
+	"type=4 flags=1 peername=- cert=31 privkey=32 keyring=9 timeout=20000 prio=- psk=-" \
 	"server_x509 cert=31 privkey=32 keyring=9 flags=1"
 check_params server_x509_agent_cert \
-	"type=4 flags=0 peername=- cert=0 privkey=0 keyring=9 timeout=30000 prio=- psk=-" \
+	"type=4 flags=0 peername=- cert=0 privkey=0 keyring=9 timeout=20000 prio=- psk=-" \
 	"server_x509 keyring=9"
 check_params server_psk \
-	"type=5 flags=0 peername=- cert=0 privkey=0 keyring=41 timeout=30000 prio=NORMAL psk=-" \
+	"type=5 flags=0 peername=- cert=0 privkey=0 keyring=41 timeout=20000 prio=NORMAL psk=-" \
 	"server_psk keyring=41 prio=NORMAL"
 tt $NS connect 3 127.0.0.1 4433 >/dev/null
 tap_expect "client_x509 without a key: EINVAL" "Invalid argument" "$(tt $NS hello 3 client_x509 cert=1)"
@@ -229,7 +229,7 @@ tap_expect "the peer decrypted and echoed the data" "23 ping-from-kernel" \
 	"$(field 5 rxtype) $(field 5 rx)"
 tap_run "the peer saw the plaintext" log_has "$LOGS/ok-peer" "rx ping-from-kernel"
 id=$(sed -n 's/^req id=\([0-9]*\) .*/\1/p' "$LOGS/ok-agent" | head -n 1)
-tap_run "trace: tlsh_queued" grep -q "tlsh_queued: id=$id type=1 family=2 timeout_ms=30000" "$TRACE/trace"
+tap_run "trace: tlsh_queued" grep -q "tlsh_queued: id=$id type=1 family=2 timeout_ms=20000" "$TRACE/trace"
 tap_run "trace: tlsh_accepted" grep -q "tlsh_accepted: id=$id type=1" "$TRACE/trace"
 tap_run "trace: tlsh_getsockopt of TLSH_TYPE" grep -q "tlsh_getsockopt: id=$id optname=1 err=0" "$TRACE/trace"
 tap_run "trace: tlsh_report" grep -q "tlsh_report: id=$id status=0 peerid=777" "$TRACE/trace"

@@ -228,6 +228,11 @@ static int cmd_rules(void)
 		       try(setsockopt(t, SOL_TLSH, TLSH_RESULT, &r, sizeof(r))));
 		expect("rules: a short TLSH_RESULT: EINVAL", -EINVAL,
 		       try(setsockopt(t, SOL_TLSH, TLSH_RESULT, &r, 4)));
+		r.status = 0;
+		r.peerid = 5;
+		expect("rules: TLSH_RESULT naming a peer without PEER_AUTHENTICATED: EINVAL",
+		       -EINVAL,
+		       try(setsockopt(t, SOL_TLSH, TLSH_RESULT, &r, sizeof(r))));
 	}
 	close(t);
 	return tap_failed ? 1 : 0;

@@ -48,7 +48,7 @@ struct socket;
 typedef void (*tlsh_done_t)(void *data, int status, key_serial_t peerid);
 
 /* Timeout used when ta_timeout_ms is 0, and the largest one accepted */
-#define TLSH_DEFAULT_TIMEOUT_MS	30000U
+#define TLSH_DEFAULT_TIMEOUT_MS	20000U
 #define TLSH_MAX_TIMEOUT_MS	600000U
 
 struct tlsh_args {

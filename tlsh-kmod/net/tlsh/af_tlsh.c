@@ -11,8 +11,6 @@
  * holds with -EPIPE.
  */
 
-#define pr_fmt(fmt) "tlsh: " fmt
-
 #include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/module.h>

@@ -4,8 +4,6 @@
  * Documentation/networking/tls-handshake-upcall.rst.
  */
 
-#define pr_fmt(fmt) "tlsh: " fmt
-
 #include <linux/module.h>
 #include <linux/net.h>
 

@@ -14,8 +14,6 @@
  * consumer's file and this module.
  */
 
-#define pr_fmt(fmt) "tlsh: " fmt
-
 #include <linux/file.h>
 #include <linux/hashtable.h>
 #include <linux/module.h>

@@ -145,6 +145,12 @@ static int tlsh_setsockopt(struct socket *sock, int optname,
 		return -EINVAL;
 	if (res.status < 0 || res.status >= MAX_ERRNO)
 		return -EINVAL;
+	/* A peer identity is the agent's word that it verified the peer:
+	 * consumers grant it (nfsd's mtls), so it needs the flag that says so.
+	 */
+	if (!res.status && res.peerid &&
+	    !(res.flags & TLSH_RESULT_F_PEER_AUTHENTICATED))
+		return -EINVAL;
 	req = tlsh_req_lookup(sock);
 	if (!req)
 		return -ENOENT;

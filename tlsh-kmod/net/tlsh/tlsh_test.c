@@ -37,8 +37,6 @@
  * anchor: the trust anchor the agent reported (ta_peer_anchor).
  */
 
-#define pr_fmt(fmt) "tlsh_test: " fmt
-
 #include <linux/debugfs.h>
 #include <linux/file.h>
 #include <linux/inet.h>

@@ -148,6 +148,10 @@ struct tlsh_result {
 	S(EPIPE, epipe, TLSH_STATUS_BY_KERNEL,				\
 	  "the agent went away (its listener was closed)")
 
+/* success: the agent verified the peer (its certificate chain and name,
+ * or its PSK).  A report that names a peer (peerid) without it is refused
+ * with EINVAL; with it and peerid 0 the peer is verified but has no key.
+ */
 #define TLSH_RESULT_F_PEER_AUTHENTICATED	(1U << 0)
 /* success: the peer negotiated no ALPN (RFC 9289 wants "sunrpc"; deployed
  * peers send none, so agents accept that unless configured strict)

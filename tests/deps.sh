@@ -7,7 +7,7 @@ PKGS="build-essential bc bison flex libelf-dev libssl-dev cpio kmod ccache rsync
 	xz-utils git patch qemu-system-x86 iproute2 procps psmisc tcpdump python3
 	libgnutls28-dev gnutls-bin libkeyutils-dev keyutils libmnl-dev libtirpc-dev openssl softhsm2
 	nfs-kernel-server nfs-common rpcbind util-linux iputils-ping clang strace
-	debootstrap e2fsprogs"
+	debootstrap e2fsprogs sparse"
 KVER=$(cat kernel/VERSION)
 
 missing=""

@@ -85,7 +85,40 @@ cp "$TREE/.config" "$SCRATCH/.config.want"
 cmp -s "$SCRATCH/.config.want" "$SCRATCH/.config.base" 2>/dev/null ||
 	cp "$SCRATCH/.config.want" "$SCRATCH/.config.base"
 
+# The final configuration, re-resolved against the Kconfig of the prefix,
+# at pristine and after a patch that touches a Kconfig file only: rewriting
+# .config regenerates autoconf.h, which every object includes, so resolving
+# it at every prefix would rebuild everything every time.
+resolve_config() {
+	[ -z "${1:-}" ] || grep -q '^+++ b/\(.*/\)\?Kconfig' "$PATCHES/$1" || return 0
+	cp "$SCRATCH/.config.base" "$SCRATCH/.config"
+	kmake olddefconfig
+}
+# The objects to build at this prefix: of the C files the series touches
+# (where they exist yet), and of the overlay files the Makefiles reach.
+prefix_objs() {
+	local f
+	for f in $touched; do [ -f "$SCRATCH/$f" ] && echo "${f%.c}.o"; done
+	for f in $overlay_c; do reached "$f" && echo "${f%.c}.o"; done
+}
+# sparse over OBJS (C=2: checked even when up to date), one finding a line
+# without line and column, sorted: comparable before and after the series.
+sparse_findings() {
+	kmake C=2 CHECK="sparse" "$@" 2>&1 >/dev/null |
+		sed -n 's/^\([^: ]*\.[ch]\):[0-9]*:[0-9]*: \(warning\|error\): /\1: \2: /p' | sort
+}
+have_sparse=0
+command -v sparse >/dev/null && have_sparse=1
+if [ $have_sparse = 1 ]; then
+	if out=$(resolve_config "" 2>&1); then
+		sparse_findings $(prefix_objs) >"$SCRATCH/.sparse.before"
+	else
+		tap_fail "series builds: olddefconfig at pristine"
+		printf '%s\n' "$out" | tail -n 5 | sed 's/^/#   /'
+	fi
+fi
 failed=0
+first=1
 for p in $series; do
 	start=$(date +%s)
 	if [ $failed = 1 ] && [ $keep_going = 0 ]; then
@@ -98,12 +131,8 @@ for p in $series; do
 		failed=1
 		continue
 	fi
-	# The final configuration, re-resolved against this prefix's Kconfig.
-	cmp -s "$SCRATCH/.config.base" "$SCRATCH/.config" || cp "$SCRATCH/.config.base" "$SCRATCH/.config"
-	objs=""
-	for f in $touched; do [ -f "$SCRATCH/$f" ] && objs="$objs ${f%.c}.o"; done
-	for f in $overlay_c; do reached "$f" && objs="$objs ${f%.c}.o"; done
-	if out=$(kmake olddefconfig 2>&1 && kmake $objs 2>&1); then
+	objs=$(prefix_objs)
+	if out=$(resolve_config "$( [ $first = 1 ] || echo "$p")" 2>&1 && kmake $objs 2>&1); then
 		tap_ok "$p builds ($(echo $objs | wc -w) objects, $(( $(date +%s) - start )) s)"
 		echo "#   $(echo $objs)"
 	else
@@ -111,5 +140,20 @@ for p in $series; do
 		printf '%s\n' "$out" | grep -E 'error|Error' | head -n 15 | sed 's/^/#   /'
 		failed=1
 	fi
+	first=0
 done
+# sparse: the series adds no finding to the files it touches, and its new
+# files have none (the kernel's own findings in those files stay as they are).
+if [ $have_sparse = 0 ]; then
+	tap_skip "sparse: no new findings" "sparse is not installed (tests/deps.sh installs it)"
+elif [ $failed = 0 ]; then
+	sparse_findings $(prefix_objs) >"$SCRATCH/.sparse.after"
+	new=$(comm -13 "$SCRATCH/.sparse.before" "$SCRATCH/.sparse.after")
+	if [ -z "$new" ]; then
+		tap_ok "sparse (C=2): no new findings in the $(prefix_objs | wc -l) objects the series touches or adds ($(wc -l <"$SCRATCH/.sparse.before") before it, kept)"
+	else
+		tap_fail "sparse (C=2): the series adds findings"
+		printf '%s\n' "$new" | head -n 20 | sed 's/^/#   /'
+	fi
+fi
 tap_done

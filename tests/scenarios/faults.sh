@@ -42,6 +42,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
 . tests/lib/nfsd.sh
 . tests/lib/tlshd.sh
+. tests/lib/nfs.sh
 . tests/lib/bg.sh
 . tests/faults/lib.sh
 
@@ -65,9 +66,6 @@ cleanup() {
 CLOCK_JUMPED=
 trap cleanup EXIT
 
-t_start() { t0=$(date +%s%N); }
-t_ms() { echo $(( ($(date +%s%N) - t0) / 1000000 )); }
-
 # mnt DIR OPTS [SRC]: a mount in the client host, checked to be NFS
 mnt() {
 	local t
@@ -79,7 +77,7 @@ mnt() {
 		sleep 2
 		in_ns client mount -t "$t" -o "$2" "${3:-$SRV}" "$1" || return 1
 	fi
-	awk -v m="$1" '$2 == m { print $3 }' /proc/mounts | grep -qx "nfs4\|nfs"
+	is_nfs_mount "$1"
 }
 
 # dmesg_since MARK: kernel log lines after the line MARK was written

@@ -38,6 +38,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
 . tests/lib/nfsd.sh
 . tests/lib/tlshd.sh
+. tests/lib/nfs.sh
 . tests/lib/bg.sh
 
 PY=${PYTHON:-python3}
@@ -58,13 +59,6 @@ cleanup() {
 	mountpoint -q "$work/sys" && umount "$work/sys"
 }
 trap cleanup EXIT
-
-t_start() { t0=$(date +%s%N); }
-t_ms() { echo $(( ($(date +%s%N) - t0) / 1000000 )); }
-
-is_nfs_mount() {
-	awk -v m="$1" '$2 == m { print $3 }' /proc/mounts | grep -qx "nfs4\|nfs"
-}
 
 # peer ARGS...: peer.py in the server on port 20049, relaying to nfsd;
 # its log is $work/peer.log
@@ -87,6 +81,7 @@ peer_events() { grep -o "conn [0-9]*: [a-z-]*" "$work/peer.log" | sort | uniq -c
 conns() { in_ns client ss -Htn state established dst "$1:2049" | wc -l; }
 tls_conns() { in_ns client ss -Htni state established dst "$1:2049" | grep -c "tcp-ulp-tls"; }
 no_conns() { [ "$(conns "$SERVER_IP4")" = 0 ] && [ "$(conns "$SERVER_IP4B")" = 0 ]; }
+conns_are() { [ "$(conns "$1")" = "$2" ]; }
 
 # proc3 OP: the client's NFSv3 call count for OP (read or write)
 proc3() {
@@ -256,7 +251,7 @@ trunking() {
 	in_ns client mount -t nfs4 -o "$opts" "$SERVER_IP4B:$NFSD_EXPORT" /mnt/tls2 ||
 		{ echo "mount of $SERVER_IP4B failed"; return 1; }
 	hs1=$(grep -c "result=ok" "$TLSHD_DIR/tlshd-client.log")
-	until_true 10 test "$(conns "$SERVER_IP4B")" = 1
+	until_true 10 conns_are "$SERVER_IP4B" 1
 	x=$(switch_xprts)
 	echo "# the first mount's transports: $(echo "$x" | tr '\n' ',')"
 	echo "# connections: $SERVER_IP4 $(conns "$SERVER_IP4") ($(tls_conns "$SERVER_IP4") kTLS)," \
@@ -299,7 +294,7 @@ pnfs() {
 	want=$(sha256sum <"$work/pnfs" | cut -d' ' -f1)
 	bg server "$work/tcpdump.log" tcpdump -i veth-s -U -s 0 -w "$work/pnfs.pcap" tcp port 2049
 	dump=$BG
-	sleep 1
+	until_true 10 log_has "$BGLOG" "listening on"
 	in_ns client mount -t nfs4 -o vers=4.2,xprtsec=tls "server.test:$NFSD_EXPORT" /mnt/tls ||
 		{ echo "mount failed"; return 1; }
 	w0=$(proc3 write)
@@ -359,7 +354,7 @@ v40_callback() {
 	bg server "$work/syn.log" tcpdump -i veth-s -n -l \
 		"src host $SERVER_IP4 and dst host $CLIENT_IP4 and tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0"
 	dump=$BG
-	sleep 1
+	until_true 10 log_has "$BGLOG" "listening on"
 	# control: a plaintext v4.0 mount gets a callback connection, and a delegation
 	in_ns client mount -t nfs4 -o vers=4.0 "server.test:$NFSD_EXPORT" /mnt/tls3 ||
 		{ echo "plaintext v4.0 mount failed"; return 1; }

@@ -33,44 +33,29 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
 . tests/lib/nfsd.sh
 . tests/lib/tlshd.sh
+. tests/lib/nfs.sh
+. tests/lib/bg.sh
 
 PY=${PYTHON:-python3}
 SIZE_MB=${RPCTLS_NFS_SIZE_MB:-2}
 MARKER=RPCTLS-PLAINTEXT-MARKER-7f3a9c
 work=$(mktemp -d /tmp/sunrpc-tls.XXXXXX)
-pids=()
+PIDS=()
+declare -A PID	# the background commands by name: tcpdump, peer.py, dd
 
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in /mnt/tls*; do mountpoint -q "$p" && umount -f "$p"; done
 	tlshd_stop_all
 	nfsd_stop
 }
 trap cleanup EXIT
 
-# bg NAME CMD...: run CMD in the background, log to $work/NAME.log
-bg() {
-	local name=$1
-	shift
-	(exec "$@" >"$work/$name.log" 2>&1) &
-	pids+=("$!")
-	eval "pid_$name=$!"
-}
-
+# stop NAME: stop the background command of that name
 stop() {
-	local p
-	eval "p=\${pid_$1:-}"
-	[ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	eval "pid_$1="
-	return 0
-}
-
-t_start() { t0=$(date +%s%N); }
-t_ms() { echo $(( ($(date +%s%N) - t0) / 1000000 )); }
-
-is_nfs_mount() {
-	awk -v m="$1" '$2 == m { print $3 }' /proc/mounts | grep -qx "nfs4\|nfs"
+	bg_stop "${PID[$1]:-}"
+	PID[$1]=
 }
 
 # peer NAME ARGS...: peer.py in the server, relaying to nfsd; port 20049
@@ -78,27 +63,14 @@ peer() {
 	local name=$1
 	shift
 	rm -f "$work/$name.port"
-	bg "$name" nsenter --net=/run/netns/server "$PY" tests/pynfs-tls/peer.py \
+	bg server "$work/$name.log" "$PY" tests/pynfs-tls/peer.py \
 		--listen "$SERVER_IP4:20049" --backend "$SERVER_IP4:2049" \
 		--cert "$TLSHD_DIR/server.pem" --key "$TLSHD_DIR/server.key" \
 		--port-file "$work/$name.port" "$@"
-	for _ in $(seq 100); do [ -s "$work/$name.port" ] && return 0; sleep 0.1; done
+	PID[$name]=$BG
+	until_true 10 test -s "$work/$name.port" && return 0
 	echo "# peer.py did not start: $(tail -3 "$work/$name.log")"
 	return 1
-}
-
-# conf FILE SECTION KEY=VALUE...: a tlshd configuration
-conf() {
-	local f=$1 kv
-	echo "[$2]" >"$f"
-	shift 2
-	for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}" >>"$f"; done
-}
-
-# nfs_reads MNT: READ operations of the mount so far (mountstats)
-nfs_reads() {
-	awk -v m="$1" '$1 == "device" { on = ($5 == m) } on && $1 == "READ:" { print $2; exit }' \
-		/proc/self/mountstats
 }
 
 netns_setup || { tap_fail "test hosts"; exit 1; }
@@ -201,9 +173,14 @@ for _ in $(seq 64); do echo "$MARKER"; done >>"$work/payload"
 head -c "$((8 << 20))" /dev/urandom >"$work/payload8"
 for _ in $(seq 64); do echo "$MARKER"; done >>"$work/payload8"
 
-bg dump nsenter --net=/run/netns/server tcpdump -i veth-s -U -s 0 -w "$work/tls.pcap" \
-	tcp port 2049
-sleep 1
+dump "$work/tls.pcap" || tap_fail "tcpdump on the server's veth started"
+
+# dump PCAP: capture the server's NFS traffic into PCAP until "stop dump"
+dump() {
+	bg server "$work/dump.log" tcpdump -i veth-s -U -s 0 -w "$1" tcp port 2049
+	PID[dump]=$BG
+	until_true 10 log_has "$work/dump.log" "listening on"
+}
 
 # roundtrip TYPE OPTS SRC [PAYLOAD]: mount, write, drop caches, read back
 roundtrip() {
@@ -317,9 +294,7 @@ else
 	tap_ok "the marker never crossed the wire in clear ($(stat -c %s "$work/tls.pcap") bytes captured)"
 fi
 # Control: the same capture does see the marker of a plaintext mount.
-bg dump nsenter --net=/run/netns/server tcpdump -i veth-s -U -s 0 -w "$work/plain.pcap" \
-	tcp port 2049
-sleep 1
+dump "$work/plain.pcap" || tap_fail "tcpdump on the server's veth started (control)"
 tap_run "control: v4.2 xprtsec=none round trip" \
 	roundtrip nfs4 vers=4.2,xprtsec=none "server.test:$NFSD_EXPORT"
 sleep 1
@@ -346,27 +321,21 @@ umount /mnt/tls2 2>/dev/null
 umount /mnt/tls 2>/dev/null
 
 # --- 6. The NFSv4.1 backchannel inside the TLS session ----------------------
+no_conns() { [ -z "$(in_ns client ss -Htn state established dst "$SERVER_IP4:2049")" ]; }
 # A read delegation, then a local writer on the server: nfsd recalls it
 # with CB_RECALL on the client's only connection, which is kTLS.
 backchannel() {
 	local t=/sys/kernel/tracing n
 	echo "delegated file" >"$NFSD_EXPORT/deleg.txt"
 	# earlier mounts' connections go away first
-	for _ in $(seq 50); do
-		[ -z "$(in_ns client ss -Htn state established dst "$SERVER_IP4:2049")" ] && break
-		sleep 0.2
-	done
+	until_true 10 no_conns
 	in_ns client mount -t nfs4 -o vers=4.1,xprtsec=tls "server.test:$NFSD_EXPORT" /mnt/tls ||
 		{ echo "mount failed"; return 1; }
 	echo 1 >$t/events/nfs4/nfs4_cb_recall/enable
 	echo >$t/trace
 	sleep 1
 	exec 7</mnt/tls/deleg.txt
-	for _ in $(seq 20); do
-		grep -q "type: deleg" /proc/fs/nfsd/clients/*/states 2>/dev/null && break
-		sleep 0.2
-	done
-	grep -q "type: deleg" /proc/fs/nfsd/clients/*/states ||
+	until_true 4 grep -q "type: deleg" /proc/fs/nfsd/clients/*/states 2>/dev/null ||
 		{ echo "nfsd granted no delegation: $(cat /proc/fs/nfsd/clients/*/states)"; exec 7<&-; umount /mnt/tls; return 1; }
 	timeout 60 sh -c "echo more >>$NFSD_EXPORT/deleg.txt" || { echo "local writer stuck"; return 1; }
 	exec 7<&-
@@ -384,7 +353,7 @@ tap_run "v4.1 backchannel: CB_RECALL arrives inside the TLS session" backchannel
 reason() { grep "result=" "$TLSHD_DIR/tlshd-$1.log" | tail -1 | grep -o 'status=[^ ]*\|reason=.*'; }
 
 # Untrusted CA: the client's agent trusts another CA only.
-conf "$work/other-ca.conf" authenticate.client "x509.truststore=$TLSHD_DIR/other-ca.pem"
+tlshd_conf "$work/other-ca.conf" authenticate.client "x509.truststore=$TLSHD_DIR/other-ca.pem"
 tlshd_stop client
 tlshd_start client "$work/other-ca.conf"
 failmount "untrusted CA: refused" vers=4.2,xprtsec=tls,retry=0 "server.test:$NFSD_EXPORT" \
@@ -400,7 +369,7 @@ failmount "wrong name: refused" vers=4.2,xprtsec=tls,retry=0 "alias.test:$NFSD_E
 echo "# client agent: $(reason client)"
 
 # Expired server certificate
-conf "$work/expired.conf" authenticate.server "x509.truststore=$TLSHD_DIR/ca.pem" \
+tlshd_conf "$work/expired.conf" authenticate.server "x509.truststore=$TLSHD_DIR/ca.pem" \
 	"x509.certificate=$TLSHD_DIR/expired.pem" "x509.private_key=$TLSHD_DIR/server.key"
 tlshd_stop server
 if tlshd_start server "$work/expired.conf"; then
@@ -454,16 +423,14 @@ if peer restart --mode close-notify-midstream --after 120 --misbehave-count 1; t
 		"server.test:$NFSD_EXPORT" /mnt/tls; then
 		hs0=$(grep -c "result=ok" "$TLSHD_DIR/tlshd-client.log")
 		t_start
-		bg copy dd if="$work/long" of=/mnt/tls/long.bin bs=64k conv=fsync
+		bg client "$work/copy.log" dd if="$work/long" of=/mnt/tls/long.bin bs=64k conv=fsync
+		copy=$BG
 		tlshd_stop client
-		for _ in $(seq 300); do
-			grep -q "close-notify-midstream" "$work/restart.log" && break
-			sleep 0.1
-		done
-		sleep 4
+		until_true 30 log_has "$work/restart.log" close-notify-midstream
+		sleep 4	# the agent stays away: the reconnects fail meanwhile
 		echo "# kernel: $(dmesg | grep -E 'RPC: (no TLS|TLS)' | tail -1)"
 		tlshd_start client "$TLSHD_DIR/client.conf"
-		wait "$pid_copy"
+		wait "$copy"
 		rc=$?
 		ms=$(t_ms)
 		got=$(sha256sum <"$NFSD_EXPORT/long.bin" | cut -d' ' -f1)

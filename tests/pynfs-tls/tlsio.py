@@ -97,6 +97,12 @@ class Conn:
                 s.close()
         raise ConnectionError("cannot connect to %s port %d: %s" % (host, port, last))
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def close(self):
         """Close; a TLS session first gets a close_notify (not waited for)."""
         if self.tls is not None:

@@ -33,44 +33,32 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
 . tests/lib/nfsd.sh
 . tests/lib/tlshd.sh
+. tests/lib/conformance.sh
 . tests/lib/nfs.sh
 . tests/lib/bg.sh
+. tests/lib/peer.sh
 
 PY=${PYTHON:-python3}
 SIZE_MB=${RPCTLS_NFS_SIZE_MB:-2}
 MARKER=RPCTLS-PLAINTEXT-MARKER-7f3a9c
 work=$(mktemp -d /tmp/sunrpc-tls.XXXXXX)
 PIDS=()
-declare -A PID	# the background commands by name: tcpdump, peer.py, dd
+DUMP=
 
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done	# peers too
 	for p in /mnt/tls*; do mountpoint -q "$p" && umount -f "$p"; done
 	tlshd_stop_all
 	nfsd_stop
 }
 trap cleanup EXIT
 
-# stop NAME: stop the background command of that name
-stop() {
-	bg_stop "${PID[$1]:-}"
-	PID[$1]=
-}
-
-# peer NAME ARGS...: peer.py in the server, relaying to nfsd; port 20049
-peer() {
-	local name=$1
-	shift
-	rm -f "$work/$name.port"
-	bg server "$work/$name.log" "$PY" tests/pynfs-tls/peer.py \
-		--listen "$SERVER_IP4:20049" --backend "$SERVER_IP4:2049" \
-		--cert "$TLSHD_DIR/server.pem" --key "$TLSHD_DIR/server.key" \
-		--port-file "$work/$name.port" "$@"
-	PID[$name]=$BG
-	until_true 10 test -s "$work/$name.port" && return 0
-	echo "# peer.py did not start: $(tail -3 "$work/$name.log")"
-	return 1
+# dump PCAP: capture the server's NFS traffic into PCAP until 'bg_stop "$DUMP"'
+dump() {
+	bg server "$work/dump.log" tcpdump -i veth-s -U -s 0 -w "$1" tcp port 2049
+	DUMP=$BG
+	until_true 10 log_has "$work/dump.log" "listening on"
 }
 
 netns_setup || { tap_fail "test hosts"; exit 1; }
@@ -81,15 +69,9 @@ modprobe tlsh 2>"$work/modprobe.err" || { tap_fail "modprobe tlsh: $(cat "$work/
 # --- 1. The server offers TLS ---------------------------------------------
 in_ns client "$PY" tests/pynfs-tls/testserver.py "$SERVER_IP4" PROBE1 PROBE2 PROBE3 \
 	--json "$work/probe.json" >"$work/probe.out" 2>&1
-status() {
-	"$PY" -c 'import json, sys
-for t in json.load(open(sys.argv[2]))["tests"]:
-    if t["code"] == sys.argv[1]:
-        print(t["status"])' "$1" "$work/probe.json" 2>/dev/null
-}
-tap_expect "nfsd: conformance PROBE1 (probe answer)" PASS "$(status PROBE1)"
-tap_expect "nfsd: conformance PROBE2 (STARTTLS offered)" PASS "$(status PROBE2)"
-tap_expect "nfsd: conformance PROBE3 (AUTH_TLS on COMPOUND refused)" PASS "$(status PROBE3)"
+tap_expect "nfsd: conformance PROBE1 (probe answer)" PASS "$(conformance PROBE1 "$work/probe.json")"
+tap_expect "nfsd: conformance PROBE2 (STARTTLS offered)" PASS "$(conformance PROBE2 "$work/probe.json")"
+tap_expect "nfsd: conformance PROBE3 (AUTH_TLS on COMPOUND refused)" PASS "$(conformance PROBE3 "$work/probe.json")"
 
 # --- 2. Mount options -----------------------------------------------------
 mkdir -p /mnt/tls /mnt/tls2
@@ -151,7 +133,7 @@ failmount "no agent in the client's namespace: clear failure" vers=4.2,xprtsec=t
 tlshd_start client "$TLSHD_DIR/client.conf" || { tap_fail "tlshd in the client"; exit 1; }
 
 # --- 4. Fail closed against a server without STARTTLS ---------------------
-if peer nostarttls --mode no-starttls; then
+if peer_py_start nostarttls 20049 --mode no-starttls; then
 	failmount "server without STARTTLS: fails closed with a clear message" \
 		vers=4.2,xprtsec=tls,port=20049 "server.test:$NFSD_EXPORT" \
 		"does not offer RPC-with-TLS" 10000
@@ -162,7 +144,7 @@ if peer nostarttls --mode no-starttls; then
 		tap_fail "peer log: $(grep -o 'conn [0-9]*: [a-z-]*' "$work/nostarttls.log" |
 			sort | uniq -c | tr '\n' ' ')"
 	fi
-	stop nostarttls
+	peer_py_stop nostarttls
 else
 	tap_fail "peer.py no-starttls started"
 fi
@@ -174,13 +156,6 @@ head -c "$((8 << 20))" /dev/urandom >"$work/payload8"
 for _ in $(seq 64); do echo "$MARKER"; done >>"$work/payload8"
 
 dump "$work/tls.pcap" || tap_fail "tcpdump on the server's veth started"
-
-# dump PCAP: capture the server's NFS traffic into PCAP until "stop dump"
-dump() {
-	bg server "$work/dump.log" tcpdump -i veth-s -U -s 0 -w "$1" tcp port 2049
-	PID[dump]=$BG
-	until_true 10 log_has "$work/dump.log" "listening on"
-}
 
 # roundtrip TYPE OPTS SRC [PAYLOAD]: mount, write, drop caches, read back
 roundtrip() {
@@ -285,7 +260,7 @@ grep "result=" "$TLSHD_DIR/tlshd-client.log" | awk '{ for (i = 1; i <= NF; i++)
 [ "$mtls" -ge 4 ] && tap_ok "mtls mounts presented the client certificate ($mtls)" ||
 	tap_fail "mtls: want >= 4 server handshakes that verified client.test, got $mtls"
 sleep 1
-stop dump
+bg_stop "$DUMP"
 if [ ! -s "$work/tls.pcap" ]; then
 	tap_fail "tcpdump captured nothing"
 elif grep -qa "$MARKER" "$work/tls.pcap"; then
@@ -298,7 +273,7 @@ dump "$work/plain.pcap" || tap_fail "tcpdump on the server's veth started (contr
 tap_run "control: v4.2 xprtsec=none round trip" \
 	roundtrip nfs4 vers=4.2,xprtsec=none "server.test:$NFSD_EXPORT"
 sleep 1
-stop dump
+bg_stop "$DUMP"
 grep -qa "$MARKER" "$work/plain.pcap" && tap_ok "control: a plaintext mount shows the marker on the wire" ||
 	tap_fail "control: the marker of a plaintext mount was not captured"
 
@@ -383,7 +358,7 @@ tlshd_stop server
 tlshd_start server "$TLSHD_DIR/server.conf"
 
 # A server that demands a client certificate, from an xprtsec=tls client
-if peer mtlsonly --client-ca "$TLSHD_DIR/ca.pem" --client-auth required; then
+if peer_py_start mtlsonly 20049 --client-ca "$TLSHD_DIR/ca.pem" --client-auth required; then
 	# TLS 1.3: the client's handshake completes before the server
 	# refuses it with an alert; the mount fails with EACCES (not the
 	# ENOTCONN of the closed connection) and the kernel names the alert.
@@ -395,7 +370,7 @@ if peer mtlsonly --client-ca "$TLSHD_DIR/ca.pem" --client-auth required; then
 	grep -q "handshake-failed" "$work/mtlsonly.log" &&
 		tap_ok "... and the server saw no client certificate" ||
 		tap_fail "peer log: $(grep -o 'conn [0-9]*: [a-z-]*' "$work/mtlsonly.log" | tr '\n' ' ')"
-	stop mtlsonly
+	peer_py_stop mtlsonly
 else
 	tap_fail "peer.py --client-auth required started"
 fi
@@ -403,10 +378,10 @@ fi
 # server suite's: nfsd-tls, "mount /srv/mtls with vers=4.2,xprtsec=tls".)
 
 # A handshake that never completes: ETIMEDOUT after the 20 s timeout
-if peer stall --mode stall-handshake --stall 60; then
+if peer_py_start stall 20049 --mode stall-handshake --stall 60; then
 	failmount "handshake timeout: ETIMEDOUT" vers=4.2,xprtsec=tls,port=20049,retry=0 \
 		"server.test:$NFSD_EXPORT" "TLS handshake with server server.test failed: -110" 40000
-	stop stall
+	peer_py_stop stall
 else
 	tap_fail "peer.py stall-handshake started"
 fi
@@ -418,7 +393,7 @@ fi
 # copy completes.
 head -c "$((16 << 20))" /dev/urandom >"$work/long"
 want=$(sha256sum <"$work/long" | cut -d' ' -f1)
-if peer restart --mode close-notify-midstream --after 120 --misbehave-count 1; then
+if peer_py_start restart 20049 --mode close-notify-midstream --after 120 --misbehave-count 1; then
 	if in_ns client mount -t nfs4 -o vers=4.2,xprtsec=tls,hard,port=20049,wsize=65536 \
 		"server.test:$NFSD_EXPORT" /mnt/tls; then
 		hs0=$(grep -c "result=ok" "$TLSHD_DIR/tlshd-client.log")
@@ -448,7 +423,7 @@ if peer restart --mode close-notify-midstream --after 120 --misbehave-count 1; t
 	else
 		tap_fail "agent restart: mount through peer.py"
 	fi
-	stop restart
+	peer_py_stop restart
 else
 	tap_fail "peer.py close-notify-midstream started"
 fi

@@ -48,6 +48,25 @@ ns_new() {
 stats() {
 	in_ns "$1" awk '{ printf "%s=%s ", $1, $2 }' /proc/net/tlsh
 }
+# block NS [PEER-OPTION...]: a fresh namespace NS (also $NS) with the echo
+# peer listening on 4433 in it, log $LOGS/NS-peer
+block() {
+	NS=$1
+	shift
+	ns_new "$NS"
+	bg "$NS" "$LOGS/$NS-peer" "$AGENT" peer "$@" -P 4433
+	until_true 5 log_has "$LOGS/$NS-peer" listening
+}
+# agent LOG SERVE-ARGS...: the fake agent in $NS, log $LOGS/LOG (or the path
+# LOG), waited for until it listens; its pid in $A
+agent() {
+	local log=$1
+	shift
+	[[ "$log" == /* ]] || log=$LOGS/$log
+	bg "$NS" "$log" "$AGENT" serve "$@"
+	A=$BG
+	agent_up "$NS"
+}
 # agent_up NS [FAMILY]: the agent just started with bg listens
 agent_up() {
 	until_true 20 log_has "$BGLOG" listening &&
@@ -109,14 +128,10 @@ ip netns del iso-a
 ip netns del iso-b
 
 # --- every handshake type's parameters round trip ---
-NS=params
-ns_new $NS
-bg $NS "$LOGS/params-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/params-peer" listening
+block params
 check_params() {
 	local name=$1 want=$2 hello=$3 log=$LOGS/params-$1
-	bg $NS "$log" "$AGENT" serve -a fail -s 5 -n 1
-	agent_up $NS
+	agent "$log" -a fail -s 5 -n 1
 	tt $NS connect 3 127.0.0.1 4433 >/dev/null
 	tap_expect "$name: request queued" OK "$(tt $NS hello 3 $hello)"
 	tt $NS wait 3 10000 >/dev/null
@@ -162,14 +177,10 @@ tap_expect "params: counters" "requests=6 accepted=6 succeeded=0 failed=6 failed
 ip netns del $NS
 
 # --- each failure report reaches the consumer, counted by reason ---
-NS=fail
-ns_new $NS
-bg $NS "$LOGS/fail-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/fail-peer" listening
+block fail
 for e in 13:eacces 129:ekeyrejected 110:etimedout 5:eio 126:other; do
 	n=${e%%:*}
-	bg $NS "$LOGS/fail-$n" "$AGENT" serve -a fail -s "$n" -n 1
-	agent_up $NS
+	agent fail-$n -a fail -s "$n" -n 1
 	tt $NS connect 4 127.0.0.1 4433 >/dev/null
 	tt $NS hello 4 client_anon >/dev/null
 	tt $NS wait 4 10000 >/dev/null
@@ -182,13 +193,9 @@ tap_expect "failure counters" "5 5 0" "$(tlsh_stat $NS failed) $(tlsh_stat $NS r
 ip netns del $NS
 
 # --- success: kTLS installed by the agent carries data both ways ---
-NS=ok
-ns_new $NS
 echo >"$TRACE/trace"
-bg $NS "$LOGS/ok-peer" "$AGENT" peer -k -P 4433
-until_true 5 log_has "$LOGS/ok-peer" listening
-bg $NS "$LOGS/ok-agent" "$AGENT" serve -a ktls -p 777 -n 2
-agent_up $NS
+block ok -k
+agent ok-agent -a ktls -p 777 -n 2
 tt $NS connect 5 127.0.0.1 4433 >/dev/null
 tap_expect "client hello queued" OK "$(tt $NS hello 5 client_anon peername=server.test)"
 tap_expect "client hello done in time" OK "$(tt $NS wait 5 10000)"
@@ -223,12 +230,8 @@ NS=ok close_slots 5 6 7
 ip netns del $NS
 
 # --- a success report without kTLS is refused ---
-NS=noktls
-ns_new $NS
-bg $NS "$LOGS/noktls-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/noktls-peer" listening
-bg $NS "$LOGS/noktls-agent" "$AGENT" serve -a noktls -p 5 -n 1
-agent_up $NS
+block noktls
+agent noktls-agent -a noktls -p 5 -n 1
 tt $NS connect 8 127.0.0.1 4433 >/dev/null
 tt $NS hello 8 client_anon >/dev/null
 tt $NS wait 8 10000 >/dev/null
@@ -241,13 +244,9 @@ ip netns del $NS
 
 # --- the trust anchor reaches the consumer; a failed accept() gives the
 # request back; closing without a report ends at the timeout ---
-NS=anchor
-ns_new $NS
-bg $NS "$LOGS/anchor-peer" "$AGENT" peer -k -P 4433
-until_true 5 log_has "$LOGS/anchor-peer" listening
+block anchor -k
 long=$(printf 'CN=%0200d' 0)
-bg $NS "$LOGS/anchor-agent" "$AGENT" serve -a ktls -p 5 -n 2 -b -A "CN=test-CA(x509.truststore)"
-agent_up $NS
+agent anchor-agent -a ktls -p 5 -n 2 -b -A "CN=test-CA(x509.truststore)"
 tt $NS connect 15 127.0.0.1 4433 >/dev/null
 t_start
 tt $NS hello 15 client_x509 cert=1 privkey=2 timeout=20000 >/dev/null
@@ -263,8 +262,7 @@ tap_expect "the consumer gets the anchor the agent reported (TLSH_PEER_ANCHOR)" 
 	"CN=test-CA(x509.truststore)" "$(field 15 anchor)"
 tt $NS close 15 >/dev/null
 bg_stop "$BG" KILL
-bg $NS "$LOGS/anchor-agent2" "$AGENT" serve -a ktls -p 5 -n 1 -A "$long"
-agent_up $NS
+agent anchor-agent2 -a ktls -p 5 -n 1 -A "$long"
 tt $NS connect 16 127.0.0.1 4433 >/dev/null
 tt $NS hello 16 client_anon >/dev/null
 tt $NS wait 16 10000 >/dev/null
@@ -275,8 +273,7 @@ bg_stop "$BG" KILL
 # is the consumer's own socket file), so the request ends at its timeout.
 # (-n 2: the agent keeps its listener, whose release would end it at once
 # with EPIPE.)
-bg $NS "$LOGS/anchor-agent3" "$AGENT" serve -a close -n 2
-agent_up $NS
+agent anchor-agent3 -a close -n 2
 tt $NS connect 17 127.0.0.1 4433 >/dev/null
 t_start
 tt $NS hello 17 client_anon timeout=1500 >/dev/null
@@ -291,14 +288,10 @@ NS=anchor close_slots 17
 ip netns del $NS
 
 # --- the kernel's timeout; a late report is refused ---
-NS=timeout
-ns_new $NS
 echo >"$TRACE/trace"
-bg $NS "$LOGS/to-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/to-peer" listening
+block timeout
 rm -f /tmp/tlsh-gate
-bg $NS "$LOGS/to-agent" "$AGENT" serve -a fail -s 5 -w /tmp/tlsh-gate -n 1
-agent_up $NS
+agent to-agent -a fail -s 5 -w /tmp/tlsh-gate -n 1
 tt $NS connect 9 127.0.0.1 4433 >/dev/null
 t_start
 tt $NS hello 9 client_anon timeout=500 >/dev/null
@@ -318,14 +311,9 @@ NS=timeout close_slots 9
 ip netns del $NS
 
 # --- cancel: queued, and while the agent holds the socket ---
-NS=cancel
-ns_new $NS
 echo >"$TRACE/trace"
-bg $NS "$LOGS/cancel-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/cancel-peer" listening
-bg $NS "$LOGS/cancel-idle" "$AGENT" serve -a idle
-A=$BG
-agent_up $NS
+block cancel
+agent cancel-idle -a idle
 tt $NS connect 10 127.0.0.1 4433 >/dev/null
 tt $NS hello 10 client_anon >/dev/null
 tap_expect "a queued request" 1 "$(tlsh_stat $NS queued)"
@@ -335,8 +323,7 @@ tap_expect "cancelled: done not called, queue empty" "cancelled 1 0" \
 tap_expect "a second cancel finds nothing" "No such file or directory" "$(tt $NS cancel 10)"
 bg_stop "$A" KILL
 rm -f /tmp/tlsh-gate
-bg $NS "$LOGS/cancel-agent" "$AGENT" serve -a fail -s 5 -w /tmp/tlsh-gate -n 1
-agent_up $NS
+agent cancel-agent -a fail -s 5 -w /tmp/tlsh-gate -n 1
 tt $NS hello 10 client_anon >/dev/null
 until_true 30 log_has "$BGLOG" "^req "
 tap_expect "cancel while the agent holds the socket" OK "$(tt $NS cancel 10)"
@@ -349,8 +336,7 @@ tap_expect "cancel counters" "2 2 0 0 0" \
 tap_run "trace: tlsh_cancelled" grep -q "tlsh_cancelled: id=" "$TRACE/trace"
 # the consumer releases its socket while the agent holds it
 rm -f /tmp/tlsh-gate
-bg $NS "$LOGS/release-agent" "$AGENT" serve -a fail -s 5 -w /tmp/tlsh-gate -n 1
-agent_up $NS
+agent release-agent -a fail -s 5 -w /tmp/tlsh-gate -n 1
 tt $NS hello 10 client_anon >/dev/null
 until_true 30 log_has "$BGLOG" "^req "
 tap_expect "the consumer releases its socket while the agent holds it" OK "$(tt $NS close 10)"
@@ -364,13 +350,8 @@ tap_run "the agent's report after the consumer's release is accepted" log_has "$
 ip netns del $NS
 
 # --- the agent dies: accepted and queued requests fail with EPIPE ---
-NS=gone
-ns_new $NS
-bg $NS "$LOGS/gone-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/gone-peer" listening
-bg $NS "$LOGS/gone-agent" "$AGENT" serve -a hold -n 2
-A=$BG
-agent_up $NS
+block gone
+agent gone-agent -a hold -n 2
 for s in 11 12 13 14; do
 	tt $NS connect $s 127.0.0.1 4433 >/dev/null
 	tt $NS hello $s client_anon >/dev/null
@@ -405,12 +386,8 @@ NS=gone close_slots 11 12 13 14
 ip netns del $NS
 
 # --- 200 requests in parallel ---
-NS=par
-ns_new $NS
-bg $NS "$LOGS/par-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/par-peer" listening
-bg $NS "$LOGS/par-agent" "$AGENT" serve -a ktls -p 9 -n 200
-agent_up $NS
+block par
+agent par-agent -a ktls -p 9 -n 200
 # Four writers queue 50 requests each with one write of 100 commands,
 # then one write waits for all 200 (each write stays under the 4 KiB that
 # bash's echo writes at once).
@@ -452,13 +429,8 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 fi
 
 # --- rmmod with requests pending ---
-NS=rmmod
-ns_new $NS
-bg $NS "$LOGS/rmmod-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/rmmod-peer" listening
-bg $NS "$LOGS/rmmod-agent" "$AGENT" serve -a hold -n 1
-A=$BG
-agent_up $NS
+block rmmod
+agent rmmod-agent -a hold -n 1
 tt $NS connect 15 127.0.0.1 4433 >/dev/null
 tt $NS hello 15 client_anon >/dev/null
 tt $NS connect 16 127.0.0.1 4433 >/dev/null

@@ -31,10 +31,8 @@ D=/tmp/tlshd-bench
 DBG=/sys/kernel/debug/tlsh_test
 PIDS=()
 cleanup() {
-	local p
 	tlshd_stop_all
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	bg_stop_all
 }
 trap cleanup EXIT
 

@@ -26,11 +26,7 @@ LOGS=/tmp/tlsh-logs
 mkdir -p "$LOGS"
 PIDS=()
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-}
+cleanup() { bg_stop_all KILL; }
 trap cleanup EXIT
 
 # The agent is built on the host (make); build it here if it is missing.

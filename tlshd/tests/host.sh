@@ -19,6 +19,8 @@ REPO=$PWD
 . tests/lib/tap.sh
 # shellcheck source=../../tests/lib/tlshd.sh
 . tests/lib/tlshd.sh
+# shellcheck source=../../tests/lib/bg.sh
+. tests/lib/bg.sh
 tlshd_keyring "$@"
 
 B=$REPO/build/bin
@@ -27,9 +29,7 @@ T=$(mktemp -d /tmp/tlshd-host.XXXXXX)
 C=$T/certs
 PIDS=()
 cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	bg_stop_all
 	rm -rf "$T"
 }
 trap cleanup EXIT

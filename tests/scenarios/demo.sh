@@ -19,10 +19,7 @@
 #      not the protocol, sets these figures).
 #   5. One VERDICT line; exit 0 only when every check held.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
-. tests/lib/nfs.sh
+. tests/lib/hosts.sh
 
 W=/tmp/demo
 MARKER=RPCTLS-DEMO-SECRET-4b1d

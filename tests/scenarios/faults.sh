@@ -38,13 +38,7 @@
 # names) runs some, RPCTLS_FAULTS_MB (default 16) sizes the copies and
 # RPCTLS_FAULTS_RATE (MiB/s, default 2) paces them.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
-. tests/lib/nfs.sh
-. tests/lib/bg.sh
-. tests/lib/peer.sh
+. tests/lib/hosts.sh
 . tests/faults/lib.sh
 
 MB=${RPCTLS_FAULTS_MB:-16}

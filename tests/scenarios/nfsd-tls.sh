@@ -30,13 +30,8 @@
 # 6. 1500 mutual-TLS handshakes under a tight root key quota: tlshd keeps
 #    one key per certificate and an mtls mount still works.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
-. tests/lib/conformance.sh
+. tests/lib/hosts.sh
 
-PY=${PYTHON:-python3}
 SUITE=tests/pynfs-tls/testserver.py
 X=build/bin/rpctls-exports
 work=$(mktemp -d /tmp/nfsd-tls.XXXXXX)

@@ -17,15 +17,8 @@
 #    ssl) in the server namespace and relays to the real nfsd, so the
 #    independent TLS stack is checked against real NFS replies too.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
-. tests/lib/conformance.sh
-. tests/lib/bg.sh
-. tests/lib/peer.sh
+. tests/lib/hosts.sh
 
-PY=${PYTHON:-python3}
 SUITE=tests/pynfs-tls/testserver.py
 work=$(mktemp -d /tmp/pynfs-tls.XXXXXX)
 PIDS=()

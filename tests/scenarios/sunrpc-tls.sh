@@ -29,16 +29,8 @@
 #     the session (close_notify) mid-copy, reconnects fail until the agent
 #     is back, then probe + handshake again and the copy completes intact.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
-. tests/lib/conformance.sh
-. tests/lib/nfs.sh
-. tests/lib/bg.sh
-. tests/lib/peer.sh
+. tests/lib/hosts.sh
 
-PY=${PYTHON:-python3}
 SIZE_MB=${RPCTLS_NFS_SIZE_MB:-2}
 MARKER=RPCTLS-PLAINTEXT-MARKER-7f3a9c
 work=$(mktemp -d /tmp/sunrpc-tls.XXXXXX)

@@ -12,10 +12,7 @@
 #   | gnutls-cli ------------------------------------------------------^             |
 #   +-------------------------------------+      +------------------------------------+
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/bg.sh
-. tests/lib/tlshd.sh
+. tests/lib/hosts.sh
 . tests/lib/tlsh_test.sh
 # One session keyring for the script and both tlshd: they possess the keys.
 tlshd_keyring "$@"
@@ -23,15 +20,11 @@ tlshd_keyring "$@"
 L=/tmp/tlshd-vm
 C=$L/certs
 HS=$PWD/build/bin/tlshd-hstest
-PY=(python3 "$PWD/tlshd/tests/sslpeer.py")
+SSLPEER=(python3 "$PWD/tlshd/tests/sslpeer.py")
 rm -rf "$L"
 mkdir -p "$L"
 PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-}
+cleanup() { bg_stop_all; }
 trap cleanup EXIT
 
 for f in "$PWD/build/bin/tlshd" "$HS" "$PWD/build/bin/tlshd-hsbench"; do
@@ -136,7 +129,7 @@ data_case() {
 	[ "$(tls_stat client TlsTxSw)" -ge "$tx0" ] && [ "$(tls_stat client TlsRxSw)" -ge "$rx0" ] ||
 		tap_fail "$name: tls_stat went backwards"
 }
-PYS=("${PY[@]}" server 4433 --cert "$C/server.pem" --key "$C/server.key" --ca "$C/ca.pem")
+PYS=("${SSLPEER[@]}" server 4433 --cert "$C/server.pem" --key "$C/server.key" --ca "$C/ca.pem")
 GS=(gnutls-serv --echo -p 4433 --x509cafile "$C/ca.pem" --x509keyfile "$C/server.key")
 
 tx_before=$(tls_stat client TlsTxSw)
@@ -349,7 +342,7 @@ strict_alpn server "$L/server.conf" off
 server_case "server_x509, client with ALPN h2 only: EPROTONOSUPPORT" -93 server_x509 \
 	cert=$SCERT privkey=$SKEY -- gnutls-cli -p 2049 --x509cafile "$C/ca.pem" --alpn h2 server.test
 bg_stop "$CLI"
-PYC=("${PY[@]}" client 192.0.2.1 2049 --ca "$C/ca.pem" --name server.test \
+PYC=("${SSLPEER[@]}" client 192.0.2.1 2049 --ca "$C/ca.pem" --name server.test \
 	--send $'ping-from-the-peer\n' --expect pong-from-the-kernel)
 server_case "server_x509 vs OpenSSL client" 0 server_x509 cert=$SCERT privkey=$SKEY -- "${PYC[@]}"
 server_data "server_x509 vs OpenSSL client"

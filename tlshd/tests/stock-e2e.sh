@@ -19,11 +19,7 @@
 # check names its cause: the agent's audit line (type, status, peer
 # identity, ALPN), the mount's error, the kernel's kTLS counters.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/bg.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
+. tests/lib/hosts.sh
 tlshd_keyring "$@"
 
 CERTS=${1:?usage: stock-e2e.sh CERTDIR}

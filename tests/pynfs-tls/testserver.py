@@ -237,6 +237,19 @@ def t_probe_starttls(env):
     return detail
 
 
+def _badcred(c, msg):
+    """Call msg on c (then closed): the reply must be AUTH_BADCRED."""
+    with c:
+        try:
+            r = c.call(msg)
+        except Closed as e:
+            raise Fail("no reply: %s" % e) from None
+    if r.reply_stat == rpc.MSG_DENIED and r.reject_stat == rpc.AUTH_ERROR and \
+            r.auth_stat == rpc.AUTH_BADCRED:
+        return r.describe()
+    raise Fail("want MSG_DENIED AUTH_ERROR AUTH_BADCRED, got " + r.describe())
+
+
 @test("PROBE3", "probe", "4.1")
 def t_probe_nonnull(env):
     """AUTH_TLS on a non-NULL procedure is rejected with AUTH_BADCRED"""
@@ -245,33 +258,13 @@ def t_probe_nonnull(env):
                               nfs.encode_compound([nfs.putrootfh()]), rpc.TLS_CRED)
     else:
         msg = rpc.encode_call(env.xid(), nfs.NFS_PROGRAM, 3, 1, b"\0\0\0\0", rpc.TLS_CRED)
-    c = env.connect()
-    try:
-        r = c.call(msg)
-    except Closed as e:
-        raise Fail("no reply: %s" % e) from None
-    finally:
-        c.close()
-    if r.reply_stat == rpc.MSG_DENIED and r.reject_stat == rpc.AUTH_ERROR and \
-            r.auth_stat == rpc.AUTH_BADCRED:
-        return r.describe()
-    raise Fail("want MSG_DENIED AUTH_ERROR AUTH_BADCRED, got " + r.describe())
+    return _badcred(env.connect(), msg)
 
 
 @test("PROBE4", "probe", "4.1", deps=["TLS1"], tls=True)
 def t_probe_in_tls(env):
     """A probe inside an established TLS session is rejected with AUTH_BADCRED"""
-    c = env.tls_conn()
-    try:
-        r = c.call(env.probe_msg())
-    except Closed as e:
-        raise Fail("no reply: %s" % e) from None
-    finally:
-        c.close()
-    if r.reply_stat == rpc.MSG_DENIED and r.reject_stat == rpc.AUTH_ERROR and \
-            r.auth_stat == rpc.AUTH_BADCRED:
-        return r.describe()
-    raise Fail("want MSG_DENIED AUTH_ERROR AUTH_BADCRED, got " + r.describe())
+    return _badcred(env.tls_conn(), env.probe_msg())
 
 
 # ---------------------------------------------------------------------------
@@ -703,6 +696,15 @@ def _compound_ok(env, c, ops, what, minor=0):
         time.sleep(1)
 
 
+def _cleanup(env, c, ops, what, minorversion=0):
+    """A COMPOUND that undoes a test's state: whether it works does not
+    change the test's result."""
+    try:
+        env.compound(c, ops, what, minorversion)
+    except (Fail, Closed, rpc.RPCError):
+        pass
+
+
 def _v4_io(env, c, how):
     """SETCLIENTID, OPEN (create), WRITE, READ, CLOSE, REMOVE in --export."""
     name = "pynfs-tls.%d.%d" % (os.getpid(), env.xid())
@@ -741,10 +743,7 @@ def _v4_io(env, c, how):
                        % (how, len(got), len(data)))
         _compound_ok(env, c, [nfs.putfh(fh), nfs.close(seqid, sid)], "CLOSE " + how)
     finally:
-        try:
-            env.compound(c, dirops + [nfs.remove(name)], "REMOVE " + how)
-        except (Fail, Closed, rpc.RPCError):
-            pass
+        _cleanup(env, c, dirops + [nfs.remove(name)], "REMOVE " + how)
     return "created %s, wrote and read back %d bytes %s" % (name, len(data), how)
 
 
@@ -831,15 +830,9 @@ def _v41_recall(env, c, how):
         return "delegation recalled: CB_COMPOUND arrived %s (%d bytes)" % (how, len(call.args))
     finally:
         for ops in cleanup:
-            try:
-                env.compound(c, seq_ops(ops), "cleanup", 1)
-            except (Fail, Closed, rpc.RPCError):
-                pass
+            _cleanup(env, c, seq_ops(ops), "cleanup", 1)
         for op in (nfs.destroy_session(sid), nfs.destroy_clientid(eid["clientid"])):
-            try:
-                env.compound(c, [op], "cleanup", 1)
-            except (Fail, Closed, rpc.RPCError):
-                pass
+            _cleanup(env, c, [op], "cleanup", 1)
 
 
 @test("V41CB", "v4", "-", deps=["V4LOOKUP"])
@@ -863,24 +856,29 @@ def t_v3_null(env):
         return env.rpc(c, env.null(vers=3), "NFSv3 NULL").describe()
 
 
-@test("V3MNT", "v3", "-", deps=["V3NULL"])
-def t_v3_mnt(env):
-    """MOUNT v3 MNT of --export (portmapper on port 111) gives a file handle"""
-    if not env.args.export:
-        raise Skip("no --export path given")
+def _v3_mnt(env, path):
+    """MNT then UMNT of path in cleartext (mountd's port from the portmapper):
+    (file handle, auth flavors, mountd's port)."""
     try:
         port = _mountd_port(env)
         c = tlsio.Conn.connect(env.host, port, env.timeout, env.privileged)
     except ConnectionError as e:
         raise Fail(str(e)) from None
-    try:
-        r = env.rpc(c, nfs.mnt_call(env.xid(), env.args.export), "MNT")
+    with c:
+        r = env.rpc(c, nfs.mnt_call(env.xid(), path), "MNT")
         st, fh, flavors = nfs.decode_mnt(r.results)
         if st != 0:
-            raise Fail("MNT %s: mountstat3 %d" % (env.args.export, st))
-        env.rpc(c, nfs.umnt_call(env.xid(), env.args.export), "UMNT")
-    finally:
-        c.close()
+            raise Fail("MNT %s: mountstat3 %d" % (path, st))
+        env.rpc(c, nfs.umnt_call(env.xid(), path), "UMNT")
+    return fh, flavors, port
+
+
+@test("V3MNT", "v3", "-", deps=["V3NULL"])
+def t_v3_mnt(env):
+    """MOUNT v3 MNT of --export (portmapper on port 111) gives a file handle"""
+    if not env.args.export:
+        raise Skip("no --export path given")
+    fh, flavors, port = _v3_mnt(env, env.args.export)
     env.state["v3fh"] = fh
     return "fh %d bytes, flavors %r (mountd port %d)" % (len(fh), flavors, port)
 
@@ -998,20 +996,7 @@ def t_policy_putfh(env):
 
 def _v3_tls_export_fh(env):
     """MNT of --tls-export3 (MOUNT is never protected): its file handle."""
-    try:
-        port = _mountd_port(env)
-        c = tlsio.Conn.connect(env.host, port, env.timeout, env.privileged)
-    except ConnectionError as e:
-        raise Fail(str(e)) from None
-    try:
-        r = env.rpc(c, nfs.mnt_call(env.xid(), env.args.tls_export3), "MNT")
-        st, fh, _ = nfs.decode_mnt(r.results)
-        if st != 0:
-            raise Fail("MNT %s: mountstat3 %d" % (env.args.tls_export3, st))
-        env.rpc(c, nfs.umnt_call(env.xid(), env.args.tls_export3), "UMNT")
-    finally:
-        c.close()
-    return fh
+    return _v3_mnt(env, env.args.tls_export3)[0]
 
 
 @test("POL7", "policy v3", "6.1", deps=["V3MNT"], tls=True)

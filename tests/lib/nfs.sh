@@ -5,6 +5,9 @@
 #                          made in a private mount namespace vanishes: the
 #                          directory would then silently be local.)
 #   nfs_reads MNT          READ operations of the mount so far (mountstats)
+#   nfs_write_check MNT FILE TEXT
+#                          TEXT written to MNT/FILE is what the server's
+#                          export holds; the file is removed again
 #   xprtsec_policy POLICY  the TLS policy of nfsd's export $NFSD_EXPORT
 #                          (exports(5) xprtsec=, e.g. tls:mtls) through
 #                          nfsd's table /proc/fs/nfsd/xprtsec (kernel/patches
@@ -19,6 +22,13 @@ is_nfs_mount() {
 nfs_reads() {
 	awk -v m="$1" '$1 == "device" { on = ($5 == m) } on && $1 == "READ:" { print $2; exit }' \
 		/proc/self/mountstats
+}
+
+nfs_write_check() {
+	echo "$3" >"$1/$2" && sync || { echo "writing $1/$2 failed"; return 1; }
+	[ "$(cat "$NFSD_EXPORT/$2")" = "$3" ] ||
+		{ echo "the server's copy of $2 differs"; return 1; }
+	rm -f "$1/$2"
 }
 
 xprtsec_policy() {

@@ -9,12 +9,7 @@
 # STARTTLS (peer.py), untrusted, expired, name mismatch, client certificate
 # required, WRONGSEC (nfsd's per-export policy) both ways.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/nfs.sh
-. tests/lib/tlshd.sh
-. tests/lib/bg.sh
+. tests/lib/hosts.sh
 R=build/bin/rpctls
 
 # --- install into the guest's (overlay) root ---------------------------------
@@ -51,8 +46,7 @@ plain() { # NAME TYPE OPTS
 	mkdir -p "$mnt"
 	in_ns client mount -t "$2" -o "$3" "server.test:$NFSD_EXPORT" "$mnt" || return 1
 	is_nfs_mount "$mnt" || { echo "$mnt is not an NFS mount"; return 1; }
-	echo "$1" >"$mnt/$1.txt" && [ "$(cat "$NFSD_EXPORT/$1.txt")" = "$1" ] || return 1
-	rm -f "$mnt/$1.txt"
+	nfs_write_check "$mnt" "$1.txt" "$1" || return 1
 	in_ns client umount "$mnt"
 }
 tap_run "plain NFSv4.2 mount through the helper" plain v42 nfs4 vers=4.2
@@ -95,8 +89,7 @@ tls_mount() { # NAME OPTS -> mounted at /mnt/NAME, a file written and read back
 	is_nfs_mount "$mnt" || { echo "$mnt is not an NFS mount"; return 1; }
 	grep " $mnt " /proc/mounts | grep -q "xprtsec=${3:-tls}" ||
 		{ echo "no xprtsec=${3:-tls} in $(grep " $mnt " /proc/mounts)"; return 1; }
-	echo "$1" >"$mnt/$1.txt" && [ "$(cat "$NFSD_EXPORT/$1.txt")" = "$1" ] || return 1
-	rm -f "$mnt/$1.txt"
+	nfs_write_check "$mnt" "$1.txt" "$1" || return 1
 }
 tls_section() {
 	mkdir -p "$TLSDIR"
@@ -203,20 +196,10 @@ named_failure() {
 	fi
 }
 
-# peer.py (tests/pynfs-tls) in "server" on port 20049, relaying to nfsd
-PEERPID=
-peer_start() {
-	rm -f "$TLSDIR/peer.port"
-	nsenter --net=/run/netns/server python3 tests/pynfs-tls/peer.py \
-		--listen "$SERVER_IP4:20049" --backend "$SERVER_IP4:2049" \
-		--cert "$TLSDIR/server.pem" --key "$TLSDIR/server.key" \
-		--port-file "$TLSDIR/peer.port" "$@" >"$TLSDIR/peer.log" 2>&1 &
-	PEERPID=$!
-	until_true 10 test -s "$TLSDIR/peer.port" && return 0
-	echo "# peer.py did not start: $(tail -3 "$TLSDIR/peer.log")"
-	return 1
-}
-peer_stop() { [ -z "$PEERPID" ] || { kill "$PEERPID" 2>/dev/null; wait "$PEERPID" 2>/dev/null; PEERPID=; }; }
+# peer.py (tests/pynfs-tls) in "server" on port 20049, relaying to nfsd;
+# its log is $TLSDIR/peer.log
+peer_start() { PEER_DIR=$TLSDIR peer_py_start peer 20049 "$@"; }
+peer_stop() { peer_py_stop peer; }
 
 peer_section() {
 	# timeo/retrans: a server that ends each session right after the

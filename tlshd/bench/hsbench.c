@@ -812,14 +812,13 @@ int main(int argc, char **argv)
 	struct sample_set sets[MAX_LEVELS][NPATHS];
 	unsigned int r, l, p, failed = 0;
 	const char *serve_port = NULL;
+	char default_levels[] = "1,8,64";
 	double ms_per_tick;
 	int c;
 
 	bench_prog = "tlshd-hsbench";
-	opt.levels[0] = 1;
-	opt.levels[1] = 8;
-	opt.levels[2] = 64;
-	opt.nlevels = 3;
+	opt.nlevels = bench_levels(default_levels, opt.levels, MAX_LEVELS,
+				   MAX_J);
 	while ((c = getopt_long(argc, argv, "n:j:r:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':

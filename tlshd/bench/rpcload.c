@@ -493,11 +493,12 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int port = 2049, failed = 0, l;
+	char default_levels[] = "1";
 	int c;
 
 	bench_prog = "tlshd-rpcload";
-	opt.levels[0] = 1;
-	opt.nlevels = 1;
+	opt.nlevels = bench_levels(default_levels, opt.levels, MAX_LEVELS,
+				   MAX_J);
 	while ((c = getopt_long(argc, argv, "n:j:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':

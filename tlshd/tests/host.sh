@@ -98,24 +98,25 @@ for w in 1 4; do
 		grep '^not ok' <<<"$out" | sed 's/^/#   /'
 	fi
 done
+# sanitized NAME BINARY WORKERS REPORT: tlshd-nltest built with a sanitizer
+# passes every case and the sanitizer reports nothing (REPORT: an ERE)
+sanitized() {
+	local out rc
+	out=$("$2" "$C" "$3" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && ! grep -qE "$4" <<<"$out"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1: exit $rc"
+		grep -A12 -E "$4|^not ok" <<<"$out" | head -n 40 | sed 's/^/#   /'
+	fi
+}
 if command -v clang >/dev/null; then
 	if out=$(make -s -C tlshd BUILD="$REPO/build" sanitize 2>&1); then
-		out=$("$B/tlshd-nltest-tsan" "$C" 4 2>&1)
-		rc=$?
-		if [ $rc -eq 0 ] && ! grep -q 'WARNING: ThreadSanitizer' <<<"$out"; then
-			tap_ok "tlshd-nltest under ThreadSanitizer, 4 workers: no data race"
-		else
-			tap_fail "tlshd-nltest under ThreadSanitizer: exit $rc"
-			grep -A12 'WARNING: ThreadSanitizer\|^not ok' <<<"$out" | head -n 40 | sed 's/^/#   /'
-		fi
-		out=$("$B/tlshd-nltest-asan" "$C" 3 2>&1)
-		rc=$?
-		if [ $rc -eq 0 ] && ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' <<<"$out"; then
-			tap_ok "tlshd-nltest under AddressSanitizer, UBSan, LeakSanitizer: clean"
-		else
-			tap_fail "tlshd-nltest under ASan/UBSan: exit $rc"
-			grep -A12 'ERROR: \|runtime error\|^not ok' <<<"$out" | head -n 40 | sed 's/^/#   /'
-		fi
+		sanitized "tlshd-nltest under ThreadSanitizer, 4 workers: no data race" \
+			"$B/tlshd-nltest-tsan" 4 'WARNING: ThreadSanitizer'
+		sanitized "tlshd-nltest under AddressSanitizer, UBSan, LeakSanitizer: clean" \
+			"$B/tlshd-nltest-asan" 3 'ERROR: (Address|Leak)Sanitizer|runtime error'
 	else
 		tap_fail "sanitize: build failed"
 		printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'

@@ -173,10 +173,7 @@ class Conn:
             except ssl.SSLWantReadError:
                 pass
             except ssl.SSLError as e:
-                try:
-                    self._flush()
-                except Closed:
-                    pass
+                self._flush_after_error()
                 raise HandshakeError("tls-error", _ssl_reason(e)) from None
             try:
                 self._flush()
@@ -186,6 +183,14 @@ class Conn:
             if not data:
                 raise HandshakeError("eof", "peer closed TCP during the handshake")
             self.inbio.write(data)
+
+    def _flush_after_error(self):
+        """Send what TLS has queued after an error (its alert, say): the
+        peer may be gone already."""
+        try:
+            self._flush()
+        except Closed:
+            pass
 
     def send(self, data):
         """Send bytes: one TLS write (one or more TLS records) or cleartext."""
@@ -223,10 +228,7 @@ class Conn:
             except ssl.SSLEOFError:
                 raise Closed("eof", "peer closed TCP without close_notify") from None
             except ssl.SSLError as e:
-                try:
-                    self._flush()
-                except Closed:
-                    pass
+                self._flush_after_error()
                 raise Closed("tls-error", _ssl_reason(e)) from None
             self._flush()
             data = self._recv_raw(deadline - time.monotonic())
@@ -272,10 +274,7 @@ class Conn:
             except ssl.SSLEOFError:
                 return b"".join(out), Closed("eof", "peer closed TCP without close_notify")
             except ssl.SSLError as e:
-                try:
-                    self._flush()
-                except Closed:
-                    pass
+                self._flush_after_error()
                 return b"".join(out), Closed("tls-error", _ssl_reason(e))
         try:
             self._flush()

@@ -42,8 +42,7 @@ def conn(s):
             data = s.recv(65536)
             if not data:
                 break
-            rr.feed(data)
-            while (m := rr.next_record()) is not None:
+            for m in rr.records(data):
                 s.sendall(rpc.frame(reply(m)))
     except (OSError, struct.error, rpc.RecordError):
         pass

@@ -18,13 +18,10 @@
 # Environment: RPCTLS_BENCH_HS (handshakes per path and level, 200),
 # RPCTLS_BENCH_J (concurrency levels, "1,8,64"), RPCTLS_BENCH_STALLED (100).
 cd "$(dirname "$0")/../.." || exit 1
-if [ "${TLSHD_BENCH_KEYRING:-}" != 1 ]; then
-	export TLSHD_BENCH_KEYRING=1
-	exec keyctl session - "$0" "$@"
-fi
 . tests/lib/netns.sh
 . tests/lib/bg.sh
 . tests/lib/tlshd.sh
+tlshd_keyring "$@"
 set -e
 HS=${RPCTLS_BENCH_HS:-200}
 J=${RPCTLS_BENCH_J:-1,8,64}
@@ -34,10 +31,8 @@ D=/tmp/tlshd-bench
 DBG=/sys/kernel/debug/tlsh_test
 PIDS=()
 cleanup() {
-	local p
 	tlshd_stop_all
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	bg_stop_all
 }
 trap cleanup EXIT
 

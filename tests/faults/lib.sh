@@ -71,13 +71,7 @@ server_reboot() {
 	sleep "$down"
 	ip netns add server
 	in_ns server ip link set lo up
-	ip link add veth-s netns server type veth peer name veth-c netns client
-	in_ns server ip addr add "$SERVER_IP4/24" dev veth-s
-	in_ns client ip addr add "$CLIENT_IP4/24" dev veth-c
-	in_ns server ip -6 addr add "$SERVER_IP6/64" dev veth-s nodad
-	in_ns client ip -6 addr add "$CLIENT_IP6/64" dev veth-c nodad
-	in_ns server ip link set veth-s up
-	in_ns client ip link set veth-c up
+	netns_link
 	NFSD_KEEP_GRACE=1 NFSD_PRE_START=cld_start nfsd_start || return 1
 	tlshd_start server "$TLSHD_DIR/server.conf"
 }

@@ -23,6 +23,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
 . tests/lib/nfsd.sh
+. tests/lib/conformance.sh
 . tests/pair/net.sh
 PKI=/run/pair/pki
 
@@ -128,9 +129,7 @@ freebsd_style_client() {
 		V4TLS1 V4TLS2 V41TLS V3TLS1 >/run/pair/fb-client.out 2>&1 ||
 		fail "the suite failed: $(grep -E 'FAIL|OMIT' /run/pair/fb-client.out | head -n 3)"
 	for code in V4TLS1 V4TLS2 V41TLS V3TLS1; do
-		st=$(python3 -c 'import json, sys
-print([t["status"] for t in json.load(open(sys.argv[1]))["tests"] if t["code"] == sys.argv[2]][0])' \
-			/run/pair/fb-client.json "$code")
+		st=$(conformance "$code" /run/pair/fb-client.json)
 		[ "$st" = PASS ] || fail "$code: $st"
 	done
 	[ "$(alpn_none server)" -ge $((n0 + 4)) ] || fail "our server's alpn_none: $n0 -> $(alpn_none server)"

@@ -26,13 +26,9 @@ in_ns() {
 	nsenter --net=/run/netns/"$ns" "$@"
 }
 
-netns_setup() {
-	local ns
-	for ns in server client; do
-		ip netns del "$ns" 2>/dev/null || true
-		ip netns add "$ns"
-		in_ns "$ns" ip link set lo up
-	done
+# netns_link: the veth pair between the two hosts, addressed and up (again
+# after a host's namespace was deleted, as a server reboot does)
+netns_link() {
 	ip link add veth-s netns server type veth peer name veth-c netns client
 	in_ns server ip addr add "$SERVER_IP4/24" dev veth-s
 	in_ns client ip addr add "$CLIENT_IP4/24" dev veth-c
@@ -40,6 +36,16 @@ netns_setup() {
 	in_ns client ip -6 addr add "$CLIENT_IP6/64" dev veth-c nodad
 	in_ns server ip link set veth-s up
 	in_ns client ip link set veth-c up
+}
+
+netns_setup() {
+	local ns
+	for ns in server client; do
+		ip netns del "$ns" 2>/dev/null || true
+		ip netns add "$ns"
+		in_ns "$ns" ip link set lo up
+	done
+	netns_link
 	grep -q server.test /etc/hosts || cat >>/etc/hosts <<HOSTS
 $SERVER_IP4	server.test server
 $CLIENT_IP4	client.test client

@@ -3,12 +3,24 @@
 #
 #   tlshd_pki DIR              throw-away CA and certificates (tlshd/tests/mkcerts.sh)
 #                              plus DIR/client.conf and DIR/server.conf
+#   tlshd_conf FILE SECTION KEY=VALUE...
+#                              a tlshd.conf with one section (e.g.
+#                              authenticate.client) and these keys
 #   tlshd_start NS [CONF]      start build/bin/tlshd in namespace NS (default
 #                              conf: DIR/NS.conf), log to DIR/tlshd-NS.log,
 #                              wait until it listens; pid in TLSHD_PID[NS];
 #                              $TLSHD_ARGS (e.g. "-w 1") goes on its command line
+#   tlshd_listening NS [0|1]   does an agent listen for AF_INET in NS (1, the
+#                              default), or does none (0)?
 #   tlshd_stop NS              stop it (SIGTERM, then wait)
 #   tlshd_stop_all             stop every agent started here
+#
+# Keys for the agents (also on the host, without netns.sh):
+#   tlshd_keyring "$@"         first thing in a script: run it again in a
+#                              session keyring of its own, so that the keys
+#                              it adds are possessed by it and the agents it
+#                              starts, and vanish afterwards
+#   hex2bin HEX                the bytes (a PSK from mkcerts.sh's psk.hex)
 #
 # server.conf presents server.pem and trusts ca.pem for client certificates;
 # client.conf trusts ca.pem and presents client.pem when the kernel asks for
@@ -24,23 +36,29 @@ tlshd_pki() {
 		echo "tlshd_pki: mkcerts.sh failed: $(tail -2 "$TLSHD_DIR/mkcerts.log")" >&2
 		return 1
 	fi
-	cat >"$TLSHD_DIR/client.conf" <<EOC
-[authenticate.client]
-x509.truststore = $TLSHD_DIR/ca.pem
-x509.certificate = $TLSHD_DIR/client.pem
-x509.private_key = $TLSHD_DIR/client.key
-EOC
-	cat >"$TLSHD_DIR/server.conf" <<EOC
-[authenticate.server]
-x509.truststore = $TLSHD_DIR/ca.pem
-x509.certificate = $TLSHD_DIR/server.pem
-x509.private_key = $TLSHD_DIR/server.key
-EOC
+	tlshd_conf "$TLSHD_DIR/client.conf" authenticate.client "x509.truststore=$TLSHD_DIR/ca.pem" \
+		"x509.certificate=$TLSHD_DIR/client.pem" "x509.private_key=$TLSHD_DIR/client.key"
+	tlshd_conf "$TLSHD_DIR/server.conf" authenticate.server "x509.truststore=$TLSHD_DIR/ca.pem" \
+		"x509.certificate=$TLSHD_DIR/server.pem" "x509.private_key=$TLSHD_DIR/server.key"
 }
 
-# tlshd_listening NS: does an agent listen for AF_INET in NS?
+tlshd_conf() {
+	local f=$1 kv
+	echo "[$2]" >"$f"
+	shift 2
+	for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}" >>"$f"; done
+}
+
+tlshd_keyring() {
+	[ "${RPCTLS_TEST_KEYRING:-}" != 1 ] || return 0
+	export RPCTLS_TEST_KEYRING=1
+	exec keyctl session - "$0" "$@"
+}
+
+hex2bin() { python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$1"; }
+
 tlshd_listening() {
-	[ "$(in_ns "$1" awk '$1 == "listener_inet" { print $2 }' /proc/net/tlsh 2>/dev/null)" = 1 ]
+	[ "$(in_ns "$1" awk '$1 == "listener_inet" { print $2 }' /proc/net/tlsh 2>/dev/null)" = "${2:-1}" ]
 }
 
 tlshd_start() {

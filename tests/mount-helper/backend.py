@@ -7,10 +7,15 @@ NFSv4 COMPOUND) answers SUCCESS with COMPOUND status STATUS.  STATUS
 
     python3 backend.py PORTFILE [STATUS|hostile-verifier]
 """
+import os
 import socket
 import struct
 import sys
 import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "pynfs-tls"))
+import rpc  # noqa: E402  (record marking)
 
 hostile = len(sys.argv) > 2 and sys.argv[2] == "hostile-verifier"
 status = int(sys.argv[2]) if len(sys.argv) > 2 and not hostile else 0
@@ -19,37 +24,29 @@ ls.bind(("127.0.0.1", 0))
 ls.listen(16)
 with open(sys.argv[1] + ".tmp", "w") as f:
     f.write(str(ls.getsockname()[1]))
-import os  # noqa: E402
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 
 
-def rd(s, n):
-    b = b""
-    while len(b) < n:
-        d = s.recv(n - len(b))
-        if not d:
-            raise EOFError
-        b += d
-    return b
+def reply(m):
+    xid, _, _, prog, vers, proc = struct.unpack(">6I", m[:24])
+    if hostile and proc != 0:
+        return struct.pack(">7I", xid, 1, 0, 0, 0xFFFFFFE8, 0, 0)
+    body = b"" if proc == 0 else struct.pack(">III", status, 0, 0)
+    return struct.pack(">6I", xid, 1, 0, 0, 0, 0) + body
 
 
 def conn(s):
+    rr = rpc.RecordReader()
     try:
         while True:
-            m = b""
-            while True:
-                h, = struct.unpack(">I", rd(s, 4))
-                m += rd(s, h & 0x7fffffff)
-                if h & 0x80000000:
-                    break
-            xid, _, _, prog, vers, proc = struct.unpack(">6I", m[:24])
-            body = b"" if proc == 0 else struct.pack(">III", status, 0, 0)
-            r = struct.pack(">6I", xid, 1, 0, 0, 0, 0) + body
-            if hostile and proc != 0:
-                r = struct.pack(">7I", xid, 1, 0, 0, 0xFFFFFFE8, 0, 0)
-            s.sendall(struct.pack(">I", 0x80000000 | len(r)) + r)
-    except (EOFError, OSError, struct.error):
-        s.close()
+            data = s.recv(65536)
+            if not data:
+                break
+            for m in rr.records(data):
+                s.sendall(rpc.frame(reply(m)))
+    except (OSError, struct.error, rpc.RecordError):
+        pass
+    s.close()
 
 
 while True:

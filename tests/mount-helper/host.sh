@@ -8,15 +8,14 @@
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/lib/tap.sh"
+. "$REPO/tests/lib/bg.sh"
 BUILD=${BUILD:-$REPO/build}
 R=$BUILD/bin/rpctls
 PEER=$REPO/tests/pynfs-tls/peer.py
 T=$(mktemp -d /tmp/rpctls-mh.XXXXXX)
 PIDS=()
 cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	bg_stop_all
 	rm -rf "$T"
 }
 trap cleanup EXIT

@@ -7,6 +7,7 @@
   portmapper v2 (RFC 1833): GETPORT
 """
 
+import functools
 import struct
 
 import rpc
@@ -419,27 +420,39 @@ class CompoundResult:
         return None
 
 
-def decode_compound(data):
-    try:
-        u = rpc.Unpacker(data, strict_padding=False)
-        status = u.unpack_uint()
-        tag = u.unpack_string()
-        n = u.unpack_uint()
-        results = []
-        for _ in range(n):
-            op = u.unpack_uint()
-            st = u.unpack_uint()
-            res = None
-            if st == NFS4_OK:
-                if op not in _RESOK:
-                    raise rpc.XDRError("no decoder for the result of operation %d" % op)
-                res = _RESOK[op](u)
-            results.append((op, st, res))
-            if st != NFS4_OK:
-                break
-        return CompoundResult(status, tag, results)
-    except rpc.XDRError as e:
-        raise rpc.RPCError("malformed COMPOUND reply: %s" % e) from None
+def _reply(what):
+    """Decorator for a reply decoder: it is given an Unpacker over the reply
+    and callers pass the bytes; malformed XDR becomes an RPCError naming the
+    reply (what)."""
+    def wrap(decode):
+        @functools.wraps(decode)
+        def decode_bytes(data):
+            try:
+                return decode(rpc.Unpacker(data, strict_padding=False))
+            except rpc.XDRError as e:
+                raise rpc.RPCError("malformed %s reply: %s" % (what, e)) from None
+        return decode_bytes
+    return wrap
+
+
+@_reply("COMPOUND")
+def decode_compound(u):
+    status = u.unpack_uint()
+    tag = u.unpack_string()
+    n = u.unpack_uint()
+    results = []
+    for _ in range(n):
+        op = u.unpack_uint()
+        st = u.unpack_uint()
+        res = None
+        if st == NFS4_OK:
+            if op not in _RESOK:
+                raise rpc.XDRError("no decoder for the result of operation %d" % op)
+            res = _RESOK[op](u)
+        results.append((op, st, res))
+        if st != NFS4_OK:
+            break
+    return CompoundResult(status, tag, results)
 
 
 def compound_call(xid, ops, cred=None, minorversion=0):
@@ -458,50 +471,46 @@ def v3_getattr_call(xid, fh, cred=None):
     return rpc.encode_call(xid, NFS_PROGRAM, 3, 1, p.get_buffer(), cred or rpc.auth_sys())
 
 
-def decode_v3_getattr(data):
+@_reply("GETATTR3")
+def decode_v3_getattr(u):
     """(nfsstat3, dict of attributes or None)."""
-    try:
-        u = rpc.Unpacker(data, strict_padding=False)
-        st = u.unpack_uint()
-        if st != 0:
-            return st, None
-        a = {"type": u.unpack_uint(), "mode": u.unpack_uint(), "nlink": u.unpack_uint(),
-             "uid": u.unpack_uint(), "gid": u.unpack_uint(), "size": u.unpack_uhyper(),
-             "used": u.unpack_uhyper(), "rdev": (u.unpack_uint(), u.unpack_uint()),
-             "fsid": u.unpack_uhyper(), "fileid": u.unpack_uhyper()}
-        for t in ("atime", "mtime", "ctime"):
-            a[t] = (u.unpack_uint(), u.unpack_uint())
-        u.done()
-        return st, a
-    except rpc.XDRError as e:
-        raise rpc.RPCError("malformed GETATTR3 reply: %s" % e) from None
+    st = u.unpack_uint()
+    if st != 0:
+        return st, None
+    a = {"type": u.unpack_uint(), "mode": u.unpack_uint(), "nlink": u.unpack_uint(),
+         "uid": u.unpack_uint(), "gid": u.unpack_uint(), "size": u.unpack_uhyper(),
+         "used": u.unpack_uhyper(), "rdev": (u.unpack_uint(), u.unpack_uint()),
+         "fsid": u.unpack_uhyper(), "fileid": u.unpack_uhyper()}
+    for t in ("atime", "mtime", "ctime"):
+        a[t] = (u.unpack_uint(), u.unpack_uint())
+    u.done()
+    return st, a
+
+
+def _mount_call(xid, proc, path, cred):
+    p = rpc.Packer()
+    p.pack_string(path, 1024)
+    return rpc.encode_call(xid, MOUNT_PROGRAM, 3, proc, p.get_buffer(), cred or rpc.auth_sys())
 
 
 def mnt_call(xid, path, cred=None):
-    p = rpc.Packer()
-    p.pack_string(path, 1024)
-    return rpc.encode_call(xid, MOUNT_PROGRAM, 3, 1, p.get_buffer(), cred or rpc.auth_sys())
+    return _mount_call(xid, 1, path, cred)
 
 
-def decode_mnt(data):
+@_reply("MNT")
+def decode_mnt(u):
     """(mountstat3, file handle or None, auth flavors)."""
-    try:
-        u = rpc.Unpacker(data, strict_padding=False)
-        st = u.unpack_uint()
-        if st != 0:
-            return st, None, []
-        fh = u.unpack_opaque(64)
-        flavors = u.unpack_array(u.unpack_int)
-        u.done()
-        return st, fh, flavors
-    except rpc.XDRError as e:
-        raise rpc.RPCError("malformed MNT reply: %s" % e) from None
+    st = u.unpack_uint()
+    if st != 0:
+        return st, None, []
+    fh = u.unpack_opaque(64)
+    flavors = u.unpack_array(u.unpack_int)
+    u.done()
+    return st, fh, flavors
 
 
 def umnt_call(xid, path, cred=None):
-    p = rpc.Packer()
-    p.pack_string(path, 1024)
-    return rpc.encode_call(xid, MOUNT_PROGRAM, 3, 3, p.get_buffer(), cred or rpc.auth_sys())
+    return _mount_call(xid, 3, path, cred)
 
 
 def getport_call(xid, prog, vers, prot=IPPROTO_TCP):
@@ -511,11 +520,8 @@ def getport_call(xid, prog, vers, prot=IPPROTO_TCP):
     return rpc.encode_call(xid, PMAP_PROGRAM, 2, 3, p.get_buffer())
 
 
-def decode_getport(data):
-    try:
-        u = rpc.Unpacker(data, strict_padding=False)
-        port = u.unpack_uint()
-        u.done()
-        return port
-    except rpc.XDRError as e:
-        raise rpc.RPCError("malformed GETPORT reply: %s" % e) from None
+@_reply("GETPORT")
+def decode_getport(u):
+    port = u.unpack_uint()
+    u.done()
+    return port

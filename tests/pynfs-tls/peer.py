@@ -218,12 +218,7 @@ class Peer:
                          "and the ClientHello: discarded, connection dropped (RFC 9289 4.1)"
                          % len(data))
                 return None
-            if data:
-                c.reader.feed(data)
-            while True:
-                rec = c.reader.next_record()
-                if rec is None:
-                    break
+            for rec in c.reader.records(data):
                 if self.cleartext_record(n, c, st, rec):
                     starttls_sent = True
                     if c.reader.next_record() is not None or c.reader.pending():
@@ -321,12 +316,7 @@ class Peer:
 
     def tls_input(self, n, c, st, data, closed):
         """Application bytes from the client; False ends the connection."""
-        if data:
-            c.reader.feed(data)
-        while True:
-            rec = c.reader.next_record()
-            if rec is None:
-                break
+        for rec in c.reader.records(data):
             if not self.tls_record(n, c, st, rec):
                 return False
         if closed:
@@ -402,12 +392,7 @@ class Peer:
     def relay_backend(self, n, c, st, tls):
         b = st["backend"]
         data, closed = b.recv_ready()
-        if data:
-            st["breader"].feed(data)
-        while True:
-            rec = st["breader"].next_record()
-            if rec is None:
-                break
+        for rec in st["breader"].records(data):
             if tls and st["mode"] == "plaintext-after-handshake":
                 c.send_raw(rpc.frame(rec))
                 kind = "reply" if rpc.msg_type(rec) == rpc.REPLY else "backchannel call"

@@ -503,6 +503,16 @@ class RecordReader:
         """The oldest complete record, or None."""
         return self._records.pop(0) if self._records else None
 
+    def records(self, data=b""):
+        """feed(data), then each complete record, oldest first."""
+        if data:
+            self.feed(data)
+        while True:
+            rec = self.next_record()
+            if rec is None:
+                return
+            yield rec
+
     def pending(self):
         """Bytes held that do not yet form a complete record."""
         return len(self._buf) + self._size

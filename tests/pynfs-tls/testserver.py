@@ -210,11 +210,8 @@ def _expect_refused(env, ctx, what, hostname=None):
 @test("PROBE1", "probe", "4.1")
 def t_probe_format(env):
     """The AUTH_TLS probe gets a well-formed answer"""
-    c = env.connect()
-    try:
+    with env.connect() as c:
         r = env.probe(c)
-    finally:
-        c.close()
     verdict, detail = rpc.probe_verdict(r)
     env.state["probe"] = (verdict, detail, r)
     if verdict == "malformed":
@@ -240,6 +237,19 @@ def t_probe_starttls(env):
     return detail
 
 
+def _badcred(c, msg):
+    """Call msg on c (then closed): the reply must be AUTH_BADCRED."""
+    with c:
+        try:
+            r = c.call(msg)
+        except Closed as e:
+            raise Fail("no reply: %s" % e) from None
+    if r.reply_stat == rpc.MSG_DENIED and r.reject_stat == rpc.AUTH_ERROR and \
+            r.auth_stat == rpc.AUTH_BADCRED:
+        return r.describe()
+    raise Fail("want MSG_DENIED AUTH_ERROR AUTH_BADCRED, got " + r.describe())
+
+
 @test("PROBE3", "probe", "4.1")
 def t_probe_nonnull(env):
     """AUTH_TLS on a non-NULL procedure is rejected with AUTH_BADCRED"""
@@ -248,33 +258,13 @@ def t_probe_nonnull(env):
                               nfs.encode_compound([nfs.putrootfh()]), rpc.TLS_CRED)
     else:
         msg = rpc.encode_call(env.xid(), nfs.NFS_PROGRAM, 3, 1, b"\0\0\0\0", rpc.TLS_CRED)
-    c = env.connect()
-    try:
-        r = c.call(msg)
-    except Closed as e:
-        raise Fail("no reply: %s" % e) from None
-    finally:
-        c.close()
-    if r.reply_stat == rpc.MSG_DENIED and r.reject_stat == rpc.AUTH_ERROR and \
-            r.auth_stat == rpc.AUTH_BADCRED:
-        return r.describe()
-    raise Fail("want MSG_DENIED AUTH_ERROR AUTH_BADCRED, got " + r.describe())
+    return _badcred(env.connect(), msg)
 
 
 @test("PROBE4", "probe", "4.1", deps=["TLS1"], tls=True)
 def t_probe_in_tls(env):
     """A probe inside an established TLS session is rejected with AUTH_BADCRED"""
-    c = env.tls_conn()
-    try:
-        r = c.call(env.probe_msg())
-    except Closed as e:
-        raise Fail("no reply: %s" % e) from None
-    finally:
-        c.close()
-    if r.reply_stat == rpc.MSG_DENIED and r.reject_stat == rpc.AUTH_ERROR and \
-            r.auth_stat == rpc.AUTH_BADCRED:
-        return r.describe()
-    raise Fail("want MSG_DENIED AUTH_ERROR AUTH_BADCRED, got " + r.describe())
+    return _badcred(env.tls_conn(), env.probe_msg())
 
 
 # ---------------------------------------------------------------------------
@@ -283,12 +273,9 @@ def t_probe_in_tls(env):
 @test("TLS1", "tls", "5", deps=["PROBE2"], tls=True)
 def t_tls13(env):
     """TLS 1.3 handshake after STARTTLS"""
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         v = c.tls.version()
         d = c.describe_tls()
-    finally:
-        c.close()
     if v != "TLSv1.3":
         raise Fail("negotiated %s, want TLSv1.3" % v)
     return d
@@ -304,8 +291,7 @@ def t_tls12_refused(env):
 @test("TLS3", "tls", "5.1.1", deps=["REC1"], tls=True)
 def t_close_notify(env):
     """The server answers the client's close_notify with its own and closes"""
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         env.rpc(c, env.null(), "NULL over TLS")
         try:
             how = c.close_notify()
@@ -325,15 +311,12 @@ def t_close_notify(env):
         if data:
             raise Fail("server sent %d bytes after its close_notify" % len(data))
         return "close_notify answered, TCP closed"
-    finally:
-        c.close()
 
 
 @test("TLS4", "tls record", "5.1.1", deps=["REC1"], tls=True)
 def t_cleartext_after(env):
     """Cleartext RPC after the handshake makes the server drop the connection"""
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         env.rpc(c, env.null(), "NULL over TLS")
         c.send_raw(rpc.frame(env.null()))
         try:
@@ -344,15 +327,12 @@ def t_cleartext_after(env):
                     from None
             return "dropped: %s" % e
         raise Fail("server answered %d bytes in TLS after cleartext input" % len(data))
-    finally:
-        c.close()
 
 
 @test("TLS5", "tls", "4.1, 5.1.1", deps=["TLS1"], tls=True)
 def t_junk_before_hello(env):
     """Data between the probe reply and the ClientHello is not answered; connection dropped"""
-    c = env.starttls_conn()
-    try:
+    with env.starttls_conn() as c:
         junk = env.null()
         c.send_raw(rpc.frame(junk))
         try:
@@ -377,8 +357,6 @@ def t_junk_before_hello(env):
             return "session ended after the junk: %s" % e
         raise Warn("junk was discarded but the connection was kept (SHOULD be dropped); "
                    "RPC answered: %s" % r.describe())
-    finally:
-        c.close()
 
 
 # ---------------------------------------------------------------------------
@@ -387,11 +365,8 @@ def t_junk_before_hello(env):
 @test("ALPN1", "alpn", "5", deps=["TLS1"], tls=True)
 def t_alpn_sunrpc(env):
     """ALPN "sunrpc" is negotiated"""
-    c = env.tls_conn(env.ctx(alpn=(tlsio.ALPN_SUNRPC,)))
-    try:
+    with env.tls_conn(env.ctx(alpn=(tlsio.ALPN_SUNRPC,))) as c:
         p = c.tls.selected_alpn_protocol()
-    finally:
-        c.close()
     if p != tlsio.ALPN_SUNRPC:
         raise Fail("server selected ALPN %r, want 'sunrpc'" % p)
     return "ALPN sunrpc"
@@ -400,11 +375,8 @@ def t_alpn_sunrpc(env):
 @test("ALPN2", "alpn", "5", deps=["ALPN1"], tls=True)
 def t_alpn_choice(env):
     """Offered ["h2", "sunrpc"], the server selects "sunrpc\""""
-    c = env.tls_conn(env.ctx(alpn=("h2", tlsio.ALPN_SUNRPC)))
-    try:
+    with env.tls_conn(env.ctx(alpn=("h2", tlsio.ALPN_SUNRPC))) as c:
         p = c.tls.selected_alpn_protocol()
-    finally:
-        c.close()
     if p != tlsio.ALPN_SUNRPC:
         raise Fail("server selected ALPN %r, want 'sunrpc'" % p)
     return "ALPN sunrpc"
@@ -451,33 +423,26 @@ def _null_reply_ok(env, c, xid, what):
 @test("RM1", "record", "RFC 5531 11")
 def t_plain_fragments(env):
     """A NULL call in three record-marking fragments (cleartext) is answered"""
-    c = env.connect()
-    try:
+    with env.connect() as c:
         msg = env.null()
         xid = rpc.decode_call(msg).xid
         c.send(rpc.frame(msg, [4, 8, len(msg) - 12]))
         _null_reply_ok(env, c, xid, "fragmented NULL")
-    finally:
-        c.close()
     return "answered"
 
 
 @test("REC1", "record", "5.1.1", deps=["TLS1"], tls=True)
 def t_tls_null(env):
     """A NULL call over TLS is answered"""
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         r = env.rpc(c, env.null(), "NULL over TLS")
-    finally:
-        c.close()
     return r.describe()
 
 
 @test("REC2", "record", "5.1.1", deps=["REC1"], tls=True)
 def t_split_records(env):
     """One RPC split across several TLS records is answered"""
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         msg = env.null()
         xid = rpc.decode_call(msg).xid
         data = rpc.frame(msg)
@@ -485,16 +450,13 @@ def t_split_records(env):
             c.send(part)        # one SSLObject.write: its own TLS record
             time.sleep(0.02)
         _null_reply_ok(env, c, xid, "NULL in 4 TLS records")
-    finally:
-        c.close()
     return "answered"
 
 
 @test("REC3", "record", "5.1.1", deps=["REC1"], tls=True)
 def t_many_in_one(env):
     """16 RPCs in one TLS record are all answered"""
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         msgs = [env.null() for _ in range(16)]
         want = {rpc.decode_call(m).xid for m in msgs}
         c.send(b"".join(rpc.frame(m) for m in msgs))
@@ -509,30 +471,24 @@ def t_many_in_one(env):
             if rep.xid not in want:
                 raise Fail("reply with unknown xid %#x" % rep.xid)
             got.add(rep.xid)
-    finally:
-        c.close()
     return "16 replies"
 
 
 @test("REC4", "record", "5.1.1", deps=["REC1"], tls=True)
 def t_tls_fragments(env):
     """One RPC in several record-marking fragments inside TLS is answered"""
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         msg = env.null()
         xid = rpc.decode_call(msg).xid
         c.send(rpc.frame(msg, [0, 4, 4, len(msg) - 8]))
         _null_reply_ok(env, c, xid, "NULL in 4 fragments")
-    finally:
-        c.close()
     return "answered"
 
 
 @test("REC5", "record", "5.1.1", deps=["REC1"], tls=True)
 def t_call_with_finished(env):
     """An RPC sent in the same TCP write as the client's Finished is answered"""
-    c = env.starttls_conn()
-    try:
+    with env.starttls_conn() as c:
         msg = env.null()
         xid = rpc.decode_call(msg).xid
         try:
@@ -541,8 +497,6 @@ def t_call_with_finished(env):
         except HandshakeError as e:
             raise Fail(str(e)) from None
         _null_reply_ok(env, c, xid, "NULL behind the Finished")
-    finally:
-        c.close()
     return "answered"
 
 
@@ -618,15 +572,12 @@ def t_server_identity(env):
     if not env.args.ca:
         raise Skip("no --ca given")
     ctx = env.ctx(check_hostname=True, psk=None)
-    c = env.starttls_conn()
-    try:
+    with env.starttls_conn() as c:
         try:
             c.start_tls(ctx, server_hostname=env.server_name())
         except HandshakeError as e:
             raise Fail("server certificate for %r: %s" % (env.server_name(), e)) from None
         cert = c.tls.getpeercert()
-    finally:
-        c.close()
     sans = cert.get("subjectAltName", ())
     wild = [v for k, v in sans if k == "DNS" and "*" in v]
     if wild:
@@ -644,11 +595,8 @@ def t_psk(env):
         raise Skip("no --psk given")
     ctx = env.ctx(cafile=None, cert=False)
     seen = tlsio.watch_handshake(ctx)
-    c = env.tls_conn(ctx)
-    try:
+    with env.tls_conn(ctx) as c:
         r = env.rpc(c, env.null(), "NULL over PSK session")
-    finally:
-        c.close()
     if seen is not None and ("read", "CERTIFICATE") in seen:
         raise Fail("the server authenticated with a certificate, not with the PSK")
     return r.describe()
@@ -680,21 +628,15 @@ def _lookup_compound(env, c, path, what):
 @test("V4NULL", "v4", "-")
 def t_v4_null(env):
     """NFSv4 NULL in cleartext"""
-    c = env.connect()
-    try:
+    with env.connect() as c:
         return env.rpc(c, env.null(vers=4), "NFSv4 NULL").describe()
-    finally:
-        c.close()
 
 
 @test("V4ROOT", "v4", "-", deps=["V4NULL"])
 def t_v4_root(env):
     """NFSv4.0 PUTROOTFH GETFH GETATTR in cleartext"""
-    c = env.connect()
-    try:
+    with env.connect() as c:
         return _root_compound(env, c, "COMPOUND")
-    finally:
-        c.close()
 
 
 @test("V4LOOKUP", "v4", "-", deps=["V4ROOT"])
@@ -702,11 +644,8 @@ def t_v4_lookup(env):
     """NFSv4.0 LOOKUP of --export in cleartext"""
     if not env.args.v4_export:
         raise Skip("no --export path given")
-    c = env.connect()
-    try:
+    with env.connect() as c:
         res = _lookup_compound(env, c, env.args.v4_export, "LOOKUP")
-    finally:
-        c.close()
     if res.status != nfs.NFS4_OK:
         raise Fail("LOOKUP %s: %s" % (env.args.v4_export, res.describe()))
     return res.describe()
@@ -715,11 +654,8 @@ def t_v4_lookup(env):
 @test("V4TLS1", "v4", "5.1.1", deps=["REC1", "V4NULL"], tls=True)
 def t_v4_tls_root(env):
     """NFSv4.0 PUTROOTFH GETFH GETATTR over TLS"""
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         return _root_compound(env, c, "COMPOUND over TLS")
-    finally:
-        c.close()
 
 
 @test("V4TLS2", "v4", "5.1.1", deps=["V4TLS1"], tls=True)
@@ -727,23 +663,17 @@ def t_v4_tls_lookup(env):
     """NFSv4.0 LOOKUP of --export over TLS"""
     if not env.args.v4_export:
         raise Skip("no --export path given")
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         res = _lookup_compound(env, c, env.args.v4_export, "LOOKUP over TLS")
-    finally:
-        c.close()
     if res.status != nfs.NFS4_OK:
         raise Fail("LOOKUP %s over TLS: %s" % (env.args.v4_export, res.describe()))
     return res.describe()
 
 
 def _mountd_port(env):
-    c = tlsio.Conn.connect(env.host, 111, env.timeout, env.privileged)
-    try:
+    with tlsio.Conn.connect(env.host, 111, env.timeout, env.privileged) as c:
         r = env.rpc(c, nfs.getport_call(env.xid(), nfs.MOUNT_PROGRAM, 3), "GETPORT mountd")
         port = nfs.decode_getport(r.results)
-    finally:
-        c.close()
     if not port:
         raise Fail("mountd v3 over TCP is not registered with the portmapper")
     return port
@@ -764,6 +694,15 @@ def _compound_ok(env, c, ops, what, minor=0):
                 time.monotonic() > deadline:
             raise Fail("%s: %s" % (what, res.describe()))
         time.sleep(1)
+
+
+def _cleanup(env, c, ops, what, minorversion=0):
+    """A COMPOUND that undoes a test's state: whether it works does not
+    change the test's result."""
+    try:
+        env.compound(c, ops, what, minorversion)
+    except (Fail, Closed, rpc.RPCError):
+        pass
 
 
 def _v4_io(env, c, how):
@@ -804,31 +743,22 @@ def _v4_io(env, c, how):
                        % (how, len(got), len(data)))
         _compound_ok(env, c, [nfs.putfh(fh), nfs.close(seqid, sid)], "CLOSE " + how)
     finally:
-        try:
-            env.compound(c, dirops + [nfs.remove(name)], "REMOVE " + how)
-        except (Fail, Closed, rpc.RPCError):
-            pass
+        _cleanup(env, c, dirops + [nfs.remove(name)], "REMOVE " + how)
     return "created %s, wrote and read back %d bytes %s" % (name, len(data), how)
 
 
 @test("V4IO", "v4", "-", deps=["V4LOOKUP"])
 def t_v4_io(env):
     """NFSv4.0 OPEN, WRITE, READ, CLOSE of a new file in --export, in cleartext"""
-    c = env.connect()
-    try:
+    with env.connect() as c:
         return _v4_io(env, c, "in cleartext")
-    finally:
-        c.close()
 
 
 @test("V4TLS3", "v4", "5.1.1", deps=["V4TLS2"], tls=True)
 def t_v4_tls_io(env):
     """NFSv4.0 OPEN, WRITE, READ, CLOSE of a new file in --export, over TLS"""
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         return _v4_io(env, c, "over TLS")
-    finally:
-        c.close()
 
 
 def _v41_recall(env, c, how):
@@ -900,45 +830,47 @@ def _v41_recall(env, c, how):
         return "delegation recalled: CB_COMPOUND arrived %s (%d bytes)" % (how, len(call.args))
     finally:
         for ops in cleanup:
-            try:
-                env.compound(c, seq_ops(ops), "cleanup", 1)
-            except (Fail, Closed, rpc.RPCError):
-                pass
+            _cleanup(env, c, seq_ops(ops), "cleanup", 1)
         for op in (nfs.destroy_session(sid), nfs.destroy_clientid(eid["clientid"])):
-            try:
-                env.compound(c, [op], "cleanup", 1)
-            except (Fail, Closed, rpc.RPCError):
-                pass
+            _cleanup(env, c, [op], "cleanup", 1)
 
 
 @test("V41CB", "v4", "-", deps=["V4LOOKUP"])
 def t_v41(env):
     """NFSv4.1 backchannel in cleartext: a delegation recall arrives on the session's connection"""
-    c = env.connect()
-    try:
+    with env.connect() as c:
         return _v41_recall(env, c, "in cleartext")
-    finally:
-        c.close()
 
 
 @test("V41TLS", "v4", "5.1.1", deps=["V4TLS2"], tls=True)
 def t_v41_tls(env):
     """NFSv4.1 backchannel over TLS: a delegation recall arrives in the same TLS session"""
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         return _v41_recall(env, c, "over TLS")
-    finally:
-        c.close()
 
 
 @test("V3NULL", "v3", "-")
 def t_v3_null(env):
     """NFSv3 NULL in cleartext"""
-    c = env.connect()
-    try:
+    with env.connect() as c:
         return env.rpc(c, env.null(vers=3), "NFSv3 NULL").describe()
-    finally:
-        c.close()
+
+
+def _v3_mnt(env, path):
+    """MNT then UMNT of path in cleartext (mountd's port from the portmapper):
+    (file handle, auth flavors, mountd's port)."""
+    try:
+        port = _mountd_port(env)
+        c = tlsio.Conn.connect(env.host, port, env.timeout, env.privileged)
+    except ConnectionError as e:
+        raise Fail(str(e)) from None
+    with c:
+        r = env.rpc(c, nfs.mnt_call(env.xid(), path), "MNT")
+        st, fh, flavors = nfs.decode_mnt(r.results)
+        if st != 0:
+            raise Fail("MNT %s: mountstat3 %d" % (path, st))
+        env.rpc(c, nfs.umnt_call(env.xid(), path), "UMNT")
+    return fh, flavors, port
 
 
 @test("V3MNT", "v3", "-", deps=["V3NULL"])
@@ -946,19 +878,7 @@ def t_v3_mnt(env):
     """MOUNT v3 MNT of --export (portmapper on port 111) gives a file handle"""
     if not env.args.export:
         raise Skip("no --export path given")
-    try:
-        port = _mountd_port(env)
-        c = tlsio.Conn.connect(env.host, port, env.timeout, env.privileged)
-    except ConnectionError as e:
-        raise Fail(str(e)) from None
-    try:
-        r = env.rpc(c, nfs.mnt_call(env.xid(), env.args.export), "MNT")
-        st, fh, flavors = nfs.decode_mnt(r.results)
-        if st != 0:
-            raise Fail("MNT %s: mountstat3 %d" % (env.args.export, st))
-        env.rpc(c, nfs.umnt_call(env.xid(), env.args.export), "UMNT")
-    finally:
-        c.close()
+    fh, flavors, port = _v3_mnt(env, env.args.export)
     env.state["v3fh"] = fh
     return "fh %d bytes, flavors %r (mountd port %d)" % (len(fh), flavors, port)
 
@@ -976,22 +896,16 @@ def _v3_getattr(env, c, what):
 @test("V3GETATTR", "v3", "-", deps=["V3MNT"])
 def t_v3_getattr(env):
     """NFSv3 GETATTR of the export root in cleartext"""
-    c = env.connect()
-    try:
+    with env.connect() as c:
         return _v3_getattr(env, c, "GETATTR")
-    finally:
-        c.close()
 
 
 @test("V3TLS1", "v3", "5.1.1", deps=["V3MNT", "REC1"], tls=True)
 def t_v3_tls(env):
     """NFSv3 NULL and GETATTR over TLS"""
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         env.rpc(c, env.null(vers=3), "NFSv3 NULL over TLS")
         return _v3_getattr(env, c, "GETATTR over TLS")
-    finally:
-        c.close()
 
 
 # ---------------------------------------------------------------------------
@@ -1061,12 +975,9 @@ def t_policy_mtls(env):
 def t_policy_secinfo(env):
     """SECINFO for the TLS-only export is answered in cleartext (only its use is refused)"""
     parts = [p for p in env.args.tls_export.split("/") if p]
-    c = env.connect()
-    try:
+    with env.connect() as c:
         res = env.compound(c, [nfs.putrootfh()] + [nfs.lookup(p) for p in parts[:-1]] +
                            [nfs.secinfo(parts[-1])], "SECINFO in cleartext")
-    finally:
-        c.close()
     if res.status != nfs.NFS4_OK:
         raise Fail("SECINFO %s in cleartext: %s" % (env.args.tls_export, res.describe()))
     return "flavors %r" % (res.resok(nfs.OP_SECINFO),)
@@ -1075,12 +986,9 @@ def t_policy_secinfo(env):
 @test("POL6", "policy", "6.1", deps=["POL2"], tls=True)
 def t_policy_putfh(env):
     """A file handle of the TLS-only export, used in cleartext, is refused at PUTFH"""
-    c = env.connect()
-    try:
+    with env.connect() as c:
         res = env.compound(c, [nfs.putfh(env.state["tlsfh"]), nfs.getattr4(ROOT_ATTRS)],
                            "PUTFH GETATTR in cleartext")
-    finally:
-        c.close()
     if res.status == nfs.NFS4ERR_WRONGSEC and res.failed_op() == nfs.OP_PUTFH:
         return res.describe()
     raise Fail("want NFS4ERR_WRONGSEC at PUTFH, got %s" % res.describe())
@@ -1088,20 +996,7 @@ def t_policy_putfh(env):
 
 def _v3_tls_export_fh(env):
     """MNT of --tls-export3 (MOUNT is never protected): its file handle."""
-    try:
-        port = _mountd_port(env)
-        c = tlsio.Conn.connect(env.host, port, env.timeout, env.privileged)
-    except ConnectionError as e:
-        raise Fail(str(e)) from None
-    try:
-        r = env.rpc(c, nfs.mnt_call(env.xid(), env.args.tls_export3), "MNT")
-        st, fh, _ = nfs.decode_mnt(r.results)
-        if st != 0:
-            raise Fail("MNT %s: mountstat3 %d" % (env.args.tls_export3, st))
-        env.rpc(c, nfs.umnt_call(env.xid(), env.args.tls_export3), "UMNT")
-    finally:
-        c.close()
-    return fh
+    return _v3_mnt(env, env.args.tls_export3)[0]
 
 
 @test("POL7", "policy v3", "6.1", deps=["V3MNT"], tls=True)
@@ -1136,11 +1031,8 @@ def t_policy_v3_plain(env):
 @test("POL8", "policy v3", "6.1", deps=["POL7", "V3TLS1"], tls=True)
 def t_policy_v3_tls(env):
     """NFSv3 on the TLS-only export (--tls-export3) over TLS: GETATTR answered"""
-    c = env.tls_conn()
-    try:
+    with env.tls_conn() as c:
         r = env.rpc(c, nfs.v3_getattr_call(env.xid(), env.state["tlsfh3"]), "GETATTR over TLS")
-    finally:
-        c.close()
     st, attrs = nfs.decode_v3_getattr(r.results)
     if st != 0:
         raise Fail("GETATTR over TLS: nfsstat3 %d" % st)

@@ -97,6 +97,12 @@ class Conn:
                 s.close()
         raise ConnectionError("cannot connect to %s port %d: %s" % (host, port, last))
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def close(self):
         """Close; a TLS session first gets a close_notify (not waited for)."""
         if self.tls is not None:
@@ -167,10 +173,7 @@ class Conn:
             except ssl.SSLWantReadError:
                 pass
             except ssl.SSLError as e:
-                try:
-                    self._flush()
-                except Closed:
-                    pass
+                self._flush_after_error()
                 raise HandshakeError("tls-error", _ssl_reason(e)) from None
             try:
                 self._flush()
@@ -180,6 +183,14 @@ class Conn:
             if not data:
                 raise HandshakeError("eof", "peer closed TCP during the handshake")
             self.inbio.write(data)
+
+    def _flush_after_error(self):
+        """Send what TLS has queued after an error (its alert, say): the
+        peer may be gone already."""
+        try:
+            self._flush()
+        except Closed:
+            pass
 
     def send(self, data):
         """Send bytes: one TLS write (one or more TLS records) or cleartext."""
@@ -217,10 +228,7 @@ class Conn:
             except ssl.SSLEOFError:
                 raise Closed("eof", "peer closed TCP without close_notify") from None
             except ssl.SSLError as e:
-                try:
-                    self._flush()
-                except Closed:
-                    pass
+                self._flush_after_error()
                 raise Closed("tls-error", _ssl_reason(e)) from None
             self._flush()
             data = self._recv_raw(deadline - time.monotonic())
@@ -266,10 +274,7 @@ class Conn:
             except ssl.SSLEOFError:
                 return b"".join(out), Closed("eof", "peer closed TCP without close_notify")
             except ssl.SSLError as e:
-                try:
-                    self._flush()
-                except Closed:
-                    pass
+                self._flush_after_error()
                 return b"".join(out), Closed("tls-error", _ssl_reason(e))
         try:
             self._flush()

@@ -19,9 +19,7 @@
 #      not the protocol, sets these figures).
 #   5. One VERDICT line; exit 0 only when every check held.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
+. tests/lib/hosts.sh
 
 W=/tmp/demo
 MARKER=RPCTLS-DEMO-SECRET-4b1d
@@ -39,11 +37,6 @@ bad() { problems+=("$*"); printf '   PROBLEM: %s\n' "$*"; }
 limit() { limits+=("$*"); printf '   NOT YET: %s\n' "$*"; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 sha() { sha256sum <"$1" | cut -c1-16; }
-# nfs_reads MNT: READ operations of this mount so far (mountstats)
-nfs_reads() {
-	awk -v m="$1" '$1 == "device" { on = ($5 == m) } on && $1 == "READ:" { print $2; exit }' \
-		/proc/self/mountstats
-}
 dump_pid=
 cleanup() {
 	[ -z "$dump_pid" ] || kill "$dump_pid" 2>/dev/null
@@ -78,13 +71,8 @@ else
 fi
 nfsd_start >"$W/nfsd.log" 2>&1 || { echo "VERDICT: FAIL: nfsd: $(tail -2 "$W/nfsd.log")"; exit 1; }
 # The export's TLS policy (exports(5) xprtsec=; Debian's mountd 2.6.2 cannot
-# send it, so through nfsd's table, as rpctls-exports(8) does).  The table
-# is keyed by the path nfsd sees; written for the exported path and for its
-# place under nfs.conf's rootdir, whichever this nfsd matches.
-xprtsec_policy() {
-	printf '%s %s\n' "$NFSD_EXPORT" "$1" >/proc/fs/nfsd/xprtsec &&
-		printf '%s %s\n' "$NFSD_ROOT$NFSD_EXPORT" "$1" >/proc/fs/nfsd/xprtsec
-}
+# send it, so through nfsd's table, as rpctls-exports(8) does: xprtsec_policy,
+# tests/lib/nfs.sh).
 if xprtsec_policy tls:mtls 2>"$W/policy.err"; then
 	note "nfsd exports $NFSD_EXPORT with xprtsec=tls:mtls (TLS only)"
 else

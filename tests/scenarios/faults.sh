@@ -38,11 +38,7 @@
 # names) runs some, RPCTLS_FAULTS_MB (default 16) sizes the copies and
 # RPCTLS_FAULTS_RATE (MiB/s, default 2) paces them.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
-. tests/lib/bg.sh
+. tests/lib/hosts.sh
 . tests/faults/lib.sh
 
 MB=${RPCTLS_FAULTS_MB:-16}
@@ -65,9 +61,6 @@ cleanup() {
 CLOCK_JUMPED=
 trap cleanup EXIT
 
-t_start() { t0=$(date +%s%N); }
-t_ms() { echo $(( ($(date +%s%N) - t0) / 1000000 )); }
-
 # mnt DIR OPTS [SRC]: a mount in the client host, checked to be NFS
 mnt() {
 	local t
@@ -79,7 +72,7 @@ mnt() {
 		sleep 2
 		in_ns client mount -t "$t" -o "$2" "${3:-$SRV}" "$1" || return 1
 	fi
-	awk -v m="$1" '$2 == m { print $3 }' /proc/mounts | grep -qx "nfs4\|nfs"
+	is_nfs_mount "$1"
 }
 
 # dmesg_since MARK: kernel log lines after the line MARK was written
@@ -138,7 +131,7 @@ case_run() {
 		tail -n 25 "$work/case.out" | sed 's/^/#   /'
 	fi
 	for p in "${COPY_PID[@]}"; do kill "$p" 2>/dev/null; done
-	[ -z "${PEER_PID:-}" ] || { kill "$PEER_PID" 2>/dev/null; PEER_PID=; }
+	peer_py_stop_all
 	for p in $(awk '$2 ~ "^/mnt/f" { print $2 }' /proc/mounts); do
 		umount -f "$p" 2>/dev/null || umount -l "$p"
 	done
@@ -370,17 +363,9 @@ case_run "4c. RST from the server's side (ss -K): reconnects with a handshake, i
 	link_case rst-server "RST, server side"
 
 # --- 5. The peer's TLS messages mid-stream ------------------------------------
-peer_start() {
-	rm -f "$work/peer.port"
-	nsenter --net=/run/netns/server python3 tests/pynfs-tls/peer.py \
-		--listen "$SERVER_IP4:20049" --backend "$SERVER_IP4:2049" \
-		--cert "$TLSHD_DIR/server.pem" --key "$TLSHD_DIR/server.key" \
-		--port-file "$work/peer.port" --log "$work/$1.peer" "${@:2}" >/dev/null 2>&1 &
-	PEER_PID=$!
-	PIDS+=("$PEER_PID")
-	until_true 10 test -s "$work/peer.port"
-}
-peer_stop() { kill "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null; }
+# peer_start NAME ARGS...: peer.py on 20049, its event log $work/NAME.peer
+peer_start() { peer_py_start peer 20049 --log "$work/$1.peer" "${@:2}"; }
+peer_stop() { peer_py_stop peer; }
 
 peer_case() {
 	local mode=$1 name=c5-$1 why= tf r0 r1 tls_ups h0 h1

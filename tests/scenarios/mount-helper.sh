@@ -9,9 +9,7 @@
 # STARTTLS (peer.py), untrusted, expired, name mismatch, client certificate
 # required, WRONGSEC (nfsd's per-export policy) both ways.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
+. tests/lib/hosts.sh
 R=build/bin/rpctls
 
 # --- install into the guest's (overlay) root ---------------------------------
@@ -36,22 +34,19 @@ with open("/tmp/syslog", "ab", buffering=0) as f:
         f.write(s.recv(4096) + b"\n")
 ' &
 SYSLOGPID=$!
-for _ in $(seq 50); do [ -e /tmp/syslog.ready ] && break; sleep 0.1; done
+until_true 5 test -e /tmp/syslog.ready
 
 netns_setup || { tap_fail "test hosts"; exit 1; }
 nfsd_start || { tap_fail "nfsd start"; exit 1; }
 modprobe tlsh 2>/dev/null
-
-is_nfs() { awk -v m="$1" '$2 == m { print $3 }' /proc/mounts | grep -qx "nfs4\|nfs"; }
 
 # --- plain NFS through the helper ----------------------------------------------
 plain() { # NAME TYPE OPTS
 	local mnt=/mnt/$1
 	mkdir -p "$mnt"
 	in_ns client mount -t "$2" -o "$3" "server.test:$NFSD_EXPORT" "$mnt" || return 1
-	is_nfs "$mnt" || { echo "$mnt is not an NFS mount"; return 1; }
-	echo "$1" >"$mnt/$1.txt" && [ "$(cat "$NFSD_EXPORT/$1.txt")" = "$1" ] || return 1
-	rm -f "$mnt/$1.txt"
+	is_nfs_mount "$mnt" || { echo "$mnt is not an NFS mount"; return 1; }
+	nfs_write_check "$mnt" "$1.txt" "$1" || return 1
 	in_ns client umount "$mnt"
 }
 tap_run "plain NFSv4.2 mount through the helper" plain v42 nfs4 vers=4.2
@@ -63,7 +58,7 @@ fstab() {
 	cp /etc/fstab /tmp/fstab.orig 2>/dev/null || : >/tmp/fstab.orig
 	echo "server.test:$NFSD_EXPORT /mnt/fstab nfs4 vers=4.2,xprtsec=auto 0 0" >>/etc/fstab
 	in_ns client mount -a -t nfs4 || return 1
-	is_nfs /mnt/fstab || { echo "/mnt/fstab is not an NFS mount"; return 1; }
+	is_nfs_mount /mnt/fstab || { echo "/mnt/fstab is not an NFS mount"; return 1; }
 	grep -q "/mnt/fstab with xprtsec=none\|xprtsec=auto chose plaintext" /tmp/syslog ||
 		{ echo "no audit line in syslog: $(tail -3 /tmp/syslog)"; return 1; }
 	$R status >/tmp/status.out 2>&1
@@ -80,44 +75,36 @@ grep "rpctls" /tmp/syslog | sed 's/^/# syslog: /' | head -5
 
 # --- TLS mounts with tlshd in both hosts (kernels with RPC-with-TLS) --------------
 TLSDIR=/tmp/mh-tls
-tlshd_in() { # NS CONF
-	nsenter --net=/run/netns/"$1" build/bin/tlshd -s -c "$2" >>"$TLSDIR/tlshd-$1.log" 2>&1 &
-	TLSHD_PIDS+=($!)
+TLSHD_DIR=$TLSDIR	# tests/lib/tlshd.sh: the agents' logs and default confs
+# server_cert PEM: the server's agent again, presenting PEM
+server_cert() {
+	tlshd_stop server
+	sed -i "s|^x509.certificate = .*|x509.certificate = $1|" "$TLSDIR/server.conf"
+	tlshd_start server
 }
 tls_mount() { # NAME OPTS -> mounted at /mnt/NAME, a file written and read back
 	local mnt=/mnt/$1
 	mkdir -p "$mnt"
 	in_ns client mount -t nfs4 -o "$2" "server.test:$NFSD_EXPORT" "$mnt" || return 1
-	is_nfs "$mnt" || { echo "$mnt is not an NFS mount"; return 1; }
+	is_nfs_mount "$mnt" || { echo "$mnt is not an NFS mount"; return 1; }
 	grep " $mnt " /proc/mounts | grep -q "xprtsec=${3:-tls}" ||
 		{ echo "no xprtsec=${3:-tls} in $(grep " $mnt " /proc/mounts)"; return 1; }
-	echo "$1" >"$mnt/$1.txt" && [ "$(cat "$NFSD_EXPORT/$1.txt")" = "$1" ] || return 1
-	rm -f "$mnt/$1.txt"
+	nfs_write_check "$mnt" "$1.txt" "$1" || return 1
 }
 tls_section() {
-	TLSHD_PIDS=()
 	mkdir -p "$TLSDIR"
 	if ! bash tlshd/tests/mkcerts.sh "$TLSDIR" >"$TLSDIR/mkcerts.log" 2>&1; then
 		tap_fail "TLS certificates: $(tail -2 "$TLSDIR/mkcerts.log")"
 		return
 	fi
-	cat >"$TLSDIR/client.conf" <<EOC
-[authenticate.client]
-x509.truststore = $TLSDIR/ca.pem
-EOC
-	cat >"$TLSDIR/server.conf" <<EOC
-[authenticate.server]
-x509.truststore = $TLSDIR/ca.pem
-x509.certificate = $TLSDIR/server.pem
-x509.private_key = $TLSDIR/server.key
-EOC
-	tlshd_in client "$TLSDIR/client.conf"
-	tlshd_in server "$TLSDIR/server.conf"
-	for _ in $(seq 50); do
-		[ "$(in_ns client awk '$1 == "listener_inet" { print $2 }' /proc/net/tlsh)" = 1 ] &&
-		[ "$(in_ns server awk '$1 == "listener_inet" { print $2 }' /proc/net/tlsh)" = 1 ] && break
-		sleep 0.2
-	done
+	# the client's agent has no certificate: mtls mounts bring their own
+	tlshd_conf "$TLSDIR/client.conf" authenticate.client "x509.truststore=$TLSDIR/ca.pem"
+	tlshd_conf "$TLSDIR/server.conf" authenticate.server "x509.truststore=$TLSDIR/ca.pem" \
+		"x509.certificate=$TLSDIR/server.pem" "x509.private_key=$TLSDIR/server.key"
+	if ! tlshd_start client || ! tlshd_start server; then
+		tap_fail "tlshd in both test hosts"
+		return
+	fi
 	export RPCTLS_TLSHD_CONF=$TLSDIR/client.conf
 	out=$(in_ns client $R probe --ca "$TLSDIR/ca.pem" --export "$NFSD_EXPORT" server.test 2>&1)
 	echo "# $out"
@@ -174,50 +161,30 @@ EOC
 	fi
 	# another name for the server, one its certificate does not carry
 	echo "$SERVER_IP4 alias.test" >>/etc/hosts
-	mkdir -p /mnt/name
-	out=$(in_ns client mount -t nfs4 -o vers=4.2,xprtsec=tls,retry=0 "alias.test:$NFSD_EXPORT" /mnt/name 2>&1)
-	echo "$out" | sed 's/^/# /'
-	if is_nfs /mnt/name; then
-		tap_fail "name mismatch named: the mount succeeded"
-		in_ns client umount /mnt/name
-	elif grep -q "cause: .*does not match the name 'alias.test' checked.*dNSName" <<<"$out"; then
-		tap_ok "name mismatch named (mount by a name the certificate lacks)"
-	else
-		tap_fail "name mismatch named"
-	fi
+	named_failure "name mismatch named (mount by a name the certificate lacks)" \
+		vers=4.2,xprtsec=tls,retry=0 "alias.test:$NFSD_EXPORT" \
+		"cause: .*does not match the name 'alias.test' checked.*dNSName"
 	# an untrusted server certificate: the helper names it
-	kill "${TLSHD_PIDS[1]}" 2>/dev/null
-	wait "${TLSHD_PIDS[1]}" 2>/dev/null
 	# stranger.pem: server.test's name and key, signed by a CA nobody trusts
-	sed -i "s|$TLSDIR/server.pem|$TLSDIR/stranger.pem|" "$TLSDIR/server.conf"
-	tlshd_in server "$TLSDIR/server.conf"
-	sleep 1
-	mkdir -p /mnt/bad
-	out=$(in_ns client mount -t nfs4 -o vers=4.2,xprtsec=tls,retry=0 "server.test:$NFSD_EXPORT" /mnt/bad 2>&1)
-	echo "$out" | sed 's/^/# /'
-	if is_nfs /mnt/bad; then
-		tap_fail "untrusted server certificate named: the mount succeeded"
-		in_ns client umount /mnt/bad
-	elif grep -q "cause: the server certificate .* is not trusted" <<<"$out"; then
-		tap_ok "untrusted server certificate named"
-	else
-		tap_fail "untrusted server certificate named"
-	fi
+	server_cert "$TLSDIR/stranger.pem"
+	named_failure "untrusted server certificate named" vers=4.2,xprtsec=tls,retry=0 \
+		"server.test:$NFSD_EXPORT" "cause: the server certificate .* is not trusted"
 	peer_section
 	wrongsec_section
-	kill "${TLSHD_PIDS[@]}" 2>/dev/null
+	tlshd_stop_all
 	unset RPCTLS_TLSHD_CONF
 }
 
 # named_failure NAME OPTS SPEC REGEX: the mount fails with exit 32 and the
 # helper's "cause:" line matches REGEX
 named_failure() {
-	local name=$1 out rc=0 t0=$(date +%s%N)
+	local name=$1 out rc=0
+	t_start
 	mkdir -p /mnt/fail
 	out=$(in_ns client mount -t nfs4 -o "$2" "$3" /mnt/fail 2>&1) || rc=$?
 	echo "$out" | sed 's/^/# /'
-	echo "# failed after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-	if is_nfs /mnt/fail; then
+	echo "# failed after $(t_ms) ms"
+	if is_nfs_mount /mnt/fail; then
 		tap_fail "$name: the mount succeeded"
 		in_ns client umount /mnt/fail
 	elif [ "$rc" != 32 ]; then
@@ -229,20 +196,10 @@ named_failure() {
 	fi
 }
 
-# peer.py (tests/pynfs-tls) in "server" on port 20049, relaying to nfsd
-PEERPID=
-peer_start() {
-	rm -f "$TLSDIR/peer.port"
-	nsenter --net=/run/netns/server python3 tests/pynfs-tls/peer.py \
-		--listen "$SERVER_IP4:20049" --backend "$SERVER_IP4:2049" \
-		--cert "$TLSDIR/server.pem" --key "$TLSDIR/server.key" \
-		--port-file "$TLSDIR/peer.port" "$@" >"$TLSDIR/peer.log" 2>&1 &
-	PEERPID=$!
-	for _ in $(seq 100); do [ -s "$TLSDIR/peer.port" ] && return 0; sleep 0.1; done
-	echo "# peer.py did not start: $(tail -3 "$TLSDIR/peer.log")"
-	return 1
-}
-peer_stop() { [ -z "$PEERPID" ] || { kill "$PEERPID" 2>/dev/null; wait "$PEERPID" 2>/dev/null; PEERPID=; }; }
+# peer.py (tests/pynfs-tls) in "server" on port 20049, relaying to nfsd;
+# its log is $TLSDIR/peer.log
+peer_start() { PEER_DIR=$TLSDIR peer_py_start peer 20049 "$@"; }
+peer_stop() { peer_py_stop peer; }
 
 peer_section() {
 	# timeo/retrans: a server that ends each session right after the
@@ -255,14 +212,14 @@ peer_section() {
 		# auto against the same plaintext-only server: plaintext, logged
 		mkdir -p /mnt/autoplain
 		if in_ns client mount -t nfs4 -o vers=4.2,xprtsec=auto,port=20049 "$spec" /mnt/autoplain \
-			>"$TLSDIR/autoplain.out" 2>&1 && is_nfs /mnt/autoplain &&
+			>"$TLSDIR/autoplain.out" 2>&1 && is_nfs_mount /mnt/autoplain &&
 			! grep " /mnt/autoplain " /proc/mounts | grep -q xprtsec= &&
 			grep -q "/mnt/autoplain: xprtsec=auto chose plaintext: server $SERVER_IP4 port 20049: .*without STARTTLS" /tmp/syslog; then
 			tap_ok "xprtsec=auto against a plaintext-only server: plaintext, syslog line"
 		else
 			tap_fail "xprtsec=auto against a plaintext-only server: $(cat "$TLSDIR/autoplain.out") $(grep autoplain /tmp/syslog)"
 		fi
-		is_nfs /mnt/autoplain && in_ns client umount /mnt/autoplain
+		is_nfs_mount /mnt/autoplain && in_ns client umount /mnt/autoplain
 	else
 		tap_fail "peer.py no-starttls started"
 	fi
@@ -283,12 +240,8 @@ peer_section() {
 	peer_stop
 }
 
-# per-export policy (kernel/patches/0014, 0015): nfsd's table in /proc/fs/nfsd/xprtsec,
-# keyed by the path nfsd sees (written for the export and under rootdir)
-xprtsec_policy() {
-	printf '%s %s\n' "$NFSD_EXPORT" "$1" >/proc/fs/nfsd/xprtsec &&
-		printf '%s %s\n' "$NFSD_ROOT$NFSD_EXPORT" "$1" >/proc/fs/nfsd/xprtsec
-}
+# per-export policy (kernel/patches/0014, 0015): nfsd's table in /proc/fs/nfsd/xprtsec
+# (xprtsec_policy, tests/lib/nfs.sh)
 wrongsec_section() {
 	local spec=server.test:$NFSD_EXPORT
 	# The series always has it: a kernel without it lost a patch.
@@ -296,20 +249,8 @@ wrongsec_section() {
 		tap_fail "export refusing the mode named (WRONGSEC): nfsd has no /proc/fs/nfsd/xprtsec (kernel/patches/0015, the policy table, missing from this kernel)"
 		return
 	fi
-	# the server's agent presents server.pem again
-	# (the last agent started is the server's, serving stranger.pem)
-	kill "${TLSHD_PIDS[-1]}" 2>/dev/null
-	wait "${TLSHD_PIDS[-1]}" 2>/dev/null
-	for _ in $(seq 50); do
-		[ "$(in_ns server awk '$1 == "listener_inet" { print $2 }' /proc/net/tlsh)" = 0 ] && break
-		sleep 0.1
-	done
-	sed -i "s|$TLSDIR/stranger.pem|$TLSDIR/server.pem|" "$TLSDIR/server.conf"
-	tlshd_in server "$TLSDIR/server.conf"
-	for _ in $(seq 50); do
-		[ "$(in_ns server awk '$1 == "listener_inet" { print $2 }' /proc/net/tlsh)" = 1 ] && break
-		sleep 0.1
-	done
+	# the server's agent presents server.pem again (not stranger.pem)
+	server_cert "$TLSDIR/server.pem"
 	xprtsec_policy mtls
 	named_failure "export requiring mtls refuses xprtsec=tls, named (WRONGSEC)" \
 		vers=4.2,xprtsec=tls,retry=0 "$spec" \
@@ -325,7 +266,7 @@ wrongsec_section() {
 mkdir -p /mnt/tls
 out=$(in_ns client mount -t nfs4 -o vers=4.2,xprtsec=tls "server.test:$NFSD_EXPORT" /mnt/tls 2>&1)
 rc=$?
-if is_nfs /mnt/tls; then
+if is_nfs_mount /mnt/tls; then
 	tap_fail "xprtsec=tls against a plaintext nfsd must not mount"
 	in_ns client umount /mnt/tls
 elif grep -q "this kernel has no RPC-with-TLS: it refuses the xprtsec= mount option (kernel says: nfs4: Unknown parameter 'xprtsec')" <<<"$out"; then

@@ -30,12 +30,8 @@
 # 6. 1500 mutual-TLS handshakes under a tight root key quota: tlshd keeps
 #    one key per certificate and an mtls mount still works.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
+. tests/lib/hosts.sh
 
-PY=${PYTHON:-python3}
 SUITE=tests/pynfs-tls/testserver.py
 X=build/bin/rpctls-exports
 work=$(mktemp -d /tmp/nfsd-tls.XXXXXX)
@@ -55,14 +51,6 @@ counter() { awk -v n="$1" '$1 == n { print $2 }' /proc/fs/nfsd/tls; }
 table() { grep -v '^#' /proc/fs/nfsd/xprtsec; }
 # json FIELD: a field of the JSON line in $out
 json() { "$PY" -c 'import json, sys; v = json.loads(sys.argv[2])[sys.argv[1]]; print("null" if v is None else v)' "$1" "$out"; }
-# status CODE JSON: a test's status in a testserver.py --json report
-status() {
-	"$PY" -c 'import json, sys
-for t in json.load(open(sys.argv[2]))["tests"]:
-    if t["code"] == sys.argv[1]:
-        print(t["status"])' "$1" "$2"
-}
-
 netns_setup || { tap_fail "test hosts"; exit 1; }
 # make install puts "options nfsd xprtsec_policy_required=Y" in modprobe.d;
 # nfsd is built in here, so the parameter is set as the command line would.
@@ -188,7 +176,7 @@ rc=$?
 tap_expect "policy tests against nfsd exit 0" 0 "$rc"
 for code in POL1 POL2 POL3 POL4 POL5 POL6 POL7 POL8 TLS4 MTLS3; do
 	tap_expect "$code against nfsd: $(grep -m1 "^$code " "$work/pol.out" | cut -c12-70)" \
-		PASS "$(status "$code" "$work/pol.json")"
+		PASS "$(conformance "$code" "$work/pol.json")"
 done
 # POL7 also passes a server that answers NFS3ERR_ACCES (mainline does);
 # ours refuses the RPC itself.
@@ -221,9 +209,9 @@ fi
 in_ns server exportfs -f
 in_ns client "$PY" "$SUITE" server.test "${EXP[@]}" "${CERT[@]}" --json "$work/pol2.json" \
 	POL1 POL3 >"$work/pol2.out" 2>&1
-tap_expect "after exportfs -f, cleartext is still refused (POL1)" PASS "$(status POL1 "$work/pol2.json")"
+tap_expect "after exportfs -f, cleartext is still refused (POL1)" PASS "$(conformance POL1 "$work/pol2.json")"
 tap_expect "after exportfs -f, anonymous TLS is still refused on mtls (POL3)" PASS \
-	"$(status POL3 "$work/pol2.json")"
+	"$(conformance POL3 "$work/pol2.json")"
 
 # The mainline downcall spelling: "xprtsec <count> <mode>...".
 dc="* $NFSD_ROOT/srv/dc 2147483647 8192 65534 65534 9"

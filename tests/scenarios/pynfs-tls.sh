@@ -17,17 +17,13 @@
 #    ssl) in the server namespace and relays to the real nfsd, so the
 #    independent TLS stack is checked against real NFS replies too.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
+. tests/lib/hosts.sh
 
-PY=${PYTHON:-python3}
 SUITE=tests/pynfs-tls/testserver.py
 work=$(mktemp -d /tmp/pynfs-tls.XXXXXX)
-peer_pid=
+PIDS=()
 cleanup() {
-	[ -n "$peer_pid" ] && kill "$peer_pid" 2>/dev/null
+	peer_py_stop_all
 	tlshd_stop_all
 	nfsd_stop
 }
@@ -44,20 +40,6 @@ nfsd_start rw,no_root_squash,insecure,no_subtree_check,fsid=0 || { tap_fail "nfs
 EXPORTS=(--export "$NFSD_EXPORT" --v4-export /)
 tlshd_pki "$work/pki" || { tap_fail "certificates"; exit 1; }
 tlshd_start server || { tap_fail "tlshd in the server namespace"; exit 1; }
-
-# status CODE JSON, reason CODE JSON: a test's status or reason in a --json report
-status() {
-	"$PY" -c 'import json, sys
-for t in json.load(open(sys.argv[2]))["tests"]:
-    if t["code"] == sys.argv[1]:
-        print(t["status"])' "$1" "$2"
-}
-reason() {
-	"$PY" -c 'import json, sys
-for t in json.load(open(sys.argv[2]))["tests"]:
-    if t["code"] == sys.argv[1]:
-        print(t["reason"])' "$1" "$2"
-}
 
 # 1. The whole suite against nfsd, strict: nfsd offers STARTTLS and its
 #    handshakes are done by tlshd in the server namespace, with the
@@ -76,10 +58,10 @@ tap_expect "suite against nfsd with TLS exits 0" 0 "$rc"
 for code in PROBE1 PROBE2 PROBE3 PROBE4 TLS1 TLS2 TLS3 TLS4 TLS5 ALPN1 ALPN2 ALPN3 \
 	RM1 REC1 REC2 REC3 REC4 REC5 MTLS1 MTLS2 MTLS3 MTLS4 MTLS5 V4NULL V4ROOT V4LOOKUP V4IO \
 	V4TLS1 V4TLS2 V4TLS3 V41CB V41TLS V3NULL V3MNT V3GETATTR V3TLS1; do
-	tap_expect "$code really ran and passed against nfsd" PASS "$(status "$code" "$work/nfsd.json")"
+	tap_expect "$code really ran and passed against nfsd" PASS "$(conformance "$code" "$work/nfsd.json")"
 done
-tap_expect "ALPN4 against the default (interop) tlshd: WARN" WARN "$(status ALPN4 "$work/nfsd.json")"
-reason ALPN4 "$work/nfsd.json" | grep -q "interop allowance"
+tap_expect "ALPN4 against the default (interop) tlshd: WARN" WARN "$(conformance ALPN4 "$work/nfsd.json")"
+conformance ALPN4 "$work/nfsd.json" reason | grep -q "interop allowance"
 tap_expect "ALPN4's warning names the interop allowance" 0 $?
 # A FreeBSD-style client: no ALPN at all, NFS over TLS all the same.
 n0=$(in_ns server awk '$1 == "alpn_none" { print $2 }' /proc/net/tlsh)
@@ -87,7 +69,7 @@ in_ns client "$PY" "$SUITE" server.test "${EXPORTS[@]}" --no-alpn --ca "$work/pk
 	--json "$work/noalpn.json" V4TLS1 V4TLS2 V41TLS V3TLS1 >"$work/noalpn.out" 2>&1
 tap_expect "--no-alpn (FreeBSD-style client): the suite exits 0" 0 $?
 for code in V4TLS1 V4TLS2 V41TLS V3TLS1; do
-	tap_expect "$code without ALPN" PASS "$(status "$code" "$work/noalpn.json")"
+	tap_expect "$code without ALPN" PASS "$(conformance "$code" "$work/noalpn.json")"
 done
 n1=$(in_ns server awk '$1 == "alpn_none" { print $2 }' /proc/net/tlsh)
 [ "$n1" -ge $((n0 + 4)) ]
@@ -96,7 +78,7 @@ tap_expect "the server's /proc/net/tlsh counted the ALPN-less sessions ($n0 -> $
 in_ns client "$PY" "$SUITE" server.test --ca "$work/pki/ca.pem" --alpn-strict \
 	--json "$work/strict-default.json" ALPN4 >/dev/null 2>&1
 tap_expect "--alpn-strict fails ALPN4 against a server that lets the client in" FAIL \
-	"$(status ALPN4 "$work/strict-default.json")"
+	"$(conformance ALPN4 "$work/strict-default.json")"
 # tlshd with alpn.required: refused, and PASS even with --alpn-strict.
 tlshd_stop server
 printf '%s\n' '[authenticate]' 'alpn.required = true' |
@@ -105,7 +87,7 @@ tlshd_start server "$work/server-strict.conf" || tap_fail "strict tlshd in the s
 in_ns client "$PY" "$SUITE" server.test --ca "$work/pki/ca.pem" --alpn-strict \
 	--json "$work/strict.json" ALPN1 ALPN3 ALPN4 >"$work/strict-alpn.out" 2>&1
 tap_expect "alpn.required server: ALPN1 ALPN3 ALPN4 pass --alpn-strict (exit)" 0 $?
-tap_expect "alpn.required server: ALPN4 refused" PASS "$(status ALPN4 "$work/strict.json")"
+tap_expect "alpn.required server: ALPN4 refused" PASS "$(conformance ALPN4 "$work/strict.json")"
 tlshd_stop server
 tlshd_start server || { tap_fail "tlshd in the server namespace (again)"; exit 1; }
 
@@ -113,7 +95,7 @@ tlshd_start server || { tap_fail "tlshd in the server namespace (again)"; exit 1
 in_ns client "$PY" "$SUITE" "$SERVER_IP4" "${EXPORTS[@]}" --ca "$work/pki/ca.pem" \
 	--json "$work/addr.json" PROBE2 TLS1 ALPN1 MTLS5 V4TLS1 >"$work/addr.out" 2>&1
 tap_expect "TLS to nfsd by IPv4 address (iPAddress SAN) exits 0" 0 $?
-tap_expect "MTLS5 by address" PASS "$(status MTLS5 "$work/addr.json")"
+tap_expect "MTLS5 by address" PASS "$(conformance MTLS5 "$work/addr.json")"
 if grep -q 'type=server-x509 result=ok' "$work/pki/tlshd-server.log"; then
 	tap_ok "nfsd's handshakes were done by tlshd in the server namespace"
 else
@@ -122,39 +104,19 @@ fi
 
 # 2. Without --allow-no-tls a server without STARTTLS fails the suite:
 #    peer.py answers the probe without STARTTLS.
-(exec nsenter --net=/run/netns/server "$PY" tests/pynfs-tls/peer.py --mode no-starttls \
-	--listen "$SERVER_IP4:20050" --backend "$SERVER_IP4:2049" \
-	--cert "$work/pki/server.pem" --key "$work/pki/server.key" \
-	--port-file "$work/nostarttls.port" >"$work/nostarttls.log" 2>&1) &
-peer_pid=$!
-for _ in $(seq 100); do
-	[ -s "$work/nostarttls.port" ] && break
-	sleep 0.1
-done
+peer_py_start nostarttls 20050 --mode no-starttls
 in_ns client "$PY" "$SUITE" "$SERVER_IP4:20050" PROBE2 TLS1 REC1 --json "$work/strict.json" \
 	>"$work/strict.out" 2>&1
 rc=$?
 tap_expect "without --allow-no-tls the suite fails a server without STARTTLS (exit)" 1 "$rc"
-tap_expect "without --allow-no-tls TLS1 is FAIL" FAIL "$(status TLS1 "$work/strict.json")"
+tap_expect "without --allow-no-tls TLS1 is FAIL" FAIL "$(conformance TLS1 "$work/strict.json")"
 in_ns client "$PY" "$SUITE" "$SERVER_IP4:20050" PROBE2 TLS1 --allow-no-tls \
 	--json "$work/lenient.json" >"$work/lenient.out" 2>&1
-tap_expect "with --allow-no-tls TLS1 is SKIP" SKIP "$(status TLS1 "$work/lenient.json")"
-kill "$peer_pid"
-wait "$peer_pid"
-peer_pid=
+tap_expect "with --allow-no-tls TLS1 is SKIP" SKIP "$(conformance TLS1 "$work/lenient.json")"
+peer_py_stop nostarttls
 
 # 3. NFS over TLS through the peer, relaying to the real nfsd.
-# exec: $! is then the peer itself (nsenter execs it), which gets the SIGTERM.
-(exec nsenter --net=/run/netns/server "$PY" tests/pynfs-tls/peer.py \
-	--listen "$SERVER_IP4:20049" --backend "$SERVER_IP4:2049" \
-	--cert "$work/pki/server.pem" --key "$work/pki/server.key" \
-	--client-ca "$work/pki/ca.pem" --port-file "$work/peer.port" >"$work/peer.log" 2>&1) &
-peer_pid=$!
-for _ in $(seq 100); do
-	[ -s "$work/peer.port" ] && break
-	sleep 0.1
-done
-if [ ! -s "$work/peer.port" ]; then
+if ! peer_py_start peer 20049 --client-ca "$work/pki/ca.pem"; then
 	tap_fail "peer.py started: $(tail -5 "$work/peer.log")"
 	exit 1
 fi
@@ -165,12 +127,10 @@ in_ns client "$PY" "$SUITE" "$SERVER_IP4:20049" "${EXPORTS[@]}" \
 rc=$?
 tap_expect "suite through peer.py to nfsd exits 0" 0 "$rc"
 for code in V4TLS1 V4TLS2 V4TLS3 V41TLS V3TLS1 REC3 MTLS5; do
-	tap_expect "$code over TLS through peer.py to nfsd" PASS "$(status "$code" "$work/peer.json")"
+	tap_expect "$code over TLS through peer.py to nfsd" PASS "$(conformance "$code" "$work/peer.json")"
 done
-kill "$peer_pid"
-wait "$peer_pid"
+peer_py_stop peer
 tap_expect "peer.py exits 0 on SIGTERM" 0 $?
-peer_pid=
 grep -q "peer: conn -: stopped" "$work/peer.log" &&
 	grep -q "backend: connected to $SERVER_IP4 port 2049" "$work/peer.log"
 tap_expect "peer.py relayed to nfsd and logged its stop" 0 $?

@@ -34,24 +34,17 @@
 #     certificate, and a per-mount cert_serial=/privkey_serial= one) never
 #     share a connection; two mounts with the same identity share one.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
-. tests/lib/bg.sh
+. tests/lib/hosts.sh
 
-PY=${PYTHON:-python3}
 # tap_run keeps the comment lines of passing tests: the figures
 export TAP_VERBOSE=1
 SERVER_IP4B=192.0.2.11
 MARKER=RPCTLS-PLAINTEXT-MARKER-c41d07
 work=$(mktemp -d /tmp/sunrpc-tls-paths.XXXXXX)
-PIDS=()
-PEER=
 
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	bg_stop_all	# tcpdump, peer.py
 	for p in /mnt/tls /mnt/tls2 /mnt/tls3; do mountpoint -q "$p" && umount -f "$p"; done
 	tlshd_stop_all
 	nfsd_stop
@@ -59,27 +52,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-t_start() { t0=$(date +%s%N); }
-t_ms() { echo $(( ($(date +%s%N) - t0) / 1000000 )); }
-
-is_nfs_mount() {
-	awk -v m="$1" '$2 == m { print $3 }' /proc/mounts | grep -qx "nfs4\|nfs"
-}
-
 # peer ARGS...: peer.py in the server on port 20049, relaying to nfsd;
 # its log is $work/peer.log
-peer() {
-	rm -f "$work/peer.port"
-	bg server "$work/peer.log" "$PY" tests/pynfs-tls/peer.py \
-		--listen "$SERVER_IP4:20049" --backend "$SERVER_IP4:2049" \
-		--cert "$TLSHD_DIR/server.pem" --key "$TLSHD_DIR/server.key" \
-		--port-file "$work/peer.port" "$@"
-	PEER=$BG
-	until_true 30 test -s "$work/peer.port" && return 0
-	echo "# peer.py did not start: $(tail -3 "$work/peer.log")"
-	return 1
+peer() { peer_py_start peer 20049 "$@"; }
+peer_stop() { peer_py_stop peer; }
+# no_clear_rpc: peer.py saw no RPC in clear from the client
+no_clear_rpc() {
+	! grep -q "conn [0-9]*: cleartext-rpc" "$work/peer.log" ||
+		{ echo "the client sent an RPC in clear"; return 1; }
 }
-peer_stop() { [ -z "$PEER" ] || { kill "$PEER"; wait "$PEER"; PEER=; } 2>/dev/null; }
 peer_events() { grep -o "conn [0-9]*: [a-z-]*" "$work/peer.log" | sort | uniq -c | tr -s ' \n' ' '; }
 
 # conns ADDR: established client connections to ADDR port 2049, and how
@@ -87,6 +68,7 @@ peer_events() { grep -o "conn [0-9]*: [a-z-]*" "$work/peer.log" | sort | uniq -c
 conns() { in_ns client ss -Htn state established dst "$1:2049" | wc -l; }
 tls_conns() { in_ns client ss -Htni state established dst "$1:2049" | grep -c "tcp-ulp-tls"; }
 no_conns() { [ "$(conns "$SERVER_IP4")" = 0 ] && [ "$(conns "$SERVER_IP4B")" = 0 ]; }
+conns_are() { [ "$(conns "$1")" = "$2" ]; }
 
 # proc3 OP: the client's NFSv3 call count for OP (read or write)
 proc3() {
@@ -114,17 +96,13 @@ cleartext_after_handshake() {
 	echo "# mounted in $ms ms; peer: $(peer_events)"
 	dmesg | grep -E "RPC:|nfs:" | sed 's/^/#   kernel: /'
 	is_nfs_mount /mnt/tls || { echo "/mnt/tls is not an NFS mount"; return 1; }
-	echo "written over TLS" >/mnt/tls/cleartext.txt && sync
-	[ "$(cat "$NFSD_EXPORT/cleartext.txt")" = "written over TLS" ] ||
-		{ echo "the server's copy differs"; return 1; }
-	rm -f /mnt/tls/cleartext.txt
+	nfs_write_check /mnt/tls cleartext.txt "written over TLS" || return 1
 	umount /mnt/tls
 	peer_stop
 	grep -q "conn 1: cleartext-reply" "$work/peer.log" ||
 		{ echo "peer.py sent no reply in clear on its first connection"; return 1; }
 	grep -q "conn 2: tls-up" "$work/peer.log" || { echo "no second TLS connection"; return 1; }
-	! grep -q "conn [0-9]*: cleartext-rpc" "$work/peer.log" ||
-		{ echo "the client sent an RPC in clear"; return 1; }
+	no_clear_rpc || return 1
 	dmesg | grep -q "RPC: bad TLS input from server server.test" ||
 		{ echo "the kernel did not name the bad input"; return 1; }
 	! dmesg | grep -q "RPC call returned error" ||
@@ -144,10 +122,7 @@ no_alpn_interop() {
 		"server.test:$NFSD_EXPORT" /mnt/tls 2>"$work/noalpn.err" ||
 		{ echo "mount failed: $(cat "$work/noalpn.err"); peer: $(peer_events)"; return 1; }
 	is_nfs_mount /mnt/tls || { echo "/mnt/tls is not an NFS mount"; return 1; }
-	echo "written without ALPN" >/mnt/tls/noalpn.txt && sync
-	[ "$(cat "$NFSD_EXPORT/noalpn.txt")" = "written without ALPN" ] ||
-		{ echo "the server's copy differs"; return 1; }
-	rm -f /mnt/tls/noalpn.txt
+	nfs_write_check /mnt/tls noalpn.txt "written without ALPN" || return 1
 	umount /mnt/tls
 	peer_stop
 	[ "$(alpn_none)" -gt "$n0" ] ||
@@ -156,8 +131,7 @@ no_alpn_interop() {
 		grep -q 'type=client-anon result=ok .* alpn=none ' ||
 		{ echo "tlshd's audit line does not say alpn=none"; return 1; }
 	grep -q "conn 1: tls-up" "$work/peer.log" || { echo "peer.py saw no TLS session"; return 1; }
-	! grep -q "conn [0-9]*: cleartext-rpc" "$work/peer.log" ||
-		{ echo "the client sent an RPC in clear"; return 1; }
+	no_clear_rpc || return 1
 	echo "# alpn_none $n0 -> $(alpn_none)"
 }
 tap_run "server selecting no ALPN (FreeBSD-style): mount over TLS, counted as alpn_none" \
@@ -180,8 +154,7 @@ no_alpn() {
 	dmesg | grep "RPC:" | tail -2 | sed 's/^/#   kernel: /'
 	dmesg | grep -q 'TLS handshake with server server.test failed: -93 (the peer cannot do what RFC 9289 requires' ||
 		{ echo "the kernel did not name the missing ALPN"; return 1; }
-	! grep -q "conn [0-9]*: cleartext-rpc" "$work/peer.log" ||
-		{ echo "the client sent an RPC in clear"; return 1; }
+	no_clear_rpc || return 1
 	grep -q 'reason="peer negotiated no ALPN and alpn.required is set"' \
 		"$TLSHD_DIR/tlshd-client.log" || { echo "tlshd did not name alpn.required"; return 1; }
 	[ "$ms" -le 10000 ] || { echo "took $ms ms"; return 1; }
@@ -256,7 +229,7 @@ trunking() {
 	in_ns client mount -t nfs4 -o "$opts" "$SERVER_IP4B:$NFSD_EXPORT" /mnt/tls2 ||
 		{ echo "mount of $SERVER_IP4B failed"; return 1; }
 	hs1=$(grep -c "result=ok" "$TLSHD_DIR/tlshd-client.log")
-	until_true 10 test "$(conns "$SERVER_IP4B")" = 1
+	until_true 10 conns_are "$SERVER_IP4B" 1
 	x=$(switch_xprts)
 	echo "# the first mount's transports: $(echo "$x" | tr '\n' ',')"
 	echo "# connections: $SERVER_IP4 $(conns "$SERVER_IP4") ($(tls_conns "$SERVER_IP4") kTLS)," \
@@ -299,7 +272,7 @@ pnfs() {
 	want=$(sha256sum <"$work/pnfs" | cut -d' ' -f1)
 	bg server "$work/tcpdump.log" tcpdump -i veth-s -U -s 0 -w "$work/pnfs.pcap" tcp port 2049
 	dump=$BG
-	sleep 1
+	until_true 10 log_has "$BGLOG" "listening on"
 	in_ns client mount -t nfs4 -o vers=4.2,xprtsec=tls "server.test:$NFSD_EXPORT" /mnt/tls ||
 		{ echo "mount failed"; return 1; }
 	w0=$(proc3 write)
@@ -359,7 +332,7 @@ v40_callback() {
 	bg server "$work/syn.log" tcpdump -i veth-s -n -l \
 		"src host $SERVER_IP4 and dst host $CLIENT_IP4 and tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0"
 	dump=$BG
-	sleep 1
+	until_true 10 log_has "$BGLOG" "listening on"
 	# control: a plaintext v4.0 mount gets a callback connection, and a delegation
 	in_ns client mount -t nfs4 -o vers=4.0 "server.test:$NFSD_EXPORT" /mnt/tls3 ||
 		{ echo "plaintext v4.0 mount failed"; return 1; }

@@ -29,76 +29,28 @@
 #     the session (close_notify) mid-copy, reconnects fail until the agent
 #     is back, then probe + handshake again and the copy completes intact.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
+. tests/lib/hosts.sh
 
-PY=${PYTHON:-python3}
 SIZE_MB=${RPCTLS_NFS_SIZE_MB:-2}
 MARKER=RPCTLS-PLAINTEXT-MARKER-7f3a9c
 work=$(mktemp -d /tmp/sunrpc-tls.XXXXXX)
-pids=()
+PIDS=()
+DUMP=
 
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done	# peers too
 	for p in /mnt/tls*; do mountpoint -q "$p" && umount -f "$p"; done
 	tlshd_stop_all
 	nfsd_stop
 }
 trap cleanup EXIT
 
-# bg NAME CMD...: run CMD in the background, log to $work/NAME.log
-bg() {
-	local name=$1
-	shift
-	(exec "$@" >"$work/$name.log" 2>&1) &
-	pids+=("$!")
-	eval "pid_$name=$!"
-}
-
-stop() {
-	local p
-	eval "p=\${pid_$1:-}"
-	[ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	eval "pid_$1="
-	return 0
-}
-
-t_start() { t0=$(date +%s%N); }
-t_ms() { echo $(( ($(date +%s%N) - t0) / 1000000 )); }
-
-is_nfs_mount() {
-	awk -v m="$1" '$2 == m { print $3 }' /proc/mounts | grep -qx "nfs4\|nfs"
-}
-
-# peer NAME ARGS...: peer.py in the server, relaying to nfsd; port 20049
-peer() {
-	local name=$1
-	shift
-	rm -f "$work/$name.port"
-	bg "$name" nsenter --net=/run/netns/server "$PY" tests/pynfs-tls/peer.py \
-		--listen "$SERVER_IP4:20049" --backend "$SERVER_IP4:2049" \
-		--cert "$TLSHD_DIR/server.pem" --key "$TLSHD_DIR/server.key" \
-		--port-file "$work/$name.port" "$@"
-	for _ in $(seq 100); do [ -s "$work/$name.port" ] && return 0; sleep 0.1; done
-	echo "# peer.py did not start: $(tail -3 "$work/$name.log")"
-	return 1
-}
-
-# conf FILE SECTION KEY=VALUE...: a tlshd configuration
-conf() {
-	local f=$1 kv
-	echo "[$2]" >"$f"
-	shift 2
-	for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}" >>"$f"; done
-}
-
-# nfs_reads MNT: READ operations of the mount so far (mountstats)
-nfs_reads() {
-	awk -v m="$1" '$1 == "device" { on = ($5 == m) } on && $1 == "READ:" { print $2; exit }' \
-		/proc/self/mountstats
+# dump PCAP: capture the server's NFS traffic into PCAP until 'bg_stop "$DUMP"'
+dump() {
+	bg server "$work/dump.log" tcpdump -i veth-s -U -s 0 -w "$1" tcp port 2049
+	DUMP=$BG
+	until_true 10 log_has "$work/dump.log" "listening on"
 }
 
 netns_setup || { tap_fail "test hosts"; exit 1; }
@@ -109,15 +61,9 @@ modprobe tlsh 2>"$work/modprobe.err" || { tap_fail "modprobe tlsh: $(cat "$work/
 # --- 1. The server offers TLS ---------------------------------------------
 in_ns client "$PY" tests/pynfs-tls/testserver.py "$SERVER_IP4" PROBE1 PROBE2 PROBE3 \
 	--json "$work/probe.json" >"$work/probe.out" 2>&1
-status() {
-	"$PY" -c 'import json, sys
-for t in json.load(open(sys.argv[2]))["tests"]:
-    if t["code"] == sys.argv[1]:
-        print(t["status"])' "$1" "$work/probe.json" 2>/dev/null
-}
-tap_expect "nfsd: conformance PROBE1 (probe answer)" PASS "$(status PROBE1)"
-tap_expect "nfsd: conformance PROBE2 (STARTTLS offered)" PASS "$(status PROBE2)"
-tap_expect "nfsd: conformance PROBE3 (AUTH_TLS on COMPOUND refused)" PASS "$(status PROBE3)"
+tap_expect "nfsd: conformance PROBE1 (probe answer)" PASS "$(conformance PROBE1 "$work/probe.json")"
+tap_expect "nfsd: conformance PROBE2 (STARTTLS offered)" PASS "$(conformance PROBE2 "$work/probe.json")"
+tap_expect "nfsd: conformance PROBE3 (AUTH_TLS on COMPOUND refused)" PASS "$(conformance PROBE3 "$work/probe.json")"
 
 # --- 2. Mount options -----------------------------------------------------
 mkdir -p /mnt/tls /mnt/tls2
@@ -179,7 +125,7 @@ failmount "no agent in the client's namespace: clear failure" vers=4.2,xprtsec=t
 tlshd_start client "$TLSHD_DIR/client.conf" || { tap_fail "tlshd in the client"; exit 1; }
 
 # --- 4. Fail closed against a server without STARTTLS ---------------------
-if peer nostarttls --mode no-starttls; then
+if peer_py_start nostarttls 20049 --mode no-starttls; then
 	failmount "server without STARTTLS: fails closed with a clear message" \
 		vers=4.2,xprtsec=tls,port=20049 "server.test:$NFSD_EXPORT" \
 		"does not offer RPC-with-TLS" 10000
@@ -190,7 +136,7 @@ if peer nostarttls --mode no-starttls; then
 		tap_fail "peer log: $(grep -o 'conn [0-9]*: [a-z-]*' "$work/nostarttls.log" |
 			sort | uniq -c | tr '\n' ' ')"
 	fi
-	stop nostarttls
+	peer_py_stop nostarttls
 else
 	tap_fail "peer.py no-starttls started"
 fi
@@ -201,9 +147,7 @@ for _ in $(seq 64); do echo "$MARKER"; done >>"$work/payload"
 head -c "$((8 << 20))" /dev/urandom >"$work/payload8"
 for _ in $(seq 64); do echo "$MARKER"; done >>"$work/payload8"
 
-bg dump nsenter --net=/run/netns/server tcpdump -i veth-s -U -s 0 -w "$work/tls.pcap" \
-	tcp port 2049
-sleep 1
+dump "$work/tls.pcap" || tap_fail "tcpdump on the server's veth started"
 
 # roundtrip TYPE OPTS SRC [PAYLOAD]: mount, write, drop caches, read back
 roundtrip() {
@@ -308,7 +252,7 @@ grep "result=" "$TLSHD_DIR/tlshd-client.log" | awk '{ for (i = 1; i <= NF; i++)
 [ "$mtls" -ge 4 ] && tap_ok "mtls mounts presented the client certificate ($mtls)" ||
 	tap_fail "mtls: want >= 4 server handshakes that verified client.test, got $mtls"
 sleep 1
-stop dump
+bg_stop "$DUMP"
 if [ ! -s "$work/tls.pcap" ]; then
 	tap_fail "tcpdump captured nothing"
 elif grep -qa "$MARKER" "$work/tls.pcap"; then
@@ -317,13 +261,11 @@ else
 	tap_ok "the marker never crossed the wire in clear ($(stat -c %s "$work/tls.pcap") bytes captured)"
 fi
 # Control: the same capture does see the marker of a plaintext mount.
-bg dump nsenter --net=/run/netns/server tcpdump -i veth-s -U -s 0 -w "$work/plain.pcap" \
-	tcp port 2049
-sleep 1
+dump "$work/plain.pcap" || tap_fail "tcpdump on the server's veth started (control)"
 tap_run "control: v4.2 xprtsec=none round trip" \
 	roundtrip nfs4 vers=4.2,xprtsec=none "server.test:$NFSD_EXPORT"
 sleep 1
-stop dump
+bg_stop "$DUMP"
 grep -qa "$MARKER" "$work/plain.pcap" && tap_ok "control: a plaintext mount shows the marker on the wire" ||
 	tap_fail "control: the marker of a plaintext mount was not captured"
 
@@ -346,27 +288,21 @@ umount /mnt/tls2 2>/dev/null
 umount /mnt/tls 2>/dev/null
 
 # --- 6. The NFSv4.1 backchannel inside the TLS session ----------------------
+no_conns() { [ -z "$(in_ns client ss -Htn state established dst "$SERVER_IP4:2049")" ]; }
 # A read delegation, then a local writer on the server: nfsd recalls it
 # with CB_RECALL on the client's only connection, which is kTLS.
 backchannel() {
 	local t=/sys/kernel/tracing n
 	echo "delegated file" >"$NFSD_EXPORT/deleg.txt"
 	# earlier mounts' connections go away first
-	for _ in $(seq 50); do
-		[ -z "$(in_ns client ss -Htn state established dst "$SERVER_IP4:2049")" ] && break
-		sleep 0.2
-	done
+	until_true 10 no_conns
 	in_ns client mount -t nfs4 -o vers=4.1,xprtsec=tls "server.test:$NFSD_EXPORT" /mnt/tls ||
 		{ echo "mount failed"; return 1; }
 	echo 1 >$t/events/nfs4/nfs4_cb_recall/enable
 	echo >$t/trace
 	sleep 1
 	exec 7</mnt/tls/deleg.txt
-	for _ in $(seq 20); do
-		grep -q "type: deleg" /proc/fs/nfsd/clients/*/states 2>/dev/null && break
-		sleep 0.2
-	done
-	grep -q "type: deleg" /proc/fs/nfsd/clients/*/states ||
+	until_true 4 grep -q "type: deleg" /proc/fs/nfsd/clients/*/states 2>/dev/null ||
 		{ echo "nfsd granted no delegation: $(cat /proc/fs/nfsd/clients/*/states)"; exec 7<&-; umount /mnt/tls; return 1; }
 	timeout 60 sh -c "echo more >>$NFSD_EXPORT/deleg.txt" || { echo "local writer stuck"; return 1; }
 	exec 7<&-
@@ -384,7 +320,7 @@ tap_run "v4.1 backchannel: CB_RECALL arrives inside the TLS session" backchannel
 reason() { grep "result=" "$TLSHD_DIR/tlshd-$1.log" | tail -1 | grep -o 'status=[^ ]*\|reason=.*'; }
 
 # Untrusted CA: the client's agent trusts another CA only.
-conf "$work/other-ca.conf" authenticate.client "x509.truststore=$TLSHD_DIR/other-ca.pem"
+tlshd_conf "$work/other-ca.conf" authenticate.client "x509.truststore=$TLSHD_DIR/other-ca.pem"
 tlshd_stop client
 tlshd_start client "$work/other-ca.conf"
 failmount "untrusted CA: refused" vers=4.2,xprtsec=tls,retry=0 "server.test:$NFSD_EXPORT" \
@@ -400,7 +336,7 @@ failmount "wrong name: refused" vers=4.2,xprtsec=tls,retry=0 "alias.test:$NFSD_E
 echo "# client agent: $(reason client)"
 
 # Expired server certificate
-conf "$work/expired.conf" authenticate.server "x509.truststore=$TLSHD_DIR/ca.pem" \
+tlshd_conf "$work/expired.conf" authenticate.server "x509.truststore=$TLSHD_DIR/ca.pem" \
 	"x509.certificate=$TLSHD_DIR/expired.pem" "x509.private_key=$TLSHD_DIR/server.key"
 tlshd_stop server
 if tlshd_start server "$work/expired.conf"; then
@@ -414,7 +350,7 @@ tlshd_stop server
 tlshd_start server "$TLSHD_DIR/server.conf"
 
 # A server that demands a client certificate, from an xprtsec=tls client
-if peer mtlsonly --client-ca "$TLSHD_DIR/ca.pem" --client-auth required; then
+if peer_py_start mtlsonly 20049 --client-ca "$TLSHD_DIR/ca.pem" --client-auth required; then
 	# TLS 1.3: the client's handshake completes before the server
 	# refuses it with an alert; the mount fails with EACCES (not the
 	# ENOTCONN of the closed connection) and the kernel names the alert.
@@ -426,7 +362,7 @@ if peer mtlsonly --client-ca "$TLSHD_DIR/ca.pem" --client-auth required; then
 	grep -q "handshake-failed" "$work/mtlsonly.log" &&
 		tap_ok "... and the server saw no client certificate" ||
 		tap_fail "peer log: $(grep -o 'conn [0-9]*: [a-z-]*' "$work/mtlsonly.log" | tr '\n' ' ')"
-	stop mtlsonly
+	peer_py_stop mtlsonly
 else
 	tap_fail "peer.py --client-auth required started"
 fi
@@ -434,10 +370,10 @@ fi
 # server suite's: nfsd-tls, "mount /srv/mtls with vers=4.2,xprtsec=tls".)
 
 # A handshake that never completes: ETIMEDOUT after the 20 s timeout
-if peer stall --mode stall-handshake --stall 60; then
+if peer_py_start stall 20049 --mode stall-handshake --stall 60; then
 	failmount "handshake timeout: ETIMEDOUT" vers=4.2,xprtsec=tls,port=20049,retry=0 \
 		"server.test:$NFSD_EXPORT" "TLS handshake with server server.test failed: -110" 40000
-	stop stall
+	peer_py_stop stall
 else
 	tap_fail "peer.py stall-handshake started"
 fi
@@ -449,21 +385,19 @@ fi
 # copy completes.
 head -c "$((16 << 20))" /dev/urandom >"$work/long"
 want=$(sha256sum <"$work/long" | cut -d' ' -f1)
-if peer restart --mode close-notify-midstream --after 120 --misbehave-count 1; then
+if peer_py_start restart 20049 --mode close-notify-midstream --after 120 --misbehave-count 1; then
 	if in_ns client mount -t nfs4 -o vers=4.2,xprtsec=tls,hard,port=20049,wsize=65536 \
 		"server.test:$NFSD_EXPORT" /mnt/tls; then
 		hs0=$(grep -c "result=ok" "$TLSHD_DIR/tlshd-client.log")
 		t_start
-		bg copy dd if="$work/long" of=/mnt/tls/long.bin bs=64k conv=fsync
+		bg client "$work/copy.log" dd if="$work/long" of=/mnt/tls/long.bin bs=64k conv=fsync
+		copy=$BG
 		tlshd_stop client
-		for _ in $(seq 300); do
-			grep -q "close-notify-midstream" "$work/restart.log" && break
-			sleep 0.1
-		done
-		sleep 4
+		until_true 30 log_has "$work/restart.log" close-notify-midstream
+		sleep 4	# the agent stays away: the reconnects fail meanwhile
 		echo "# kernel: $(dmesg | grep -E 'RPC: (no TLS|TLS)' | tail -1)"
 		tlshd_start client "$TLSHD_DIR/client.conf"
-		wait "$pid_copy"
+		wait "$copy"
 		rc=$?
 		ms=$(t_ms)
 		got=$(sha256sum <"$NFSD_EXPORT/long.bin" | cut -d' ' -f1)
@@ -481,7 +415,7 @@ if peer restart --mode close-notify-midstream --after 120 --misbehave-count 1; t
 	else
 		tap_fail "agent restart: mount through peer.py"
 	fi
-	stop restart
+	peer_py_stop restart
 else
 	tap_fail "peer.py close-notify-midstream started"
 fi

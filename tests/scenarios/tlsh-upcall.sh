@@ -16,20 +16,17 @@
 # /proc/net/tlsh start at zero and are checked by exact value.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
+. tests/lib/netns.sh
 . tests/lib/bg.sh
+. tests/lib/tlsh_test.sh
 
 AGENT=$PWD/build/bin/tlsh-agent
-DBG=/sys/kernel/debug/tlsh_test
 TRACE=/sys/kernel/tracing
 LOGS=/tmp/tlsh-logs
 mkdir -p "$LOGS"
 PIDS=()
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-}
+cleanup() { bg_stop_all KILL; }
 trap cleanup EXIT
 
 # The agent is built on the host (make); build it here if it is missing.
@@ -43,44 +40,33 @@ ns_new() {
 	ip netns del "$1" 2>/dev/null
 	ip netns add "$1" && nsenter --net=/run/netns/"$1" ip link set lo up
 }
-in_ns() {
-	local ns=$1
-	shift
-	nsenter --net=/run/netns/"$ns" "$@"
-}
-# tt NS COMMAND...: one tlsh_test command; prints OK or the errno text.
-tt() {
-	local ns=$1 out
-	shift
-	if out=$(in_ns "$ns" bash -c 'echo "$1" >'"$DBG/ctl" _ "$*" 2>&1); then
-		echo OK
-	else
-		echo "${out##*: }"
-		return 1
-	fi
-}
-# field SLOT NAME: a field of the slot's line in $DBG/slots
-field() {
-	awk -v s="$1" '$1 == s' "$DBG/slots" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-# stat NS NAME: a counter in the namespace's /proc/net/tlsh
-stat() {
-	in_ns "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/tlsh
-}
 # stats NS: every counter on one line
 stats() {
 	in_ns "$1" awk '{ printf "%s=%s ", $1, $2 }' /proc/net/tlsh
 }
-stat_is() { [ "$(stat "$1" "$2")" = "$3" ]; }
-log_has() { grep -q -- "$2" "$1"; }
+# block NS [PEER-OPTION...]: a fresh namespace NS (also $NS) with the echo
+# peer listening on 4433 in it, log $LOGS/NS-peer
+block() {
+	NS=$1
+	shift
+	ns_new "$NS"
+	bg "$NS" "$LOGS/$NS-peer" "$AGENT" peer "$@" -P 4433
+	until_true 5 log_has "$LOGS/$NS-peer" listening
+}
+# agent LOG SERVE-ARGS...: the fake agent in $NS, log $LOGS/LOG (or the path
+# LOG), waited for until it listens; its pid in $A
+agent() {
+	local log=$1
+	shift
+	[[ "$log" == /* ]] || log=$LOGS/$log
+	bg "$NS" "$log" "$AGENT" serve "$@"
+	A=$BG
+	agent_up "$NS"
+}
 # agent_up NS [FAMILY]: the agent just started with bg listens
 agent_up() {
 	until_true 20 log_has "$BGLOG" listening &&
-		stat_is "$1" "listener_${2:-inet}" 1
-}
-stop() {
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
+		tlsh_stat_is "$1" "listener_${2:-inet}" 1
 }
 # req_line LOG: the agent's first "req" line without its id
 req_line() { sed -n 's/^req id=[0-9]* //p' "$1" | head -n 1; }
@@ -117,35 +103,31 @@ A=$BG
 agent_up iso-a
 until_true 5 log_has "$LOGS/iso-peerb" listening
 tap_expect "consumer in a netns without agent: connect" OK "$(tt iso-b connect 1 127.0.0.1 4433)"
-t0=$(date +%s%N)
+t_start
 tap_expect "no agent in the consumer's netns: ESRCH" "No such process" \
 	"$(tt iso-b hello 1 client_anon)"
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$(t_ms)
 # (the time includes starting bash and nsenter under the emulator)
 if [ $ms -lt 3000 ]; then tap_ok "no agent fails at once (${ms} ms)"; else tap_fail "no agent fails at once: took ${ms} ms"; fi
 tap_expect "no agent: done is never called" none "$(field 1 req)"
 tap_expect "no agent: counted in no_agent, not in requests" "1 0" \
-	"$(stat iso-b no_agent) $(stat iso-b requests)"
-tap_expect "the other netns's agent saw nothing" 0 "$(stat iso-a requests)"
+	"$(tlsh_stat iso-b no_agent) $(tlsh_stat iso-b requests)"
+tap_expect "the other netns's agent saw nothing" 0 "$(tlsh_stat iso-a requests)"
 tap_expect "consumer beside the agent: connect" OK "$(tt iso-a connect 2 127.0.0.1 4433)"
 tap_expect "consumer beside the agent: queued" OK "$(tt iso-a hello 2 client_anon)"
 tt iso-a wait 2 10000 >/dev/null
 tap_expect "the agent of the consumer's own netns answered" "done -5" \
 	"$(field 2 req) $(field 2 status)"
-stop "$A"
+bg_stop "$A" KILL
 NS=iso-a close_slots 1 2
 ip netns del iso-a
 ip netns del iso-b
 
 # --- every handshake type's parameters round trip ---
-NS=params
-ns_new $NS
-bg $NS "$LOGS/params-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/params-peer" listening
+block params
 check_params() {
 	local name=$1 want=$2 hello=$3 log=$LOGS/params-$1
-	bg $NS "$log" "$AGENT" serve -a fail -s 5 -n 1
-	agent_up $NS
+	agent "$log" -a fail -s 5 -n 1
 	tt $NS connect 3 127.0.0.1 4433 >/dev/null
 	tap_expect "$name: request queued" OK "$(tt $NS hello 3 $hello)"
 	tt $NS wait 3 10000 >/dev/null
@@ -191,33 +173,25 @@ tap_expect "params: counters" "requests=6 accepted=6 succeeded=0 failed=6 failed
 ip netns del $NS
 
 # --- each failure report reaches the consumer, counted by reason ---
-NS=fail
-ns_new $NS
-bg $NS "$LOGS/fail-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/fail-peer" listening
+block fail
 for e in 13:eacces 129:ekeyrejected 110:etimedout 5:eio 126:other; do
 	n=${e%%:*}
-	bg $NS "$LOGS/fail-$n" "$AGENT" serve -a fail -s "$n" -n 1
-	agent_up $NS
+	agent fail-$n -a fail -s "$n" -n 1
 	tt $NS connect 4 127.0.0.1 4433 >/dev/null
 	tt $NS hello 4 client_anon >/dev/null
 	tt $NS wait 4 10000 >/dev/null
 	wait "$BG"
 	tap_expect "report errno $n reaches done as -$n" "done -$n" "$(field 4 req) $(field 4 status)"
-	tap_expect "report errno $n counted as failed_${e#*:}" 1 "$(stat $NS "failed_${e#*:}")"
+	tap_expect "report errno $n counted as failed_${e#*:}" 1 "$(tlsh_stat $NS "failed_${e#*:}")"
 	tt $NS close 4 >/dev/null
 done
-tap_expect "failure counters" "5 5 0" "$(stat $NS failed) $(stat $NS requests) $(stat $NS succeeded)"
+tap_expect "failure counters" "5 5 0" "$(tlsh_stat $NS failed) $(tlsh_stat $NS requests) $(tlsh_stat $NS succeeded)"
 ip netns del $NS
 
 # --- success: kTLS installed by the agent carries data both ways ---
-NS=ok
-ns_new $NS
 echo >"$TRACE/trace"
-bg $NS "$LOGS/ok-peer" "$AGENT" peer -k -P 4433
-until_true 5 log_has "$LOGS/ok-peer" listening
-bg $NS "$LOGS/ok-agent" "$AGENT" serve -a ktls -p 777 -n 2
-agent_up $NS
+block ok -k
+agent ok-agent -a ktls -p 777 -n 2
 tt $NS connect 5 127.0.0.1 4433 >/dev/null
 tap_expect "client hello queued" OK "$(tt $NS hello 5 client_anon peername=server.test)"
 tap_expect "client hello done in time" OK "$(tt $NS wait 5 10000)"
@@ -247,99 +221,85 @@ tap_expect "server side: the client's reply" "23 pong-from-user" "$(field 7 rxty
 tap_run "the client decrypted the server's data" until_true 5 log_has "$LOGS/ok-client" "rx hi-from-server"
 tap_run "kTLS in use (/proc/net/tls_stat)" in_ns $NS awk '$1 == "TlsCurrTxSw" && $2 >= 2 { f = 1 } END { exit !f }' /proc/net/tls_stat
 tap_expect "success counters" "2 2 2 0 0" \
-	"$(stat $NS requests) $(stat $NS accepted) $(stat $NS succeeded) $(stat $NS failed) $(stat $NS in_flight)"
+	"$(tlsh_stat $NS requests) $(tlsh_stat $NS accepted) $(tlsh_stat $NS succeeded) $(tlsh_stat $NS failed) $(tlsh_stat $NS in_flight)"
 NS=ok close_slots 5 6 7
 ip netns del $NS
 
 # --- a success report without kTLS is refused ---
-NS=noktls
-ns_new $NS
-bg $NS "$LOGS/noktls-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/noktls-peer" listening
-bg $NS "$LOGS/noktls-agent" "$AGENT" serve -a noktls -p 5 -n 1
-agent_up $NS
+block noktls
+agent noktls-agent -a noktls -p 5 -n 1
 tt $NS connect 8 127.0.0.1 4433 >/dev/null
 tt $NS hello 8 client_anon >/dev/null
 tt $NS wait 8 10000 >/dev/null
 wait "$BG"
 tap_run "the agent's fake success report gets EPROTO" log_has "$LOGS/noktls-agent" "report=EPROTO"
 tap_expect "the consumer gets -EPROTO and no peer id" "done -71 0" "$(field 8 req) $(field 8 status) $(field 8 peerid)"
-tap_expect "counted as failed_eproto" "1 1 0" "$(stat $NS failed) $(stat $NS failed_eproto) $(stat $NS succeeded)"
+tap_expect "counted as failed_eproto" "1 1 0" "$(tlsh_stat $NS failed) $(tlsh_stat $NS failed_eproto) $(tlsh_stat $NS succeeded)"
 NS=noktls close_slots 8
 ip netns del $NS
 
 # --- the trust anchor reaches the consumer; a failed accept() gives the
 # request back; closing without a report ends at the timeout ---
-NS=anchor
-ns_new $NS
-bg $NS "$LOGS/anchor-peer" "$AGENT" peer -k -P 4433
-until_true 5 log_has "$LOGS/anchor-peer" listening
+block anchor -k
 long=$(printf 'CN=%0200d' 0)
-bg $NS "$LOGS/anchor-agent" "$AGENT" serve -a ktls -p 5 -n 2 -b -A "CN=test-CA(x509.truststore)"
-agent_up $NS
+agent anchor-agent -a ktls -p 5 -n 2 -b -A "CN=test-CA(x509.truststore)"
 tt $NS connect 15 127.0.0.1 4433 >/dev/null
-t0=$(date +%s%N)
+t_start
 tt $NS hello 15 client_x509 cert=1 privkey=2 timeout=20000 >/dev/null
 tt $NS wait 15 10000 >/dev/null
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$(t_ms)
 tap_run "an accept() with an unwritable address fails with EFAULT" \
 	log_has "$LOGS/anchor-agent" "accept-badaddr=EFAULT"
 tap_expect "... and the request, put back, is taken by the next accept() at once (${ms} ms)" \
 	"done 0 5" "$(field 15 req) $(field 15 status) $(field 15 peerid)"
 tap_expect "counters: requeued once, accepted twice, one success" "1 2 1" \
-	"$(stat $NS requeued) $(stat $NS accepted) $(stat $NS succeeded)"
+	"$(tlsh_stat $NS requeued) $(tlsh_stat $NS accepted) $(tlsh_stat $NS succeeded)"
 tap_expect "the consumer gets the anchor the agent reported (TLSH_PEER_ANCHOR)" \
 	"CN=test-CA(x509.truststore)" "$(field 15 anchor)"
 tt $NS close 15 >/dev/null
-stop "$BG"
-bg $NS "$LOGS/anchor-agent2" "$AGENT" serve -a ktls -p 5 -n 1 -A "$long"
-agent_up $NS
+bg_stop "$BG" KILL
+agent anchor-agent2 -a ktls -p 5 -n 1 -A "$long"
 tt $NS connect 16 127.0.0.1 4433 >/dev/null
 tt $NS hello 16 client_anon >/dev/null
 tt $NS wait 16 10000 >/dev/null
 tap_expect "a longer anchor is cut to TLSH_ANCHOR_MAX - 1 bytes" 127 "$(field 16 anchor | tr -d '\n' | wc -c)"
 tt $NS close 16 >/dev/null
-stop "$BG"
+bg_stop "$BG" KILL
 # The agent closes its fd without a report: the kernel cannot tell (the fd
 # is the consumer's own socket file), so the request ends at its timeout.
 # (-n 2: the agent keeps its listener, whose release would end it at once
 # with EPIPE.)
-bg $NS "$LOGS/anchor-agent3" "$AGENT" serve -a close -n 2
-agent_up $NS
+agent anchor-agent3 -a close -n 2
 tt $NS connect 17 127.0.0.1 4433 >/dev/null
-t0=$(date +%s%N)
+t_start
 tt $NS hello 17 client_anon timeout=1500 >/dev/null
 tt $NS wait 17 10000 >/dev/null
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$(t_ms)
 tap_run "the agent closed its fd without a report" log_has "$LOGS/anchor-agent3" "closed"
 tap_expect "closing without a report: -ETIMEDOUT at the request's timeout" "done -110" \
 	"$(field 17 req) $(field 17 status)"
 if [ $ms -ge 1400 ]; then tap_ok "... not before the timeout (${ms} ms)"; else tap_fail "... after ${ms} ms, before the 1500 ms timeout"; fi
-stop "$BG"
+bg_stop "$BG" KILL
 NS=anchor close_slots 17
 ip netns del $NS
 
 # --- the kernel's timeout; a late report is refused ---
-NS=timeout
-ns_new $NS
 echo >"$TRACE/trace"
-bg $NS "$LOGS/to-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/to-peer" listening
+block timeout
 rm -f /tmp/tlsh-gate
-bg $NS "$LOGS/to-agent" "$AGENT" serve -a fail -s 5 -w /tmp/tlsh-gate -n 1
-agent_up $NS
+agent to-agent -a fail -s 5 -w /tmp/tlsh-gate -n 1
 tt $NS connect 9 127.0.0.1 4433 >/dev/null
-t0=$(date +%s%N)
+t_start
 tt $NS hello 9 client_anon timeout=500 >/dev/null
 tt $NS wait 9 10000 >/dev/null
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$(t_ms)
 tap_expect "timeout: done with -ETIMEDOUT" "done -110" "$(field 9 req) $(field 9 status)"
 # (not before 500 ms; the upper bound only allows for a slow debug kernel)
 if [ $ms -ge 450 ] && [ $ms -lt 10000 ]; then tap_ok "timeout: after about 500 ms (${ms} ms)"; else tap_fail "timeout: after about 500 ms: ${ms} ms"; fi
 touch /tmp/tlsh-gate
 wait "$BG"
 tap_run "timeout: the agent's late report gets ENOENT" log_has "$LOGS/to-agent" "report=ENOENT"
-tap_expect "timeout: counters" "1 0 1 0" "$(stat $NS timed_out) $(stat $NS failed) $(stat $NS accepted) $(stat $NS in_flight)"
+tap_expect "timeout: counters" "1 0 1 0" "$(tlsh_stat $NS timed_out) $(tlsh_stat $NS failed) $(tlsh_stat $NS accepted) $(tlsh_stat $NS in_flight)"
 tid=$(sed -n 's/^req id=\([0-9]*\) .*/\1/p' "$LOGS/to-agent" | head -n 1)
 tap_run "trace: tlsh_timed_out" grep -q "tlsh_timed_out: id=$tid type=1" "$TRACE/trace"
 tap_run "trace: tlsh_done with -110" grep -q "tlsh_done: id=$tid status=-110 peerid=0" "$TRACE/trace"
@@ -347,25 +307,19 @@ NS=timeout close_slots 9
 ip netns del $NS
 
 # --- cancel: queued, and while the agent holds the socket ---
-NS=cancel
-ns_new $NS
 echo >"$TRACE/trace"
-bg $NS "$LOGS/cancel-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/cancel-peer" listening
-bg $NS "$LOGS/cancel-idle" "$AGENT" serve -a idle
-A=$BG
-agent_up $NS
+block cancel
+agent cancel-idle -a idle
 tt $NS connect 10 127.0.0.1 4433 >/dev/null
 tt $NS hello 10 client_anon >/dev/null
-tap_expect "a queued request" 1 "$(stat $NS queued)"
+tap_expect "a queued request" 1 "$(tlsh_stat $NS queued)"
 tap_expect "cancel a queued request" OK "$(tt $NS cancel 10)"
 tap_expect "cancelled: done not called, queue empty" "cancelled 1 0" \
-	"$(field 10 req) $(field 10 cancel) $(stat $NS queued)"
+	"$(field 10 req) $(field 10 cancel) $(tlsh_stat $NS queued)"
 tap_expect "a second cancel finds nothing" "No such file or directory" "$(tt $NS cancel 10)"
-stop "$A"
+bg_stop "$A" KILL
 rm -f /tmp/tlsh-gate
-bg $NS "$LOGS/cancel-agent" "$AGENT" serve -a fail -s 5 -w /tmp/tlsh-gate -n 1
-agent_up $NS
+agent cancel-agent -a fail -s 5 -w /tmp/tlsh-gate -n 1
 tt $NS hello 10 client_anon >/dev/null
 until_true 30 log_has "$BGLOG" "^req "
 tap_expect "cancel while the agent holds the socket" OK "$(tt $NS cancel 10)"
@@ -374,12 +328,11 @@ wait "$BG"
 tap_run "the agent's report after the cancel gets ENOENT" log_has "$LOGS/cancel-agent" "report=ENOENT"
 tap_expect "done never called after cancel" "cancelled 0" "$(field 10 req) $(field 10 status)"
 tap_expect "cancel counters" "2 2 0 0 0" \
-	"$(stat $NS requests) $(stat $NS cancelled) $(stat $NS failed) $(stat $NS succeeded) $(stat $NS in_flight)"
+	"$(tlsh_stat $NS requests) $(tlsh_stat $NS cancelled) $(tlsh_stat $NS failed) $(tlsh_stat $NS succeeded) $(tlsh_stat $NS in_flight)"
 tap_run "trace: tlsh_cancelled" grep -q "tlsh_cancelled: id=" "$TRACE/trace"
 # the consumer releases its socket while the agent holds it
 rm -f /tmp/tlsh-gate
-bg $NS "$LOGS/release-agent" "$AGENT" serve -a fail -s 5 -w /tmp/tlsh-gate -n 1
-agent_up $NS
+agent release-agent -a fail -s 5 -w /tmp/tlsh-gate -n 1
 tt $NS hello 10 client_anon >/dev/null
 until_true 30 log_has "$BGLOG" "^req "
 tap_expect "the consumer releases its socket while the agent holds it" OK "$(tt $NS close 10)"
@@ -393,25 +346,20 @@ tap_run "the agent's report after the consumer's release is accepted" log_has "$
 ip netns del $NS
 
 # --- the agent dies: accepted and queued requests fail with EPIPE ---
-NS=gone
-ns_new $NS
-bg $NS "$LOGS/gone-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/gone-peer" listening
-bg $NS "$LOGS/gone-agent" "$AGENT" serve -a hold -n 2
-A=$BG
-agent_up $NS
+block gone
+agent gone-agent -a hold -n 2
 for s in 11 12 13 14; do
 	tt $NS connect $s 127.0.0.1 4433 >/dev/null
 	tt $NS hello $s client_anon >/dev/null
 done
-until_true 30 stat_is $NS accepted 2
-tap_expect "two held by the agent, two queued" "2 2 4" "$(stat $NS accepted) $(stat $NS queued) $(stat $NS in_flight)"
-stop "$A"
+until_true 30 tlsh_stat_is $NS accepted 2
+tap_expect "two held by the agent, two queued" "2 2 4" "$(tlsh_stat $NS accepted) $(tlsh_stat $NS queued) $(tlsh_stat $NS in_flight)"
+bg_stop "$A" KILL
 for s in 11 12 13 14; do tt $NS wait $s 5000 >/dev/null; done
 tap_expect "agent killed: every request done with -EPIPE" "-32 -32 -32 -32" \
 	"$(field 11 status) $(field 12 status) $(field 13 status) $(field 14 status)"
 tap_expect "agent killed: counters" "4 4 0 0 0" \
-	"$(stat $NS failed) $(stat $NS failed_epipe) $(stat $NS in_flight) $(stat $NS queued) $(stat $NS listener_inet)"
+	"$(tlsh_stat $NS failed) $(tlsh_stat $NS failed_epipe) $(tlsh_stat $NS in_flight) $(tlsh_stat $NS queued) $(tlsh_stat $NS listener_inet)"
 # the listener closed with queued requests only
 bg $NS "$LOGS/gone-idle" "$AGENT" serve -a idle -f inet6
 A=$BG
@@ -423,23 +371,19 @@ for s in 11 12 13; do
 	tt $NS connect $s ::1 4434 >/dev/null
 	tt $NS hello $s client_anon >/dev/null
 done
-tap_expect "three requests queued on the AF_INET6 listener" 3 "$(stat $NS queued)"
-stop "$A"
+tap_expect "three requests queued on the AF_INET6 listener" 3 "$(tlsh_stat $NS queued)"
+bg_stop "$A" KILL
 for s in 11 12 13; do tt $NS wait $s 5000 >/dev/null; done
 tap_expect "listener closed with queued requests: all -EPIPE" "-32 -32 -32" \
 	"$(field 11 status) $(field 12 status) $(field 13 status)"
 tap_expect "listener closed: queue empty, nothing in flight" "0 0 7" \
-	"$(stat $NS queued) $(stat $NS in_flight) $(stat $NS failed_epipe)"
+	"$(tlsh_stat $NS queued) $(tlsh_stat $NS in_flight) $(tlsh_stat $NS failed_epipe)"
 NS=gone close_slots 11 12 13 14
 ip netns del $NS
 
 # --- 200 requests in parallel ---
-NS=par
-ns_new $NS
-bg $NS "$LOGS/par-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/par-peer" listening
-bg $NS "$LOGS/par-agent" "$AGENT" serve -a ktls -p 9 -n 200
-agent_up $NS
+block par
+agent par-agent -a ktls -p 9 -n 200
 # Four writers queue 50 requests each with one write of 100 commands,
 # then one write waits for all 200 (each write stays under the 4 KiB that
 # bash's echo writes at once).
@@ -464,7 +408,7 @@ ok=$(awk '$1 >= 100 && $1 < 300' "$DBG/slots" | grep -c 'req=done status=0 peeri
 tap_expect "200 parallel requests all succeeded" 200 "$ok"
 PAR_STATS=$(stats $NS)
 tap_expect "200 parallel: counters" "requests=200 accepted=200 succeeded=200 failed=0 in_flight=0 queued=0" \
-	"$(for k in requests accepted succeeded failed in_flight queued; do printf '%s=%s ' $k "$(stat $NS $k)"; done | sed 's/ $//')"
+	"$(for k in requests accepted succeeded failed in_flight queued; do printf '%s=%s ' $k "$(tlsh_stat $NS $k)"; done | sed 's/ $//')"
 echo "# counters after the parallel test: $PAR_STATS"
 tt $NS "$(for i in $(seq 100 299); do echo "close $i"; done)" >/dev/null
 ip netns del $NS
@@ -481,22 +425,17 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 fi
 
 # --- rmmod with requests pending ---
-NS=rmmod
-ns_new $NS
-bg $NS "$LOGS/rmmod-peer" "$AGENT" peer -P 4433
-until_true 5 log_has "$LOGS/rmmod-peer" listening
-bg $NS "$LOGS/rmmod-agent" "$AGENT" serve -a hold -n 1
-A=$BG
-agent_up $NS
+block rmmod
+agent rmmod-agent -a hold -n 1
 tt $NS connect 15 127.0.0.1 4433 >/dev/null
 tt $NS hello 15 client_anon >/dev/null
 tt $NS connect 16 127.0.0.1 4433 >/dev/null
 tt $NS hello 16 client_anon >/dev/null
-until_true 30 stat_is $NS accepted 1
+until_true 30 tlsh_stat_is $NS accepted 1
 if rmmod tlsh 2>/dev/null; then tap_fail "rmmod tlsh with requests pending is refused"; else tap_ok "rmmod tlsh with requests pending is refused"; fi
 tap_run "rmmod tlsh_test with requests pending (it cancels them)" rmmod tlsh_test
-tap_expect "both pending requests cancelled" "2 0" "$(stat $NS cancelled) $(stat $NS in_flight)"
-stop "$A"
+tap_expect "both pending requests cancelled" "2 0" "$(tlsh_stat $NS cancelled) $(tlsh_stat $NS in_flight)"
+bg_stop "$A" KILL
 tap_run "rmmod tlsh once the agent is gone" rmmod tlsh
 tap_run "/proc/net/tlsh gone with the module" test ! -e /proc/net/tlsh
 tap_expect "socket(AF_TLSH) loads tlsh.ko again" ok "$(in_ns $NS "$AGENT" bind inet)"

@@ -73,6 +73,7 @@
 #include <sys/socket.h>
 
 #include "tlshd.h"
+#include "bench.h"
 
 #define CTL	"/sys/kernel/debug/tlsh_test/ctl"
 #define SLOTS	"/sys/kernel/debug/tlsh_test/slots"
@@ -113,26 +114,6 @@ static gnutls_certificate_credentials_t creds;
 static char negotiated[128];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "tlshd-hsbench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /*
  * Latencies are taken in TSC ticks: the test VM's clock source is jiffies
  * (4 ms steps) while qemu's TSC follows the host's.  The ticks are turned
@@ -146,7 +127,7 @@ static double ticks(void)
 #if defined(__x86_64__) || defined(__i386__)
 	return (double)__builtin_ia32_rdtsc();
 #else
-	return now_ms() * 1e6;
+	return bench_now_ms() * 1e6;
 #endif
 }
 
@@ -158,7 +139,7 @@ static double ticks_since(double t0)
 /* milliseconds per tick, measured since the start */
 static double tick_ms(void)
 {
-	double t = ticks() - tick0, ms = now_ms() - tick0_ms;
+	double t = ticks() - tick0, ms = bench_now_ms() - tick0_ms;
 
 	return t > 0 ? ms / t : 0;
 }
@@ -181,7 +162,7 @@ struct conn {
 	int			fd;
 	gnutls_session_t	s;
 	double			t0;		/* ticks */
-	double			deadline;	/* now_ms() */
+	double			deadline;	/* bench_now_ms() */
 	bool			busy;
 };
 
@@ -213,7 +194,7 @@ static const char *inproc_start(struct conn *c)
 	}
 	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
 	c->t0 = ticks();
-	c->deadline = now_ms() + opt.timeout_ms;
+	c->deadline = bench_now_ms() + opt.timeout_ms;
 	ret = gnutls_init(&c->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
 			  GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL);
 	if (!ret)
@@ -335,13 +316,13 @@ static void run_inproc_one(struct sample_set *set, unsigned int count,
 		if (!busy)
 			continue;	/* all ended in their first step */
 		if (poll(pfd, j, 1000) < 0 && errno != EINTR)
-			die("poll: %s", strerror(errno));
+			bench_die("poll: %s", strerror(errno));
 		for (i = 0; i < j; i++) {
 			int r;
 
 			if (!conns[i].busy)
 				continue;
-			if (!pfd[i].revents && now_ms() < conns[i].deadline)
+			if (!pfd[i].revents && bench_now_ms() < conns[i].deadline)
 				continue;
 			r = pfd[i].revents ? inproc_step(&conns[i], why,
 							 sizeof(why)) :
@@ -389,14 +370,14 @@ static void run_inproc(struct sample_set *set, unsigned int count,
 	}
 	t = calloc(nt, sizeof(*t));
 	if (!t)
-		die("out of memory");
+		bench_die("out of memory");
 	for (i = 0; i < nt; i++) {
 		t[i].j = j / nt + (i < j % nt);
 		t[i].count = count / nt + (i < count % nt);
 		t[i].set.lat = calloc(t[i].count + 1, sizeof(double));
 		if (!t[i].set.lat ||
 		    pthread_create(&t[i].th, NULL, inproc_thread, &t[i]))
-			die("in-process thread: %s", strerror(errno));
+			bench_die("in-process thread: %s", strerror(errno));
 	}
 	for (i = 0; i < nt; i++) {
 		pthread_join(t[i].th, NULL);
@@ -423,7 +404,6 @@ struct serve_conn {
 };
 
 static gnutls_certificate_credentials_t serve_creds;
-static unsigned int number(const char *s, const char *what, unsigned int max);
 
 static int serve_listen(unsigned int port)
 {
@@ -437,7 +417,7 @@ static int serve_listen(unsigned int port)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1024))
-		die("--serve: listen on %u: %s", port, strerror(errno));
+		bench_die("--serve: listen on %u: %s", port, strerror(errno));
 	return fd;
 }
 
@@ -458,7 +438,7 @@ static void *serve_thread(void *arg)
 	int lfd = serve_listen(port);
 
 	if (!conns || !pfd)
-		die("out of memory");
+		bench_die("out of memory");
 	for (;;) {
 		pfd[0].fd = n < 1024 ? lfd : -1;
 		pfd[0].events = POLLIN;
@@ -469,12 +449,12 @@ static void *serve_thread(void *arg)
 				POLLOUT : POLLIN;
 		}
 		if (poll(pfd, n + 1, 1000) < 0 && errno != EINTR)
-			die("--serve: poll: %s", strerror(errno));
+			bench_die("--serve: poll: %s", strerror(errno));
 		for (i = 0; i < n; i++) {
 			int ret;
 
 			if (!pfd[i + 1].revents) {
-				if (now_ms() > conns[i].deadline)
+				if (bench_now_ms() > conns[i].deadline)
 					serve_end(&conns[i]);
 				continue;
 			}
@@ -514,7 +494,7 @@ static void *serve_thread(void *arg)
 				break;
 			c->fd = fd;
 			c->done = false;
-			c->deadline = now_ms() + 60000;
+			c->deadline = bench_now_ms() + 60000;
 			if (gnutls_init(&c->s, GNUTLS_SERVER | GNUTLS_NONBLOCK |
 					GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL) ||
 			    gnutls_priority_set_direct(c->s, DEFAULT_PRIO,
@@ -524,7 +504,7 @@ static void *serve_thread(void *arg)
 						      GNUTLS_ALPN_SERVER_PRECEDENCE) ||
 			    gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE,
 						   serve_creds))
-				die("--serve: session set-up failed");
+				bench_die("--serve: session set-up failed");
 			gnutls_transport_set_int(c->s, fd);
 			n++;
 		}
@@ -534,12 +514,12 @@ static void *serve_thread(void *arg)
 
 static int serve(const char *port)
 {
-	unsigned int p = number(port, "--serve", 65535), i;
+	unsigned int p = bench_number(port, "--serve", 65535), i;
 	pthread_t th;
 	int ret;
 
 	if (!opt.cert || !opt.key)
-		die("--serve needs --cert and --key");
+		bench_die("--serve needs --cert and --key");
 	ret = gnutls_global_init();
 	if (!ret)
 		ret = gnutls_certificate_allocate_credentials(&serve_creds);
@@ -548,12 +528,12 @@ static int serve(const char *port)
 							   opt.key,
 							   GNUTLS_X509_FMT_PEM);
 	if (ret < 0)
-		die("--serve: %s", gnutls_strerror(ret));
+		bench_die("--serve: %s", gnutls_strerror(ret));
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 1; i < opt.threads; i++)
 		if (pthread_create(&th, NULL, serve_thread,
 				   (void *)(uintptr_t)p))
-			die("--serve: pthread_create failed");
+			bench_die("--serve: pthread_create failed");
 	printf("serving port=%u threads=%u\n", p, opt.threads);
 	fflush(stdout);
 	serve_thread((void *)(uintptr_t)p);
@@ -671,7 +651,7 @@ static void run_upcall(struct sample_set *set, unsigned int count,
 		w[i].slot = opt.slot + i;
 		w[i].set = set;
 		if (pthread_create(&w[i].th, NULL, upcall_worker, &w[i]))
-			die("pthread_create failed");
+			bench_die("pthread_create failed");
 	}
 	for (i = 0; i < j; i++)
 		pthread_join(w[i].th, NULL);
@@ -715,25 +695,10 @@ static double agent_cpu_ms(void)
 
 /* ---- figures ----------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Nearest-rank percentile of the successful handshakes' latencies, ms. */
 static double pct(struct sample_set *set, double p, double ms_per_tick)
 {
-	size_t k;
-
-	if (!set->ok)
-		return 0;
-	qsort(set->lat, set->ok, sizeof(double), cmp_double);
-	k = (size_t)(p / 100.0 * set->ok + 0.999999);
-	if (k < 1)
-		k = 1;
-	return set->lat[k - 1] * ms_per_tick;
+	return bench_pct(set->lat, set->ok, p) * ms_per_tick;
 }
 
 /* One line of the table: both figures and num / den ("-" when not run). */
@@ -790,50 +755,6 @@ static void report(unsigned int j, struct sample_set sets[NPATHS],
 	fflush(stdout);
 }
 
-static unsigned int number(const char *s, const char *what, unsigned int max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > max)
-		die("%s '%s': want a number from 1 to %u", what, s, max);
-	return (unsigned int)v;
-}
-
-static void parse_levels(char *s)
-{
-	char *tok;
-
-	opt.nlevels = 0;
-	while ((tok = strsep(&s, ","))) {
-		if (opt.nlevels == MAX_LEVELS)
-			die("-j: at most %d levels", MAX_LEVELS);
-		opt.levels[opt.nlevels++] = number(tok, "-j", MAX_J);
-	}
-}
-
-static void parse_addr(void)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)&opt.ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&opt.ss;
-	unsigned int port = number(opt.port, "port", 65535);
-
-	memset(&opt.ss, 0, sizeof(opt.ss));
-	if (inet_pton(AF_INET, opt.addr, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		opt.sslen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, opt.addr, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		opt.sslen = sizeof(*sin6);
-	} else {
-		die("'%s' is not an IPv4 or IPv6 address", opt.addr);
-	}
-}
-
 /* --floor: what linking and initialising GnuTLS alone costs */
 static int floor_report(void)
 {
@@ -843,10 +764,10 @@ static int floor_report(void)
 	int ret = gnutls_global_init();
 
 	if (ret < 0)
-		die("GnuTLS: %s", gnutls_strerror(ret));
+		bench_die("GnuTLS: %s", gnutls_strerror(ret));
 	f = fopen("/proc/self/smaps_rollup", "re");
 	if (!f)
-		die("/proc/self/smaps_rollup: %s", strerror(errno));
+		bench_die("/proc/self/smaps_rollup: %s", strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
 		sscanf(line, "Rss: %ld", &rss);
 		sscanf(line, "Private_Dirty: %ld", &dirty);
@@ -891,27 +812,28 @@ int main(int argc, char **argv)
 	struct sample_set sets[MAX_LEVELS][NPATHS];
 	unsigned int r, l, p, failed = 0;
 	const char *serve_port = NULL;
+	char default_levels[] = "1,8,64";
 	double ms_per_tick;
-	int c, ret;
+	int c;
 
-	opt.levels[0] = 1;
-	opt.levels[1] = 8;
-	opt.levels[2] = 64;
-	opt.nlevels = 3;
+	bench_prog = "tlshd-hsbench";
+	opt.nlevels = bench_levels(default_levels, opt.levels, MAX_LEVELS,
+				   MAX_J);
 	while ((c = getopt_long(argc, argv, "n:j:r:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			opt.n = number(optarg, "-n", 100000);
+			opt.n = bench_number(optarg, "-n", 100000);
 			break;
 		case 'j':
-			parse_levels(optarg);
+			opt.nlevels = bench_levels(optarg, opt.levels,
+						   MAX_LEVELS, MAX_J);
 			break;
 		case 'r':
-			opt.rounds = number(optarg, "-r", 1000);
+			opt.rounds = bench_number(optarg, "-r", 1000);
 			break;
 		case 'w':
 			opt.warmup = strcmp(optarg, "0") ?
-				     number(optarg, "-w", 1000) : 0;
+				     bench_number(optarg, "-w", 1000) : 0;
 			break;
 		case 'F':
 			return floor_report();
@@ -925,10 +847,10 @@ int main(int argc, char **argv)
 			opt.key = optarg;
 			break;
 		case 'T':
-			opt.threads = number(optarg, "--threads", MAX_J);
+			opt.threads = bench_number(optarg, "--threads", MAX_J);
 			break;
 		case 'P':
-			opt.agent_pid = (int)number(optarg, "--agent-pid",
+			opt.agent_pid = (int)bench_number(optarg, "--agent-pid",
 						    4194304);
 			break;
 		case 'N':
@@ -952,14 +874,14 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "upcall"))
 				opt.run[INPROC] = false;
 			else
-				die("--only '%s': want inproc or upcall",
+				bench_die("--only '%s': want inproc or upcall",
 				    optarg);
 			break;
 		case 's':
-			opt.slot = number(optarg, "--slot", 511);
+			opt.slot = bench_number(optarg, "--slot", 511);
 			break;
 		case 't':
-			opt.timeout_ms = number(optarg, "--timeout", 3600000);
+			opt.timeout_ms = bench_number(optarg, "--timeout", 3600000);
 			break;
 		default:
 			usage();
@@ -971,40 +893,26 @@ int main(int argc, char **argv)
 		usage();
 	opt.addr = argv[optind];
 	opt.port = argv[optind + 1];
-	parse_addr();
+	opt.sslen = bench_addr(opt.addr, bench_number(opt.port, "port", 65535),
+			       &opt.ss);
 	if (opt.rounds > opt.n)
 		opt.rounds = opt.n;
 	for (l = 0; l < opt.nlevels; l++)
 		if (opt.slot + opt.levels[l] > 512)
-			die("--slot %u with %u in flight runs past tlsh_test's 512 slots",
+			bench_die("--slot %u with %u in flight runs past tlsh_test's 512 slots",
 			    opt.slot, opt.levels[l]);
 	if (opt.run[UPCALL] && access(CTL, W_OK))
-		die("%s: %s (is tlsh_test loaded and debugfs mounted?)", CTL,
+		bench_die("%s: %s (is tlsh_test loaded and debugfs mounted?)", CTL,
 		    strerror(errno));
 
-	ret = gnutls_global_init();
-	if (!ret)
-		ret = gnutls_certificate_allocate_credentials(&creds);
-	if (ret < 0)
-		die("GnuTLS: %s", gnutls_strerror(ret));
-	ret = gnutls_certificate_set_x509_trust_file(creds, opt.ca,
-						     GNUTLS_X509_FMT_PEM);
-	if (ret <= 0)
-		die("--ca %s: %s", opt.ca,
-		    ret ? gnutls_strerror(ret) : "no certificates found");
-	if (opt.crl) {
-		ret = gnutls_certificate_set_x509_crl_file(creds, opt.crl,
-							   GNUTLS_X509_FMT_PEM);
-		if (ret < 0)
-			die("--crl %s: %s", opt.crl, gnutls_strerror(ret));
-	}
+	creds = bench_client_creds(opt.ca, opt.crl, NULL, NULL);
 
 	for (l = 0; l < opt.nlevels; l++)
 		for (p = 0; p < NPATHS; p++) {
 			sets[l][p] = (struct sample_set){ 0 };
 			sets[l][p].lat = calloc(opt.n, sizeof(double));
 			if (!sets[l][p].lat)
-				die("out of memory");
+				bench_die("out of memory");
 		}
 	/* first handshakes fault in code and fill caches: not counted */
 	if (opt.warmup) {
@@ -1012,7 +920,7 @@ int main(int argc, char **argv)
 
 		warm.lat = calloc(opt.warmup, sizeof(double));
 		if (!warm.lat)
-			die("out of memory");
+			bench_die("out of memory");
 		for (p = 0; p < NPATHS; p++) {
 			if (!opt.run[p])
 				continue;
@@ -1022,13 +930,13 @@ int main(int argc, char **argv)
 			else
 				run_upcall(&warm, opt.warmup, 1);
 			if (warm.failed)
-				die("%s warm-up failed: %s", path_names[p],
+				bench_die("%s warm-up failed: %s", path_names[p],
 				    warm.first_error);
 		}
 		free(warm.lat);
 	}
 	tick0 = ticks();
-	tick0_ms = now_ms();
+	tick0_ms = bench_now_ms();
 	/* rounds: every level, each path in turn, n / rounds handshakes */
 	for (r = 0; r < opt.rounds; r++) {
 		unsigned int count = opt.n / opt.rounds +

@@ -33,12 +33,10 @@
  * per failure, so that runs in rounds can be summed up.
  * Exit status 0 when every connection got its NULL reply inside TLS.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,8 +50,13 @@
 
 #include <gnutls/gnutls.h>
 
+#include "bench.h"
+
 #define MAX_J		256
 #define MAX_LEVELS	8
+#define USAGE "usage: tlshd-rpcload --ca FILE --name NAME [--cert F --key F] " \
+	"[--no-alpn] [-n N] [-j J,...] [--timeout MS] [--dump FILE] " \
+	"[--retry MS] [--tls-only] ADDR [PORT]"
 #define PRIO "NORMAL:-VERS-ALL:+VERS-TLS1.3:%NO_TICKETS"
 
 enum state { S_CONNECT, S_PROBE, S_PROBE_REPLY, S_TLS, S_NULL, S_NULL_REPLY,
@@ -83,26 +86,6 @@ static struct {
 
 static gnutls_certificate_credentials_t creds;
 static uint32_t next_xid = 0x7f000001;
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "tlshd-rpcload: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void put32(unsigned char *p, uint32_t v)
 {
@@ -363,7 +346,7 @@ static const char *start(struct conn *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	c->t0 = now_ms();
+	c->t0 = bench_now_ms();
 	c->deadline = c->t0 + opt.timeout_ms;
 	c->tries = 1;
 	return dial(c);
@@ -380,28 +363,12 @@ static void end(struct conn *c)
 	c->busy = false;
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double pct(double *v, unsigned int n, double p)
-{
-	size_t k;
-
-	if (!n)
-		return 0;
-	k = (size_t)(p / 100.0 * n + 0.999999);
-	return v[(k < 1 ? 1 : k) - 1];
-}
-
 static unsigned int run_level(unsigned int j)
 {
 	struct conn *conns = calloc(j, sizeof(*conns));
 	struct pollfd *pfd = calloc(j, sizeof(*pfd));
-	double *lat = calloc(opt.n, sizeof(double)), t0 = now_ms(), secs;
+	double *lat = calloc(opt.n, sizeof(double)), t0 = bench_now_ms();
+	double secs, median, p99;
 	unsigned int started = 0, finished = 0, ok = 0, failed = 0, i;
 	unsigned int retries = 0;
 	char first[256] = "";
@@ -409,9 +376,9 @@ static unsigned int run_level(unsigned int j)
 	FILE *dump = NULL;
 
 	if (!conns || !pfd || !lat)
-		die("out of memory");
+		bench_die("out of memory");
 	if (opt.dump && !(dump = fopen(opt.dump, "ae")))
-		die("--dump %s: %s", opt.dump, strerror(errno));
+		bench_die("--dump %s: %s", opt.dump, strerror(errno));
 	for (i = 0; i < j; i++)
 		conns[i].fd = -1;
 	while (finished < opt.n) {
@@ -436,14 +403,14 @@ static unsigned int run_level(unsigned int j)
 			pfd[i].revents = 0;
 		}
 		if (poll(pfd, j, opt.retry_ms ? 20 : 200) < 0 && errno != EINTR)
-			die("poll: %s", strerror(errno));
+			bench_die("poll: %s", strerror(errno));
 		for (i = 0; i < j; i++) {
 			const char *err = NULL;
 
 			if (!conns[i].busy)
 				continue;
 			if (conns[i].st == S_BACKOFF) {
-				if (now_ms() < conns[i].wake)
+				if (bench_now_ms() < conns[i].wake)
 					continue;
 				conns[i].tries++;
 				err = dial(&conns[i]);
@@ -451,7 +418,7 @@ static unsigned int run_level(unsigned int j)
 					continue;
 			} else if (pfd[i].revents) {
 				err = step(&conns[i]);
-			} else if (now_ms() > conns[i].deadline) {
+			} else if (bench_now_ms() > conns[i].deadline) {
 				err = "timed out";
 			} else {
 				continue;
@@ -464,7 +431,7 @@ static unsigned int run_level(unsigned int j)
 			 * to be accepted).  An NFS client reconnects: so do we.
 			 */
 			if (err && conns[i].closed && opt.retry_ms &&
-			    now_ms() + opt.retry_ms < conns[i].deadline) {
+			    bench_now_ms() + opt.retry_ms < conns[i].deadline) {
 				retries++;
 				if (conns[i].s)
 					gnutls_deinit(conns[i].s);
@@ -472,7 +439,7 @@ static unsigned int run_level(unsigned int j)
 				conns[i].s = NULL;
 				conns[i].fd = -1;
 				conns[i].st = S_BACKOFF;
-				conns[i].wake = now_ms() + opt.retry_ms;
+				conns[i].wake = bench_now_ms() + opt.retry_ms;
 				continue;
 			}
 			if (err) {
@@ -484,7 +451,7 @@ static unsigned int run_level(unsigned int j)
 					fprintf(dump, "fail %u %s (at state %d)\n",
 						j, err, conns[i].st);
 			} else {
-				lat[ok++] = now_ms() - conns[i].t0;
+				lat[ok++] = bench_now_ms() - conns[i].t0;
 				if (dump)
 					fprintf(dump, "lat %u %.2f\n", j,
 						lat[ok - 1]);
@@ -493,15 +460,15 @@ static unsigned int run_level(unsigned int j)
 			finished++;
 		}
 	}
-	secs = (now_ms() - t0) / 1e3;
-	qsort(lat, ok, sizeof(double), cmp);
+	secs = (bench_now_ms() - t0) / 1e3;
 	printf("%u in flight: %u connections, %u ok, %u failed%s%s; %u reconnects\n",
 	       j, opt.n, ok, failed, failed ? "; first: " : "", first, retries);
+	median = bench_pct(lat, ok, 50);
+	p99 = bench_pct(lat, ok, 99);
 	printf("  connections/s %.2f   latency median %.1f ms   p99 %.1f ms\n",
-	       ok / secs, pct(lat, ok, 50), pct(lat, ok, 99));
+	       ok / secs, median, p99);
 	printf("result j=%u n=%u ok=%u rate=%.3f median_ms=%.2f p99_ms=%.2f failed=%u secs=%.3f reconnects=%u\n",
-	       j, opt.n, ok, ok / secs, pct(lat, ok, 50), pct(lat, ok, 99),
-	       failed, secs, retries);
+	       j, opt.n, ok, ok / secs, median, p99, failed, secs, retries);
 	fflush(stdout);
 	if (dump)
 		fclose(dump);
@@ -509,18 +476,6 @@ static unsigned int run_level(unsigned int j)
 	free(pfd);
 	free(lat);
 	return failed;
-}
-
-static unsigned int number(const char *s, const char *what, unsigned int max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > max)
-		die("%s '%s': want a number from 1 to %u", what, s, max);
-	return (unsigned int)v;
 }
 
 int main(int argc, char **argv)
@@ -537,27 +492,21 @@ int main(int argc, char **argv)
 		{ "tls-only", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sockaddr_in *sin = (struct sockaddr_in *)&opt.ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&opt.ss;
 	unsigned int port = 2049, failed = 0, l;
-	char *tok, *s;
-	int c, ret;
+	char default_levels[] = "1";
+	int c;
 
-	opt.levels[0] = 1;
-	opt.nlevels = 1;
+	bench_prog = "tlshd-rpcload";
+	opt.nlevels = bench_levels(default_levels, opt.levels, MAX_LEVELS,
+				   MAX_J);
 	while ((c = getopt_long(argc, argv, "n:j:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			opt.n = number(optarg, "-n", 1000000);
+			opt.n = bench_number(optarg, "-n", 1000000);
 			break;
 		case 'j':
-			opt.nlevels = 0;
-			for (s = optarg; (tok = strsep(&s, ","));) {
-				if (opt.nlevels == MAX_LEVELS)
-					die("-j: at most %d levels", MAX_LEVELS);
-				opt.levels[opt.nlevels++] = number(tok, "-j",
-								   MAX_J);
-			}
+			opt.nlevels = bench_levels(optarg, opt.levels,
+						   MAX_LEVELS, MAX_J);
 			break;
 		case 'A':
 			opt.ca = optarg;
@@ -575,54 +524,28 @@ int main(int argc, char **argv)
 			opt.alpn = false;
 			break;
 		case 't':
-			opt.timeout_ms = number(optarg, "--timeout", 3600000);
+			opt.timeout_ms = bench_number(optarg, "--timeout",
+						      3600000);
 			break;
 		case 'D':
 			opt.dump = optarg;
 			break;
 		case 'R':
-			opt.retry_ms = number(optarg, "--retry", 60000);
+			opt.retry_ms = bench_number(optarg, "--retry", 60000);
 			break;
 		case 'O':
 			opt.tls_only = true;
 			break;
 		default:
-			die("usage: tlshd-rpcload --ca FILE --name NAME [--cert F --key F] [--no-alpn] [-n N] [-j J,...] [--timeout MS] [--dump FILE] [--retry MS] [--tls-only] ADDR [PORT]");
+			bench_die(USAGE);
 		}
 	}
 	if (optind >= argc || !opt.ca || !opt.name || !opt.cert != !opt.key)
-		die("usage: tlshd-rpcload --ca FILE --name NAME [--cert F --key F] [--no-alpn] [-n N] [-j J,...] [--timeout MS] [--dump FILE] [--retry MS] [--tls-only] ADDR [PORT]");
+		bench_die(USAGE);
 	if (optind + 1 < argc)
-		port = number(argv[optind + 1], "port", 65535);
-	memset(&opt.ss, 0, sizeof(opt.ss));
-	if (inet_pton(AF_INET, argv[optind], &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		opt.sslen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, argv[optind], &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		opt.sslen = sizeof(*sin6);
-	} else {
-		die("'%s' is not an IPv4 or IPv6 address", argv[optind]);
-	}
-	ret = gnutls_global_init();
-	if (!ret)
-		ret = gnutls_certificate_allocate_credentials(&creds);
-	if (ret < 0)
-		die("GnuTLS: %s", gnutls_strerror(ret));
-	ret = gnutls_certificate_set_x509_trust_file(creds, opt.ca,
-						     GNUTLS_X509_FMT_PEM);
-	if (ret <= 0)
-		die("--ca %s: %s", opt.ca,
-		    ret ? gnutls_strerror(ret) : "no certificates");
-	if (opt.cert) {
-		ret = gnutls_certificate_set_x509_key_file(creds, opt.cert,
-							   opt.key,
-							   GNUTLS_X509_FMT_PEM);
-		if (ret < 0)
-			die("--cert/--key: %s", gnutls_strerror(ret));
-	}
+		port = bench_number(argv[optind + 1], "port", 65535);
+	opt.sslen = bench_addr(argv[optind], port, &opt.ss);
+	creds = bench_client_creds(opt.ca, NULL, opt.cert, opt.key);
 	for (l = 0; l < opt.nlevels; l++)
 		failed += run_level(opt.levels[l]);
 	gnutls_certificate_free_credentials(creds);

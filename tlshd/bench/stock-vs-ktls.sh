@@ -34,13 +34,11 @@
 # Environment: RPCTLS_BENCH_STOCK_N (connections per level and round, 32),
 # RPCTLS_BENCH_STOCK_J ("1,8,64"), RPCTLS_BENCH_STOCK_ROUNDS (3).
 cd "$(dirname "$0")/../.." || exit 1
-if [ "${TLSHD_STOCK_KEYRING:-}" != 1 ]; then
-	export TLSHD_STOCK_KEYRING=1
-	exec keyctl session - "$0" "$@"
-fi
 . tests/lib/netns.sh
 . tests/lib/bg.sh
 . tests/lib/nfsd.sh
+. tests/lib/tlshd.sh
+tlshd_keyring "$@"
 set -e
 CERTS=${1:?usage: stock-vs-ktls.sh CERTDIR}
 N=${RPCTLS_BENCH_STOCK_N:-32}
@@ -69,12 +67,8 @@ done
 cp "$CERTS"/*.pem "$CERTS"/*.key "$W/"
 chmod 0600 "$W"/*.key
 # one file both agents read: ktls-utils' keys, ours the same
-cat >"$W/server.conf" <<EOF
-[authenticate.server]
-x509.truststore = $W/ca.pem
-x509.certificate = $W/server.pem
-x509.private_key = $W/server.key
-EOF
+tlshd_conf "$W/server.conf" authenticate.server "x509.truststore=$W/ca.pem" \
+	"x509.certificate=$W/server.pem" "x509.private_key=$W/server.key"
 modprobe -a tls nfsd nfsv4 2>/dev/null || true
 netns_setup
 nfsd_start "rw,no_root_squash,insecure,no_subtree_check,fsid=1,xprtsec=tls"

@@ -15,13 +15,13 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
 
-if [ "${TLSHD_TEST_KEYRING:-}" != 1 ]; then
-	export TLSHD_TEST_KEYRING=1
-	exec keyctl session - "$0" "$@"
-fi
-
 # shellcheck source=../../tests/lib/tap.sh
 . tests/lib/tap.sh
+# shellcheck source=../../tests/lib/tlshd.sh
+. tests/lib/tlshd.sh
+# shellcheck source=../../tests/lib/bg.sh
+. tests/lib/bg.sh
+tlshd_keyring "$@"
 
 B=$REPO/build/bin
 HS=$B/tlshd-hstest
@@ -29,9 +29,7 @@ T=$(mktemp -d /tmp/tlshd-host.XXXXXX)
 C=$T/certs
 PIDS=()
 cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	bg_stop_all
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -100,24 +98,25 @@ for w in 1 4; do
 		grep '^not ok' <<<"$out" | sed 's/^/#   /'
 	fi
 done
+# sanitized NAME BINARY WORKERS REPORT: tlshd-nltest built with a sanitizer
+# passes every case and the sanitizer reports nothing (REPORT: an ERE)
+sanitized() {
+	local out rc
+	out=$("$2" "$C" "$3" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && ! grep -qE "$4" <<<"$out"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1: exit $rc"
+		grep -A12 -E "$4|^not ok" <<<"$out" | head -n 40 | sed 's/^/#   /'
+	fi
+}
 if command -v clang >/dev/null; then
 	if out=$(make -s -C tlshd BUILD="$REPO/build" sanitize 2>&1); then
-		out=$("$B/tlshd-nltest-tsan" "$C" 4 2>&1)
-		rc=$?
-		if [ $rc -eq 0 ] && ! grep -q 'WARNING: ThreadSanitizer' <<<"$out"; then
-			tap_ok "tlshd-nltest under ThreadSanitizer, 4 workers: no data race"
-		else
-			tap_fail "tlshd-nltest under ThreadSanitizer: exit $rc"
-			grep -A12 'WARNING: ThreadSanitizer\|^not ok' <<<"$out" | head -n 40 | sed 's/^/#   /'
-		fi
-		out=$("$B/tlshd-nltest-asan" "$C" 3 2>&1)
-		rc=$?
-		if [ $rc -eq 0 ] && ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' <<<"$out"; then
-			tap_ok "tlshd-nltest under AddressSanitizer, UBSan, LeakSanitizer: clean"
-		else
-			tap_fail "tlshd-nltest under ASan/UBSan: exit $rc"
-			grep -A12 'ERROR: \|runtime error\|^not ok' <<<"$out" | head -n 40 | sed 's/^/#   /'
-		fi
+		sanitized "tlshd-nltest under ThreadSanitizer, 4 workers: no data race" \
+			"$B/tlshd-nltest-tsan" 4 'WARNING: ThreadSanitizer'
+		sanitized "tlshd-nltest under AddressSanitizer, UBSan, LeakSanitizer: clean" \
+			"$B/tlshd-nltest-asan" 3 'ERROR: (Address|Leak)Sanitizer|runtime error'
 	else
 		tap_fail "sanitize: build failed"
 		printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
@@ -174,7 +173,6 @@ conf server-alpn-off '[authenticate]' 'alpn.required = yes' '[authenticate.serve
 cat "$T/client.conf" "$T/server.conf" > "$T/both.conf"
 
 PSKHEX=$(cat "$C/psk.hex")
-hex2bin() { python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$1"; }
 PSK=$(hex2bin "$PSKHEX" | keyctl padd user nfs-client-1 @s)
 WRONG=$(hex2bin "00$PSKHEX" | head -c 32 | keyctl padd user nfs-client-2 @s)
 UNKNOWN=$(hex2bin "$PSKHEX" | keyctl padd user nobody-knows-me @s)
@@ -216,10 +214,10 @@ status() {
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
-# bg LOG CMD...: start a peer in the background, wait until it listens.
+# peer_up LOG CMD...: start a peer in the background, wait until it listens.
 # @PORT@ in CMD becomes a free port; one-shot peers given port 0 print
 # "listening port=N" and $PORT is taken from there.
-bg() {
+peer_up() {
 	local log=$1 i p
 	shift
 	PORT=$(free_port)
@@ -238,13 +236,13 @@ bg() {
 	sed 's/^/#   /' "$log"
 	return 1
 }
-stop() { kill "$BGPID" 2>/dev/null; wait "$BGPID" 2>/dev/null; }
+peer_down() { kill "$BGPID" 2>/dev/null; wait "$BGPID" 2>/dev/null; }
 
 GSERV=(gnutls-serv --echo --noticket -p @PORT@ --x509cafile "$C/ca.pem")
 gserv() { # log cert [extra gnutls-serv options...]
 	local log=$1 cert=$2
 	shift 2
-	bg "$log" "${GSERV[@]}" --x509certfile "$C/$cert" --x509keyfile "$C/server.key" "$@"
+	peer_up "$log" "${GSERV[@]}" --x509certfile "$C/$cert" --x509keyfile "$C/server.key" "$@"
 }
 
 # --- our client against gnutls-serv ----------------------------------------------
@@ -256,7 +254,7 @@ client_vs_gserv() { # name want cert "serv opts" hstest-args...
 	out=$("$HS" "$@" --send "$MSG" connect 127.0.0.1 "$PORT" 2>&1)
 	LAST_OUT=$out
 	status "$name" "$want" "$out"
-	stop
+	peer_down
 }
 client_vs_gserv "client anon vs gnutls-serv: DNS-ID" 0/sunrpc server.pem "--alpn sunrpc" \
 	-c "$T/client.conf" -t anon -n localhost
@@ -341,11 +339,11 @@ client_vs_py() { # name want "py opts" hstest-args...
 	local name=$1 want=$2 popts=$3 out
 	shift 3
 	# shellcheck disable=SC2086
-	bg "$T/py.log" "${PY[@]}" server 0 --cert "$C/server.pem" --key "$C/server.key" \
+	peer_up "$T/py.log" "${PY[@]}" server 0 --cert "$C/server.pem" --key "$C/server.key" \
 		--ca "$C/ca.pem" $popts || { tap_fail "$name: python server"; return; }
 	out=$("$HS" "$@" --send "$MSG" connect 127.0.0.1 "$PORT" 2>&1)
 	status "$name" "$want" "$out"
-	stop
+	peer_down
 }
 client_vs_py "client anon vs OpenSSL" 0 "" -c "$T/client.conf" -t anon -n server.test
 client_vs_py "client anon vs OpenSSL sending 2 session tickets" 0 "--tickets 2" \
@@ -354,7 +352,7 @@ client_vs_py "client x509 vs OpenSSL requiring a client cert" 0 "--require-cert"
 	-c "$T/client.conf" -t x509 -n server.test
 # TLS 1.3: the server judges the client's certificate after the client is
 # done, so the client learns of the refusal only from the next read.
-bg "$T/py.log" "${PY[@]}" server 0 --cert "$C/server.pem" --key "$C/server.key" \
+peer_up "$T/py.log" "${PY[@]}" server 0 --cert "$C/server.pem" --key "$C/server.key" \
 	--ca "$C/ca.pem" --require-cert
 out=$("$HS" -c "$T/client.conf" -t anon -n server.test --send ping connect 127.0.0.1 "$PORT" 2>&1)
 if grep -q "status=0 .*data=recv-failed" <<<"$out" && grep -q "server error" "$T/py.log"; then
@@ -362,7 +360,7 @@ if grep -q "status=0 .*data=recv-failed" <<<"$out" && grep -q "server error" "$T
 else
 	tap_fail "client anon vs OpenSSL requiring a client cert: $out / $(cat "$T/py.log")"
 fi
-stop
+peer_down
 # An OpenSSL server with only "h2" ignores the client's "sunrpc" (no
 # overlap: no ALPN extension in its answer), which on the wire is the same
 # as a server without ALPN: accepted by default, refused when strict.
@@ -376,7 +374,7 @@ client_vs_py "client vs OpenSSL TLS 1.2 only (EPROTONOSUPPORT)" EPROTONOSUPPORT 
 	-c "$T/client.conf" -t anon -n server.test
 
 # --- broken and silent peers ----------------------------------------------------
-bg "$T/junk.log" python3 -c '
+peer_up "$T/junk.log" python3 -c '
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); print("listening", flush=True)
@@ -384,15 +382,15 @@ c, _ = s.accept(); c.recv(4096); c.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n" *
 c.close()' "@PORT@"
 out=$("$HS" -c "$T/client.conf" -t anon -n localhost connect 127.0.0.1 "$PORT" 2>&1)
 status "client: garbage from the server (EIO)" EIO "$out"
-stop
-bg "$T/silent.log" python3 -c '
+peer_down
+peer_up "$T/silent.log" python3 -c '
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); print("listening", flush=True)
 c, _ = s.accept(); time.sleep(30)' "@PORT@"
 out=$("$HS" -c "$T/client.conf" -t anon -n localhost --timeout 700 connect 127.0.0.1 "$PORT" 2>&1)
 status "client: silent server times out (ETIMEDOUT)" ETIMEDOUT "$out"
-stop
+peer_down
 
 # --- our server against gnutls-cli and OpenSSL ---------------------------------
 # server_vs CLIENT-KIND name want hstest-args -- client args...
@@ -401,7 +399,7 @@ server_vs() {
 	shift 3
 	while [ "$1" != -- ]; do hsargs+=("$1"); shift; done
 	shift
-	bg "$T/hs.log" "$HS" "${hsargs[@]}" --send x listen 0 ||
+	peer_up "$T/hs.log" "$HS" "${hsargs[@]}" --send x listen 0 ||
 		{ tap_fail "$name: hstest listen"; return; }
 	case $kind in
 	gnutls)

@@ -230,6 +230,22 @@ static void run_one(struct tlshd_handshake *hs)
 	}
 }
 
+/*
+ * After one handshake on @fd (and the data exchange that gave @data): its
+ * result line, the close, the exit status.
+ */
+static int finish_one(struct tlshd_handshake *hs, int fd, const char *data)
+{
+	int status = hs->hs_status;
+
+	print_result(hs, data);
+	if (!status && !opt_ktls)
+		gnutls_bye(hs->hs_session, GNUTLS_SHUT_WR);
+	tlshd_handshake_free(hs);
+	close(fd);
+	return status || (data && strcmp(data, "ok")) ? 1 : 0;
+}
+
 static int cmd_connect(struct tlshd_config *cf, const char *host,
 		       const char *port)
 {
@@ -237,7 +253,7 @@ static int cmd_connect(struct tlshd_config *cf, const char *host,
 	struct tlshd_handshake *hs;
 	const char *data = NULL;
 	char buf[4096];
-	int fd = -1, ret, status;
+	int fd = -1, ret;
 
 	ret = getaddrinfo(host, port, &hints, &ai);
 	if (ret) {
@@ -262,13 +278,7 @@ static int cmd_connect(struct tlshd_config *cf, const char *host,
 	run_one(hs);
 	if (!hs->hs_status && opt_send)
 		data = client_data(hs, buf, sizeof(buf));
-	print_result(hs, data);
-	status = hs->hs_status;
-	if (!status && !opt_ktls)
-		gnutls_bye(hs->hs_session, GNUTLS_SHUT_WR);
-	tlshd_handshake_free(hs);
-	close(fd);
-	return status || (data && strcmp(data, "ok")) ? 1 : 0;
+	return finish_one(hs, fd, data);
 }
 
 static int listen_on(const char *port, int *portp)
@@ -297,7 +307,7 @@ static int cmd_listen(struct tlshd_config *cf, const char *port)
 {
 	struct tlshd_handshake *hs;
 	const char *data = NULL;
-	int lfd, fd, status, bound = 0;
+	int lfd, fd, bound = 0;
 
 	lfd = listen_on(port, &bound);
 	if (lfd < 0) {
@@ -317,13 +327,7 @@ static int cmd_listen(struct tlshd_config *cf, const char *port)
 	run_one(hs);
 	if (!hs->hs_status && opt_send)
 		data = server_data(hs);
-	print_result(hs, data);
-	status = hs->hs_status;
-	if (!status && !opt_ktls)
-		gnutls_bye(hs->hs_session, GNUTLS_SHUT_WR);
-	tlshd_handshake_free(hs);
-	close(fd);
-	return status || (data && strcmp(data, "ok")) ? 1 : 0;
+	return finish_one(hs, fd, data);
 }
 
 /*

@@ -41,9 +41,9 @@
 
 #include "tlshd.h"
 #include "nl_handshake.h"
+#include "fakenl.h"
 
-#define FAM		0x1c
-#define GROUP		9
+#define FAM		FAKENL_FAMILY
 #define MAX_ENDS	64
 #define MAX_REQS	128
 
@@ -162,51 +162,24 @@ static int fake_socket(bool join)
 	return sv[0];
 }
 
-static struct nlmsghdr *put_genl(char *buf, uint16_t type, uint8_t cmd,
-				 uint32_t seq)
+static void send_msg(int fd, const struct nlmsghdr *nlh)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct genlmsghdr *g;
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_seq = seq;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->cmd = cmd;
-	g->version = 1;
-	return nlh;
+	if (send(fd, nlh, nlh->nlmsg_len, 0) < 0)
+		perror("fake kernel: send");
 }
 
 static void send_error(int fd, uint32_t seq, int error)
 {
 	char buf[128];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nlmsgerr *e;
 
-	nlh->nlmsg_type = NLMSG_ERROR;
-	nlh->nlmsg_seq = seq;
-	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
-	e->error = error;
-	if (send(fd, buf, nlh->nlmsg_len, 0) < 0)
-		perror("fake kernel: send");
+	send_msg(fd, fakenl_error(buf, seq, error));
 }
 
 static void answer_family(int fd, uint32_t seq)
 {
 	char buf[512];
-	struct nlmsghdr *nlh = put_genl(buf, GENL_ID_CTRL, CTRL_CMD_NEWFAMILY,
-					seq);
-	struct nlattr *groups, *grp;
 
-	mnl_attr_put_u16(nlh, CTRL_ATTR_FAMILY_ID, FAM);
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, HANDSHAKE_FAMILY_NAME);
-	groups = mnl_attr_nest_start(nlh, CTRL_ATTR_MCAST_GROUPS);
-	grp = mnl_attr_nest_start(nlh, 1);
-	mnl_attr_put_u32(nlh, CTRL_ATTR_MCAST_GRP_ID, GROUP);
-	mnl_attr_put_strz(nlh, CTRL_ATTR_MCAST_GRP_NAME, "tlshd");
-	mnl_attr_nest_end(nlh, grp);
-	mnl_attr_nest_end(nlh, groups);
-	if (send(fd, buf, nlh->nlmsg_len, 0) < 0)
-		perror("fake kernel: send");
+	send_msg(fd, fakenl_family(buf, seq, true, true));
 }
 
 /* HANDSHAKE_CMD_ACCEPT: the oldest queued request, or EAGAIN. */
@@ -227,7 +200,7 @@ static void answer_accept(int fd, uint32_t seq)
 	r->installed = dup(r->consumer);
 	pthread_mutex_unlock(&lock);
 
-	nlh = put_genl(buf, FAM, HANDSHAKE_CMD_ACCEPT, seq);
+	nlh = fakenl_genl(buf, FAM, HANDSHAKE_CMD_ACCEPT, seq);
 	mnl_attr_put_u32(nlh, HANDSHAKE_A_ACCEPT_SOCKFD, (uint32_t)r->installed);
 	if (r->raw != RAW_NO_MSGTYPE)
 		mnl_attr_put_u32(nlh, HANDSHAKE_A_ACCEPT_MESSAGE_TYPE,
@@ -257,43 +230,15 @@ static void answer_accept(int fd, uint32_t seq)
 		perror("fake kernel: send");
 }
 
-struct done_walk {
-	int status, sockfd, nauth;
-	uint32_t auth;
-};
-
-static int done_attr(const struct nlattr *a, void *data)
-{
-	struct done_walk *d = data;
-
-	if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-		return MNL_CB_ERROR;
-	switch (mnl_attr_get_type(a)) {
-	case HANDSHAKE_A_DONE_STATUS:
-		d->status = (int)mnl_attr_get_u32(a);
-		break;
-	case HANDSHAKE_A_DONE_SOCKFD:
-		d->sockfd = (int)mnl_attr_get_u32(a);
-		break;
-	case HANDSHAKE_A_DONE_REMOTE_AUTH:
-		d->auth = mnl_attr_get_u32(a);
-		d->nauth++;
-		break;
-	default:
-		return MNL_CB_ERROR;
-	}
-	return MNL_CB_OK;
-}
-
 /* HANDSHAKE_CMD_DONE: find the request by its installed socket. */
 static void answer_done(int fd, const struct nlmsghdr *nlh)
 {
-	struct done_walk d = { .status = EIO, .sockfd = -1 };
+	struct fakenl_done d = { .status = EIO, .sockfd = -1 };
 	struct req *r = NULL;
 	unsigned int i;
 	int error = 0;
 
-	if (mnl_attr_parse(nlh, GENL_HDRLEN, done_attr, &d) != MNL_CB_OK) {
+	if (!fakenl_done_parse(nlh, &d)) {
 		send_error(fd, nlh->nlmsg_seq, -EINVAL);
 		return;
 	}
@@ -376,7 +321,7 @@ static void *fake_kernel(void *arg)
 static void ready(void)
 {
 	char buf[128];
-	struct nlmsghdr *nlh = put_genl(buf, FAM, HANDSHAKE_CMD_READY, 0);
+	struct nlmsghdr *nlh = fakenl_genl(buf, FAM, HANDSHAKE_CMD_READY, 0);
 	unsigned int i;
 
 	mnl_attr_put_u32(nlh, HANDSHAKE_A_ACCEPT_HANDLER_CLASS,

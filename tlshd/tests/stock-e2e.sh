@@ -19,14 +19,8 @@
 # check names its cause: the agent's audit line (type, status, peer
 # identity, ALPN), the mount's error, the kernel's kTLS counters.
 cd "$(dirname "$0")/../.." || exit 1
-if [ "${TLSHD_STOCK_KEYRING:-}" != 1 ]; then
-	export TLSHD_STOCK_KEYRING=1
-	exec keyctl session - "$0" "$@"
-fi
-. tests/lib/tap.sh
-. tests/lib/netns.sh
-. tests/lib/bg.sh
-. tests/lib/nfsd.sh
+. tests/lib/hosts.sh
+tlshd_keyring "$@"
 
 CERTS=${1:?usage: stock-e2e.sh CERTDIR}
 W=/tmp/tlshd-stock
@@ -46,22 +40,11 @@ trap cleanup EXIT
 
 [ -x "$TLSHD" ] || { tap_fail "missing $TLSHD (make userspace on the host)"; exit 1; }
 cp "$CERTS"/*.pem "$CERTS"/*.key "$W/" && chmod 0600 "$W"/*.key
-cat >"$W/client.conf" <<EOF
-[authenticate.client]
-x509.truststore = $W/ca.pem
-x509.certificate = $W/client.pem
-x509.private_key = $W/client.key
-EOF
-cat >"$W/server.conf" <<EOF
-[authenticate.server]
-x509.truststore = $W/ca.pem
-x509.certificate = $W/server.pem
-x509.private_key = $W/server.key
-EOF
-cat >"$W/stranger.conf" <<EOF
-[authenticate.client]
-x509.truststore = $W/other-ca.pem
-EOF
+tlshd_conf "$W/client.conf" authenticate.client "x509.truststore=$W/ca.pem" \
+	"x509.certificate=$W/client.pem" "x509.private_key=$W/client.key"
+tlshd_conf "$W/server.conf" authenticate.server "x509.truststore=$W/ca.pem" \
+	"x509.certificate=$W/server.pem" "x509.private_key=$W/server.key"
+tlshd_conf "$W/stranger.conf" authenticate.client "x509.truststore=$W/other-ca.pem"
 
 echo "# kernel $(uname -r); $("$TLSHD" --version)"
 modprobe -a tls nfsd nfsv4 2>/dev/null
@@ -90,7 +73,7 @@ agent() {
 	else
 		nsenter --net=/run/netns/"$ns" "$TLSHD" -s -c "$conf" >>"$W/tlshd-$ns.log" 2>&1 &
 		AGENT_PID[$ns]=$!
-		until_true 30 test "$(grep -c 'ready (config' "$W/tlshd-$ns.log")" -gt "${n:-0}"
+		until_true 30 log_count_gt "$W/tlshd-$ns.log" 'ready (config' "${n:-0}"
 	fi
 	AGENTS+=("${AGENT_PID[$ns]}")
 }

@@ -18,8 +18,9 @@
 #include "tlshd.h"
 #include "nl_handshake.h"
 #include "unit.h"
+#include "fakenl.h"
 
-#define FAM	0x1c	/* the handshake family's id in these messages */
+#define FAM	FAKENL_FAMILY
 
 /*
  * With TLSHD_NL_CORPUS=DIR each crafted message is also written there as a
@@ -43,28 +44,10 @@ static void seed(unsigned char sel, const void *msg, size_t len,
 	fclose(f);
 }
 
+/* A message of the handshake family (or the controller's), sequence 5. */
 static struct nlmsghdr *msg_start(char *buf, uint16_t type, uint8_t cmd)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct genlmsghdr *g;
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_seq = 5;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->cmd = cmd;
-	g->version = 1;
-	return nlh;
-}
-
-static struct nlmsghdr *msg_error(char *buf, int error)
-{
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nlmsgerr *e;
-
-	nlh->nlmsg_type = NLMSG_ERROR;
-	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
-	e->error = error;
-	return nlh;
+	return fakenl_genl(buf, type, cmd, 5);
 }
 
 /* ---- ACCEPT replies ---- */
@@ -314,21 +297,21 @@ static void test_accept(void)
 	       "wrong type or flags");
 
 	/* error replies */
-	msg_error(buf, -EAGAIN);
+	fakenl_error(buf, 0, -EAGAIN);
 	result(tlshd_netlink_parse_accept(buf, sizeof(buf), FAM, &(int){ 0 },
 					  &p, why, sizeof(why)) == -EAGAIN,
 	       "netlink: EAGAIN reply means no request waiting", why);
-	msg_error(buf, -EPERM);
+	fakenl_error(buf, 0, -EPERM);
 	result(tlshd_netlink_parse_accept(buf, sizeof(buf), FAM, &(int){ 0 },
 					  &p, why, sizeof(why)) == -EPERM &&
 	       strstr(why, "not permitted"),
 	       "netlink: EPERM reply passed on with its reason", why);
-	msg_error(buf, 0);
+	fakenl_error(buf, 0, 0);
 	result(tlshd_netlink_parse_accept(buf, sizeof(buf), FAM, &(int){ 0 },
 					  &p, why, sizeof(why)) == -EINVAL &&
 	       strstr(why, "an ack"),
 	       "netlink: an ack instead of a request refused", why);
-	msg_error(buf, 5);
+	fakenl_error(buf, 0, 5);
 	result(tlshd_netlink_parse_accept(buf, sizeof(buf), FAM, &(int){ 0 },
 					  &p, why, sizeof(why)) == -EINVAL,
 	       "netlink: error message with a positive error refused", why);
@@ -364,56 +347,30 @@ static void test_ready(void)
 	       "netlink: notification of another family is unexpected", why);
 }
 
-static struct nlmsghdr *family_reply(char *buf, bool with_tlshd,
-				     bool with_id)
-{
-	struct nlmsghdr *nlh = msg_start(buf, GENL_ID_CTRL,
-					 CTRL_CMD_NEWFAMILY);
-	struct nlattr *groups, *grp;
-
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, HANDSHAKE_FAMILY_NAME);
-	if (with_id)
-		mnl_attr_put_u16(nlh, CTRL_ATTR_FAMILY_ID, FAM);
-	mnl_attr_put_u32(nlh, CTRL_ATTR_VERSION, 1);
-	groups = mnl_attr_nest_start(nlh, CTRL_ATTR_MCAST_GROUPS);
-	grp = mnl_attr_nest_start(nlh, 1);
-	mnl_attr_put_strz(nlh, CTRL_ATTR_MCAST_GRP_NAME, "none");
-	mnl_attr_put_u32(nlh, CTRL_ATTR_MCAST_GRP_ID, 8);
-	mnl_attr_nest_end(nlh, grp);
-	if (with_tlshd) {
-		grp = mnl_attr_nest_start(nlh, 2);
-		mnl_attr_put_u32(nlh, CTRL_ATTR_MCAST_GRP_ID, 9);
-		mnl_attr_put_strz(nlh, CTRL_ATTR_MCAST_GRP_NAME, "tlshd");
-		mnl_attr_nest_end(nlh, grp);
-	}
-	mnl_attr_nest_end(nlh, groups);
-	return nlh;
-}
-
 static void test_family(void)
 {
 	struct tlshd_nl_family fam = { 0, 0 };
 	char buf[1024], why[200] = "";
 	struct nlmsghdr *nlh;
 
-	nlh = family_reply(buf, true, true);
+	nlh = fakenl_family(buf, 5, true, true);
 	seed(1, buf, nlh->nlmsg_len, "family");
 	result(!tlshd_netlink_parse_family(buf, nlh->nlmsg_len, &fam, why,
 					   sizeof(why)) &&
 	       fam.nf_family == FAM && fam.nf_group == 9,
 	       "netlink: family id and the \"tlshd\" group from the controller",
 	       why);
-	nlh = family_reply(buf, false, true);
+	nlh = fakenl_family(buf, 5, true, false);
 	result(tlshd_netlink_parse_family(buf, nlh->nlmsg_len, &fam, why,
 					  sizeof(why)) == -EINVAL &&
 	       strstr(why, "no \"tlshd\" multicast group"),
 	       "netlink: family without the tlshd group refused", why);
-	nlh = family_reply(buf, true, false);
+	nlh = fakenl_family(buf, 5, false, true);
 	result(tlshd_netlink_parse_family(buf, nlh->nlmsg_len, &fam, why,
 					  sizeof(why)) == -EINVAL &&
 	       strstr(why, "no family id"),
 	       "netlink: controller answer without family id refused", why);
-	msg_error(buf, -ENOENT);
+	fakenl_error(buf, 0, -ENOENT);
 	result(tlshd_netlink_parse_family(buf, sizeof(buf), &fam, why,
 					  sizeof(why)) == -ENOENT,
 	       "netlink: ENOENT from the controller: no handshake family", why);
@@ -421,41 +378,10 @@ static void test_family(void)
 
 /* ---- DONE ---- */
 
-struct done_attrs {
-	int status, sockfd, nauth;
-	uint32_t auth;
-	bool bad;
-};
-
-static int done_attr(const struct nlattr *a, void *data)
-{
-	struct done_attrs *d = data;
-
-	if (mnl_attr_validate(a, MNL_TYPE_U32) < 0) {
-		d->bad = true;
-		return MNL_CB_OK;
-	}
-	switch (mnl_attr_get_type(a)) {
-	case HANDSHAKE_A_DONE_STATUS:
-		d->status = (int)mnl_attr_get_u32(a);
-		break;
-	case HANDSHAKE_A_DONE_SOCKFD:
-		d->sockfd = (int)mnl_attr_get_u32(a);
-		break;
-	case HANDSHAKE_A_DONE_REMOTE_AUTH:
-		d->auth = mnl_attr_get_u32(a);
-		d->nauth++;
-		break;
-	default:
-		d->bad = true;
-	}
-	return MNL_CB_OK;
-}
-
 static bool done_check(int status, int32_t peerid, int want_nauth,
 		       char *why, size_t whylen)
 {
-	struct done_attrs d = { .status = -1, .sockfd = -1 };
+	struct fakenl_done d = { .status = -1, .sockfd = -1 };
 	char buf[256];
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 	const struct genlmsghdr *g;
@@ -468,7 +394,7 @@ static bool done_check(int status, int32_t peerid, int want_nauth,
 		return false;
 	}
 	g = mnl_nlmsg_get_payload(nlh);
-	mnl_attr_parse(nlh, sizeof(*g), done_attr, &d);
+	fakenl_done_parse(nlh, &d);
 	snprintf(why, whylen, "type %u flags %#x seq %u cmd %u status %d sockfd %d auth %u x%d%s",
 		 nlh->nlmsg_type, nlh->nlmsg_flags, nlh->nlmsg_seq, g->cmd,
 		 d.status, d.sockfd, d.auth, d.nauth, d.bad ? " bad" : "");

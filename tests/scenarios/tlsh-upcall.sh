@@ -174,7 +174,7 @@ ip netns del $NS
 
 # --- each failure report reaches the consumer, counted by reason ---
 block fail
-for e in 13:eacces 129:ekeyrejected 110:etimedout 5:eio 126:other; do
+for e in 13:eacces 129:ekeyrejected 126:enokey 93:eprotonosupport 110:etimedout 104:econnreset 5:eio 1:other; do
 	n=${e%%:*}
 	agent fail-$n -a fail -s "$n" -n 1
 	tt $NS connect 4 127.0.0.1 4433 >/dev/null
@@ -185,7 +185,7 @@ for e in 13:eacces 129:ekeyrejected 110:etimedout 5:eio 126:other; do
 	tap_expect "report errno $n counted as failed_${e#*:}" 1 "$(tlsh_stat $NS "failed_${e#*:}")"
 	tt $NS close 4 >/dev/null
 done
-tap_expect "failure counters" "5 5 0" "$(tlsh_stat $NS failed) $(tlsh_stat $NS requests) $(tlsh_stat $NS succeeded)"
+tap_expect "failure counters" "8 8 0" "$(tlsh_stat $NS failed) $(tlsh_stat $NS requests) $(tlsh_stat $NS succeeded)"
 ip netns del $NS
 
 # --- success: kTLS installed by the agent carries data both ways ---

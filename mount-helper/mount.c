@@ -210,235 +210,327 @@ static void usage(const char *prog)
 		prog);
 }
 
-int mount_main(int argc, char **argv, const char *progname)
-{
-	bool nfs4 = !strcmp(progname, "mount.nfs4");
-	const char *argv0 = nfs4 ? "mount.nfs4" : "mount.nfs";
-	char *spec = NULL, *dir = NULL, *opts = NULL, *newopts = NULL;
-	char err[512], host[256], detail[512], dirbuf[PATH_MAX];
-	char autowhy[640] = "";
-	struct mount_keys keys = { 0 };
-	enum xprtsec chosen;
-	struct mopts m;
-	struct peer p;
-	char **args;
-	int i, na = 0, ret, fake = 0;
-	size_t olen = 0;
+/* One mount request, as it goes through the steps of mount_main(). */
+struct mount_req {
+	bool		nfs4;
+	const char	*argv0;		/* mount.nfs or mount.nfs4 */
+	char		*spec, *dir;	/* SERVER:/PATH and DIR */
+	char		*opts;		/* every -o, comma separated */
+	char		*newopts;	/* what the real mount.nfs gets */
+	char		**args;		/* its argument vector */
+	int		nargs;
+	bool		fake;		/* -f: no identity is loaded */
+	struct mopts	m;
+	enum xprtsec	chosen;		/* XS_UNSET: plaintext */
+	struct peer	p;
+	struct mount_keys keys;
+	char		host[256];
+	char		dirbuf[PATH_MAX];
+	char		autowhy[640];	/* why xprtsec=auto chose TLS */
+};
 
-	args = calloc((size_t)argc + 4, sizeof(*args));
-	if (!args)
+/* What a step returns besides an exit code (>= 0) */
+#define STEP_NEXT	(-1)	/* go on with the next check */
+#define STEP_MOUNT	(-2)	/* mount now with r->chosen */
+
+/* Appends -o OPTS to r->opts; the real mount.nfs gets one -o at the end. */
+static int add_opts(struct mount_req *r, const char *o)
+{
+	size_t olen = r->opts ? strlen(r->opts) : 0;
+	char *n = realloc(r->opts, olen + strlen(o) + 2);
+
+	if (!n)
 		return EX_SYSERR;
-	args[na++] = (char *)argv0;
+	r->opts = n;
+	if (olen)
+		n[olen++] = ',';
+	strcpy(n + olen, o);
+	return STEP_NEXT;
+}
+
+/* mount(8)'s arguments: SPEC DIR, flags (kept), -o OPTS (collected). */
+static int collect_args(struct mount_req *r, int argc, char **argv)
+{
+	int i, ret;
+
+	r->args = calloc((size_t)argc + 4, sizeof(*r->args));
+	if (!r->args)
+		return EX_SYSERR;
+	r->args[r->nargs++] = (char *)r->argv0;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (!strcmp(a, "-o") || !strncmp(a, "-o", 2)) {
-			const char *o = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
-			char *n;
+		if (!strncmp(a, "-o", 2)) {
+			const char *o = a[2] ? a + 2 :
+				       (i + 1 < argc ? argv[++i] : NULL);
 
 			if (!o) {
-				usage(argv0);
+				usage(r->argv0);
 				return EX_USAGE;
 			}
-			n = realloc(opts, olen + strlen(o) + 2);
-			if (!n)
-				return EX_SYSERR;
-			opts = n;
-			if (olen)
-				opts[olen++] = ',';
-			strcpy(opts + olen, o);
-			olen += strlen(o);
+			ret = add_opts(r, o);
+			if (ret != STEP_NEXT)
+				return ret;
 			continue;
 		}
 		if (a[0] == '-') {
 			if (strchr(a, 'v'))
 				verbose = true;
 			if (strchr(a, 'f'))
-				fake = 1;
+				r->fake = true;
 			if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-				usage(argv0);
+				usage(r->argv0);
 				return EX_USAGE;
 			}
-		} else if (!spec) {
-			spec = argv[i];
-		} else if (!dir) {
-			dir = argv[i];
+		} else if (!r->spec) {
+			r->spec = argv[i];
+		} else if (!r->dir) {
+			r->dir = argv[i];
 		}
-		args[na++] = argv[i];
+		r->args[r->nargs++] = argv[i];
 	}
+	return STEP_NEXT;
+}
 
-	if (!opts || !rpctls_relevant(opts)) {
-		/* Not ours: exactly what mount(8) asked for. */
-		if (opts) {
-			args[na++] = "-o";
-			args[na++] = opts;
-		}
-		return exec_real(argv0, args);
+/* Not ours: exactly what mount(8) asked for. */
+static int pass_through(struct mount_req *r)
+{
+	if (r->opts) {
+		r->args[r->nargs++] = "-o";
+		r->args[r->nargs++] = r->opts;
 	}
-	if (!spec || !dir) {
-		usage(argv0);
+	return exec_real(r->argv0, r->args);
+}
+
+/* SPEC, DIR and the options are well formed. */
+static int check_request(struct mount_req *r)
+{
+	char err[512];
+
+	if (!r->spec || !r->dir) {
+		usage(r->argv0);
 		return EX_USAGE;
 	}
 	/* a server that closes under us must not kill the helper */
 	signal(SIGPIPE, SIG_IGN);
-	if (realpath(dir, dirbuf))
-		dir = dirbuf;
-
-	if (mopts_parse(opts, nfs4, &m, err, sizeof(err)) < 0) {
+	if (realpath(r->dir, r->dirbuf))
+		r->dir = r->dirbuf;
+	if (mopts_parse(r->opts, r->nfs4, &r->m, err, sizeof(err)) < 0) {
 		msg("bad option %s", err);
 		return EX_FAIL;
 	}
-	if (split_spec(spec, host, sizeof(host), err, sizeof(err)) < 0) {
+	if (split_spec(r->spec, r->host, sizeof(r->host), err,
+		       sizeof(err)) < 0) {
 		msg("%s", err);
 		return EX_FAIL;
 	}
-	chosen = m.xprtsec;
-	if (chosen == XS_NONE)
-		goto mount;
+	r->chosen = r->m.xprtsec;
+	return r->chosen == XS_NONE ? STEP_MOUNT : STEP_NEXT;
+}
 
-	/* The kernel (RPCTLS_SKIP_KERNEL_CHECK=1: host tests, no NFS) */
-	switch (getenv("RPCTLS_SKIP_KERNEL_CHECK") ? KCAP_UNKNOWN :
-		kernel_tls_capable(nfs4 ? "nfs4" : "nfs", detail,
+/* The kernel (RPCTLS_SKIP_KERNEL_CHECK=1: host tests, no NFS) */
+static int check_kernel(struct mount_req *r)
+{
+	bool skip = getenv("RPCTLS_SKIP_KERNEL_CHECK");
+	char detail[512];
+
+	switch (skip ? KCAP_UNKNOWN :
+		kernel_tls_capable(r->nfs4 ? "nfs4" : "nfs", detail,
 				   sizeof(detail))) {
 	case KCAP_TLS:
 		if (verbose)
 			msg("%s", detail);
 		break;
 	case KCAP_NO_TLS:
-		if (chosen == XS_AUTO) {
+		if (r->chosen == XS_AUTO) {
 			audit(LOG_WARNING,
 			      "%s on %s: xprtsec=auto chose plaintext: %s",
-			      spec, dir, detail);
+			      r->spec, r->dir, detail);
 			msg("xprtsec=auto: plaintext, because %s", detail);
-			chosen = XS_UNSET;
-			goto mount;
+			r->chosen = XS_UNSET;
+			return STEP_MOUNT;
 		}
-		msg("xprtsec=%s: %s", xprtsec_name(chosen), detail);
+		msg("xprtsec=%s: %s", xprtsec_name(r->chosen), detail);
 		return EX_FAIL;
 	case KCAP_NO_NFS:
 		msg("%s", detail);
 		return EX_FAIL;
 	case KCAP_UNKNOWN:
-		if (verbose && !getenv("RPCTLS_SKIP_KERNEL_CHECK"))
+		if (verbose && !skip)
 			msg("%s", detail);
 		break;
 	}
+	return STEP_NEXT;
+}
 
-	/* The server */
-	if (peer_resolve(&p, host, m.port, err, sizeof(err)) < 0) {
+/*
+ * The server.  Only auto needs its answer before mounting.  Under tls and
+ * mtls the kernel sends the same probe and fails closed without STARTTLS;
+ * a probe of ours would also make the server start a handshake that
+ * nobody finishes, a failure in its agent's log for every mount.  When a
+ * mount fails, explain_failure() probes.
+ */
+static int check_server(struct mount_req *r)
+{
+	char err[512], detail[512];
+	enum probe_result pr;
+	int fd;
+
+	if (peer_resolve(&r->p, r->host, r->m.port, err, sizeof(err)) < 0) {
 		msg("%s", err);
 		return EX_FAIL;
 	}
-	/*
-	 * Only auto needs the server's answer before mounting.  Under tls and
-	 * mtls the kernel sends the same probe and fails closed without
-	 * STARTTLS; a probe of ours would also make the server start a
-	 * handshake that nobody finishes, a failure in its agent's log for
-	 * every mount.  When a mount fails, explain_failure() probes.
-	 */
-	if (chosen == XS_AUTO) {
-		enum probe_result pr;
-
-		ret = peer_connect(&p, PROBE_TIMEOUT_MS, err, sizeof(err));
-		if (ret < 0) {
-			msg("xprtsec=auto cannot choose: %s", err);
-			audit(LOG_WARNING, "%s on %s: xprtsec=auto: %s",
-			      spec, dir, err);
-			return EX_FAIL;
-		}
-		pr = probe_auth_tls(ret, m.vers, PROBE_TIMEOUT_MS, detail,
-				    sizeof(detail));
-		close(ret);
-		if (verbose)
-			msg("probe %s port %u: %s", p.addrstr, p.port, detail);
-		if (pr == PROBE_STARTTLS) {
-			chosen = m.tlscert ? XS_MTLS : XS_TLS;
-		} else if (pr == PROBE_NO_STARTTLS || pr == PROBE_DENIED) {
-			audit(LOG_NOTICE,
-			      "%s on %s: xprtsec=auto chose plaintext: server %s port %u: %s",
-			      spec, dir, p.addrstr, p.port, detail);
-			msg("xprtsec=auto: plaintext: %s", detail);
-			chosen = XS_UNSET;
-			goto mount;
-		} else {
-			msg("xprtsec=auto cannot choose: %s", detail);
-			return EX_FAIL;
-		}
-		snprintf(autowhy, sizeof(autowhy), "server %s port %u: %s",
-			 p.addrstr, p.port, detail);
+	if (r->chosen != XS_AUTO)
+		return STEP_NEXT;
+	fd = peer_connect(&r->p, PROBE_TIMEOUT_MS, err, sizeof(err));
+	if (fd < 0) {
+		msg("xprtsec=auto cannot choose: %s", err);
+		audit(LOG_WARNING, "%s on %s: xprtsec=auto: %s", r->spec,
+		      r->dir, err);
+		return EX_FAIL;
 	}
-
-	/* The agent */
-	{
-		enum agent_state a = agent_check(p.family, detail,
-						 sizeof(detail));
-
-		if (a != AGENT_LISTENING && m.xprtsec == XS_AUTO) {
-			/* opportunistic: this host cannot do TLS now */
-			audit(LOG_WARNING,
-			      "%s on %s: xprtsec=auto chose plaintext although the server offers TLS: %s",
-			      spec, dir, detail);
-			msg("xprtsec=auto: plaintext although the server offers TLS, because %s",
-			    detail);
-			chosen = XS_UNSET;
-			goto mount;
-		}
-		if (a != AGENT_LISTENING) {
-			msg("xprtsec=%s: %s", xprtsec_name(chosen), detail);
-			return EX_FAIL;
-		}
-	}
-
-	if (m.xprtsec == XS_AUTO) {
-		audit(LOG_NOTICE, "%s on %s: xprtsec=auto chose %s: %s", spec,
-		      dir, xprtsec_name(chosen), autowhy);
-		msg("xprtsec=auto: %s: %s", xprtsec_name(chosen), autowhy);
-	}
-
-	/* The identity */
-	if (chosen == XS_MTLS && m.tlscert && !fake) {
-		if (keys_load(m.tlscert, m.tlskey, dir, &keys, err,
-			      sizeof(err)) < 0) {
-			msg("%s", err);
-			return EX_FAIL;
-		}
-		if (record_write(dir, spec, &keys, err, sizeof(err)) < 0) {
-			msg("%s", err);
-			keys_drop(&keys);
-			return EX_SYSERR;
-		}
-	}
-
-mount:
-	newopts = mopts_build(&m, chosen, keys.cert, keys.key);
-	if (newopts) {
-		args[na++] = "-o";
-		args[na++] = newopts;
-	}
-	args[na] = NULL;
+	pr = probe_auth_tls(fd, r->m.vers, PROBE_TIMEOUT_MS, detail,
+			    sizeof(detail));
+	close(fd);
 	if (verbose)
-		msg("running mount.nfs with -o %s", newopts ? newopts : "");
-	ret = run_real(argv0, args);
+		msg("probe %s port %u: %s", r->p.addrstr, r->p.port, detail);
+	if (pr == PROBE_NO_STARTTLS || pr == PROBE_DENIED) {
+		audit(LOG_NOTICE,
+		      "%s on %s: xprtsec=auto chose plaintext: server %s port %u: %s",
+		      r->spec, r->dir, r->p.addrstr, r->p.port, detail);
+		msg("xprtsec=auto: plaintext: %s", detail);
+		r->chosen = XS_UNSET;
+		return STEP_MOUNT;
+	}
+	if (pr != PROBE_STARTTLS) {
+		msg("xprtsec=auto cannot choose: %s", detail);
+		return EX_FAIL;
+	}
+	r->chosen = r->m.tlscert ? XS_MTLS : XS_TLS;
+	snprintf(r->autowhy, sizeof(r->autowhy), "server %s port %u: %s",
+		 r->p.addrstr, r->p.port, detail);
+	return STEP_NEXT;
+}
+
+/* The agent: a handshake agent listens in this network namespace. */
+static int check_agent(struct mount_req *r)
+{
+	char detail[512];
+	enum agent_state a = agent_check(r->p.family, detail, sizeof(detail));
+
+	if (a != AGENT_LISTENING && r->m.xprtsec == XS_AUTO) {
+		/* opportunistic: this host cannot do TLS now */
+		audit(LOG_WARNING,
+		      "%s on %s: xprtsec=auto chose plaintext although the server offers TLS: %s",
+		      r->spec, r->dir, detail);
+		msg("xprtsec=auto: plaintext although the server offers TLS, because %s",
+		    detail);
+		r->chosen = XS_UNSET;
+		return STEP_MOUNT;
+	}
+	if (a != AGENT_LISTENING) {
+		msg("xprtsec=%s: %s", xprtsec_name(r->chosen), detail);
+		return EX_FAIL;
+	}
+	if (r->m.xprtsec == XS_AUTO) {
+		audit(LOG_NOTICE, "%s on %s: xprtsec=auto chose %s: %s",
+		      r->spec, r->dir, xprtsec_name(r->chosen), r->autowhy);
+		msg("xprtsec=auto: %s: %s", xprtsec_name(r->chosen),
+		    r->autowhy);
+	}
+	return STEP_NEXT;
+}
+
+/* The identity: tlscert=/tlskey= into a keyring, and its record. */
+static int load_identity(struct mount_req *r)
+{
+	char err[512];
+
+	if (r->chosen != XS_MTLS || !r->m.tlscert || r->fake)
+		return STEP_NEXT;
+	if (keys_load(r->m.tlscert, r->m.tlskey, r->dir, &r->keys, err,
+		      sizeof(err)) < 0) {
+		msg("%s", err);
+		return EX_FAIL;
+	}
+	if (record_write(r->dir, r->spec, &r->keys, err, sizeof(err)) < 0) {
+		msg("%s", err);
+		keys_drop(&r->keys);
+		return EX_SYSERR;
+	}
+	return STEP_NEXT;
+}
+
+/* Runs the real mount.nfs; on failure drops the keys and explains. */
+static int mount_now(struct mount_req *r)
+{
+	char err[512];
+	int ret;
+
+	r->newopts = mopts_build(&r->m, r->chosen, r->keys.cert, r->keys.key);
+	if (r->newopts) {
+		r->args[r->nargs++] = "-o";
+		r->args[r->nargs++] = r->newopts;
+	}
+	r->args[r->nargs] = NULL;
+	if (verbose)
+		msg("running mount.nfs with -o %s",
+		    r->newopts ? r->newopts : "");
+	ret = run_real(r->argv0, r->args);
 	if (ret == 0) {
-		if (chosen == XS_TLS || chosen == XS_MTLS || m.xprtsec)
+		if (r->chosen == XS_TLS || r->chosen == XS_MTLS ||
+		    r->m.xprtsec)
 			audit(LOG_INFO, "mounted %s on %s with xprtsec=%s%s",
-			      spec, dir,
-			      chosen == XS_UNSET ? "none" :
-						   xprtsec_name(chosen),
-			      keys.cert ? " and a per-mount certificate" : "");
+			      r->spec, r->dir,
+			      r->chosen == XS_UNSET ? "none" :
+						      xprtsec_name(r->chosen),
+			      r->keys.cert ? " and a per-mount certificate" :
+					     "");
 		return 0;
 	}
-	if (keys.keyring) {
-		keys_drop(&keys);
-		record_remove(dir);
+	if (r->keys.keyring) {
+		keys_drop(&r->keys);
+		record_remove(r->dir);
 	}
-	if (!fake && (chosen == XS_TLS || chosen == XS_MTLS ||
-		      m.xprtsec == XS_NONE || m.xprtsec == XS_AUTO)) {
-		if (m.xprtsec == XS_NONE &&
-		    peer_resolve(&p, host, m.port, err, sizeof(err)) < 0)
-			return ret;
-		explain_failure(&p, &m, chosen, spec);
+	if (r->fake || !(r->chosen == XS_TLS || r->chosen == XS_MTLS ||
+			 r->m.xprtsec == XS_NONE || r->m.xprtsec == XS_AUTO))
+		return ret;
+	if (r->m.xprtsec == XS_NONE &&
+	    peer_resolve(&r->p, r->host, r->m.port, err, sizeof(err)) < 0)
+		return ret;
+	explain_failure(&r->p, &r->m, r->chosen, r->spec);
+	return ret;
+}
+
+int mount_main(int argc, char **argv, const char *progname)
+{
+	struct mount_req r = { .nfs4 = !strcmp(progname, "mount.nfs4") };
+	int ret;
+
+	r.argv0 = r.nfs4 ? "mount.nfs4" : "mount.nfs";
+	ret = collect_args(&r, argc, argv);
+	if (ret != STEP_NEXT)
+		goto out;
+	if (!r.opts || !rpctls_relevant(r.opts)) {
+		ret = pass_through(&r);
+		goto out;
 	}
+	ret = check_request(&r);
+	if (ret == STEP_NEXT)
+		ret = check_kernel(&r);
+	if (ret == STEP_NEXT)
+		ret = check_server(&r);
+	if (ret == STEP_NEXT)
+		ret = check_agent(&r);
+	if (ret == STEP_NEXT)
+		ret = load_identity(&r);
+	if (ret == STEP_NEXT || ret == STEP_MOUNT)
+		ret = mount_now(&r);
+out:
+	mopts_free(&r.m);
+	free(r.newopts);
+	free(r.opts);
+	free(r.args);
 	return ret;
 }
 

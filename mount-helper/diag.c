@@ -267,6 +267,33 @@ static const char *alert_name(gnutls_session_t s)
 	return n ? n : "unknown alert";
 }
 
+/* One diagnosis: what diag_run()'s steps share. */
+struct diag_ctx {
+	const struct peer		*p;
+	const struct diag_opts		*o;
+	struct diag_report		*r;
+	int				fd;
+	gnutls_certificate_credentials_t cred;
+	gnutls_session_t		s;
+	char				store[512];	/* the trust anchors' name */
+	bool				have_cert;	/* we present one */
+	const char			*alpn_word;
+};
+
+/* A cleartext LOOKUP of the export on @fd: does it answer WRONGSEC? */
+static void plain_wrongsec(int fd, const struct diag_opts *o,
+			   struct diag_report *r)
+{
+	char err[256];
+	uint32_t st;
+
+	if (!nfs4_lookup_status(tcp_io, &fd, o->export_path, &st, err,
+				sizeof(err)) && st == NFS4ERR_WRONGSEC)
+		say(r, DIAG_WRONGSEC,
+		    "the export %s refuses plaintext transports: LOOKUP without TLS answered NFS4ERR_WRONGSEC (mount with xprtsec=tls or mtls)",
+		    o->export_path);
+}
+
 /*
  * A plaintext mount failed: does the export refuse plaintext transports?
  * An NFSv4 LOOKUP of the export on a fresh connection, without the probe
@@ -276,7 +303,6 @@ void diag_plain(const struct peer *p, const struct diag_opts *o,
 		struct diag_report *r)
 {
 	char err[256];
-	uint32_t st;
 	int fd;
 
 	memset(r, 0, sizeof(*r));
@@ -288,247 +314,301 @@ void diag_plain(const struct peer *p, const struct diag_opts *o,
 		say(r, DIAG_UNREACHABLE, "%s", err);
 		return;
 	}
-	if (!nfs4_lookup_status(tcp_io, &fd, o->export_path, &st, err,
-				sizeof(err)) && st == NFS4ERR_WRONGSEC)
-		say(r, DIAG_WRONGSEC,
-		    "the export %s refuses plaintext transports: LOOKUP without TLS answered NFS4ERR_WRONGSEC (mount with xprtsec=tls or mtls)",
-		    o->export_path);
+	plain_wrongsec(fd, o, r);
 	close(fd);
+}
+
+/* Connect and send the AUTH_TLS probe: does the server offer STARTTLS? */
+static bool step_probe(struct diag_ctx *c)
+{
+	char err[256], detail[256];
+	enum probe_result pr;
+
+	c->fd = peer_connect(c->p, c->o->timeout_ms, err, sizeof(err));
+	if (c->fd < 0) {
+		say(c->r, DIAG_UNREACHABLE, "%s", err);
+		return false;
+	}
+	pr = probe_auth_tls(c->fd, c->o->vers, c->o->timeout_ms, detail,
+			    sizeof(detail));
+	if (pr == PROBE_STARTTLS)
+		return true;
+	if (pr == PROBE_UNREACHABLE || pr == PROBE_BAD_REPLY)
+		say(c->r, DIAG_UNREACHABLE, "%s (%s port %u)", detail,
+		    c->p->host, c->p->port);
+	else
+		say(c->r, DIAG_NO_STARTTLS,
+		    "server %s (%s port %u) does not offer RPC-with-TLS: %s",
+		    c->p->host, c->p->addrstr, c->p->port, detail);
+	/* In cleartext, the export may refuse plain transports. */
+	if (c->o->export_path && c->o->vers == 4) {
+		close(c->fd);
+		c->fd = peer_connect(c->p, c->o->timeout_ms, err, sizeof(err));
+		if (c->fd >= 0)
+			plain_wrongsec(c->fd, c->o, c->r);
+	}
+	return false;
+}
+
+/* The trust anchors: --ca, else tlshd's truststore, else the system's. */
+static bool load_trust(struct diag_ctx *c)
+{
+	const struct diag_opts *o = c->o;
+	int ret;
+
+	if (o->truststore && *o->truststore)
+		snprintf(c->store, sizeof(c->store), "%s", o->truststore);
+	else if (diag_read_tlshd_truststore(tlshd_conf(), c->store,
+					    sizeof(c->store)) < 0)
+		c->store[0] = '\0';
+	if (!c->store[0]) {
+		gnutls_certificate_set_x509_system_trust(c->cred);
+		snprintf(c->store, sizeof(c->store), "the system trust store");
+		return true;
+	}
+	ret = gnutls_certificate_set_x509_trust_file(c->cred, c->store,
+						     GNUTLS_X509_FMT_PEM);
+	if (ret <= 0) {
+		say(c->r, DIAG_UNKNOWN, "cannot load the truststore %s: %s",
+		    c->store, ret ? gnutls_strerror(ret) : "no certificates");
+		return false;
+	}
+	return true;
+}
+
+/* Our client certificate, if there is one: in memory or in files. */
+static bool load_identity(struct diag_ctx *c)
+{
+	const struct diag_opts *o = c->o;
+	int ret;
+
+	if (o->certpem && o->keypem) {
+		gnutls_datum_t cd = { (unsigned char *)o->certpem,
+				      (unsigned int)o->certlen };
+		gnutls_datum_t kd = { (unsigned char *)o->keypem,
+				      (unsigned int)o->keylen };
+
+		ret = gnutls_certificate_set_x509_key_mem(c->cred, &cd, &kd,
+							  GNUTLS_X509_FMT_PEM);
+		c->have_cert = ret >= 0;
+		return true;
+	}
+	if (!o->certfile || !o->keyfile)
+		return true;
+	ret = gnutls_certificate_set_x509_key_file(c->cred, o->certfile,
+						   o->keyfile,
+						   GNUTLS_X509_FMT_PEM);
+	if (ret < 0) {
+		say(c->r, DIAG_UNKNOWN,
+		    "cannot load the client certificate %s with key %s: %s",
+		    o->certfile, o->keyfile, gnutls_strerror(ret));
+		return false;
+	}
+	c->have_cert = true;
+	return true;
+}
+
+/* A client session as the kernel asks tlshd for one. */
+static bool setup_session(struct diag_ctx *c)
+{
+	gnutls_datum_t alpn = { (unsigned char *)"sunrpc", 6 };
+	const char *host = c->p->host;
+	int ret;
+
+	if (gnutls_init(&c->s, GNUTLS_CLIENT) < 0) {
+		c->s = NULL;
+		say(c->r, DIAG_UNKNOWN, "out of memory");
+		return false;
+	}
+	ret = gnutls_priority_set_direct(c->s,
+					 "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL);
+	if (ret >= 0)
+		ret = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE,
+					     c->cred);
+	if (ret >= 0)
+		ret = gnutls_alpn_set_protocols(c->s, &alpn, 1,
+						GNUTLS_ALPN_MANDATORY);
+	if (ret >= 0 && !is_address(host))
+		ret = gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, host,
+					     strlen(host));
+	if (ret < 0) {
+		say(c->r, DIAG_UNKNOWN, "GnuTLS set-up: %s",
+		    gnutls_strerror(ret));
+		return false;
+	}
+	gnutls_transport_set_int(c->s, c->fd);
+	gnutls_handshake_set_timeout(c->s, (unsigned int)c->o->timeout_ms);
+	gnutls_record_set_timeout(c->s, (unsigned int)c->o->timeout_ms);
+	return true;
+}
+
+/* The server ended the handshake with an alert: which one says why. */
+static void say_handshake_alert(struct diag_ctx *c)
+{
+	gnutls_alert_description_t a = gnutls_alert_get(c->s);
+
+	if (a == GNUTLS_A_NO_APPLICATION_PROTOCOL)
+		say(c->r, DIAG_ALPN,
+		    "the server refused the TLS handshake: it does not accept ALPN \"sunrpc\" (alert %s)",
+		    alert_name(c->s));
+	else if (a == GNUTLS_A_PROTOCOL_VERSION)
+		say(c->r, DIAG_TLS_VERSION,
+		    "the server refused TLS 1.3 (alert %s); RFC 9289 needs TLS 1.3",
+		    alert_name(c->s));
+	else if (a == GNUTLS_A_CERTIFICATE_REQUIRED)
+		say(c->r, DIAG_NEEDS_CLIENT_CERT,
+		    "the server requires a client certificate (alert %s): mount with xprtsec=mtls",
+		    alert_name(c->s));
+	else
+		say(c->r, DIAG_HANDSHAKE_FAILED,
+		    "the server ended the TLS handshake with alert %s",
+		    alert_name(c->s));
+}
+
+static void say_handshake_error(struct diag_ctx *c, int ret)
+{
+	if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED)
+		say_handshake_alert(c);
+	else if (ret == GNUTLS_E_NO_APPLICATION_PROTOCOL)
+		say(c->r, DIAG_ALPN,
+		    "the server selected an ALPN other than \"sunrpc\" (RFC 9289 section 5)");
+	else if (ret == GNUTLS_E_UNSUPPORTED_VERSION_PACKET)
+		say(c->r, DIAG_TLS_VERSION,
+		    "the server does not speak TLS 1.3 (%s)",
+		    gnutls_strerror(ret));
+	else if (ret == GNUTLS_E_PREMATURE_TERMINATION)
+		say(c->r, DIAG_HANDSHAKE_FAILED,
+		    "the server %s answered STARTTLS, then closed the connection during the TLS handshake without an alert (so does a server whose handshake agent is not running)",
+		    c->p->host);
+	else
+		say(c->r, DIAG_HANDSHAKE_FAILED,
+		    "the TLS handshake with %s failed: %s", c->p->host,
+		    gnutls_strerror(ret));
+}
+
+/* The handshake, then what it negotiated: version, cipher, peer, ALPN. */
+static bool step_handshake(struct diag_ctx *c)
+{
+	struct diag_report *r = c->r;
+	gnutls_datum_t sel;
+	int ret;
+
+	do {
+		ret = gnutls_handshake(c->s);
+	} while (ret < 0 && !gnutls_error_is_fatal(ret));
+	if (ret < 0) {
+		say_handshake_error(c, ret);
+		return false;
+	}
+	snprintf(r->tls_version, sizeof(r->tls_version), "%s",
+		 gnutls_protocol_get_name(gnutls_protocol_get_version(c->s)));
+	snprintf(r->cipher, sizeof(r->cipher), "%s",
+		 gnutls_cipher_get_name(gnutls_cipher_get(c->s)));
+	peer_subject(c->s, r);
+	/*
+	 * No ALPN at all is what mainline's tlshd and FreeBSD answer: tlshd
+	 * accepts it unless alpn.required is set, so the probe does too.
+	 */
+	c->alpn_word = "ALPN sunrpc";
+	if (gnutls_alpn_get_selected_protocol(c->s, &sel) < 0) {
+		c->alpn_word = "no ALPN (accepted unless tlshd's alpn.required is set)";
+	} else if (sel.size != 6 || memcmp(sel.data, "sunrpc", 6)) {
+		say(r, DIAG_ALPN,
+		    "the server selected an ALPN other than \"sunrpc\" (RFC 9289 section 5)");
+		return false;
+	}
+	return check_server_cert(c->s, c->p, c->store, r);
+}
+
+/* A NULL call over TLS: TLS 1.3 servers judge our certificate now. */
+static bool step_null_call(struct diag_ctx *c)
+{
+	uint32_t call[10] = {
+		htonl(0x72706374U), htonl(0), htonl(2), htonl(100003),
+		htonl(c->o->vers ? c->o->vers : 4), htonl(0),
+		htonl(0), htonl(0), htonl(0), htonl(0),
+	};
+	bool asked = gnutls_certificate_client_get_request_status(c->s);
+	unsigned char reply[256];
+	int ret;
+
+	ret = tls_io(c->s, call, sizeof(call), reply, sizeof(reply));
+	if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED - 100000) {
+		gnutls_alert_description_t a = gnutls_alert_get(c->s);
+
+		if (a == GNUTLS_A_CERTIFICATE_REQUIRED)
+			say(c->r, DIAG_NEEDS_CLIENT_CERT,
+			    "the server requires a client certificate (alert %s after the handshake): mount with xprtsec=mtls%s",
+			    alert_name(c->s),
+			    c->have_cert ? "" : " and a client certificate (tlscert=/tlskey= or tlshd's x509.certificate)");
+		else if (c->have_cert)
+			say(c->r, DIAG_CLIENT_CERT_REJECTED,
+			    "the server rejected our client certificate (alert %s)",
+			    alert_name(c->s));
+		else
+			say(c->r, DIAG_HANDSHAKE_FAILED,
+			    "the server ended the session with alert %s before answering an RPC%s",
+			    alert_name(c->s),
+			    asked ? "; it had asked for a client certificate and we sent none" : "");
+		return false;
+	}
+	if (ret < 0) {
+		say(c->r, DIAG_HANDSHAKE_FAILED,
+		    "the server did not answer an RPC over TLS: %s%s",
+		    ret <= -100000 ? gnutls_strerror(ret + 100000) :
+				     strerror(-ret),
+		    !c->have_cert && asked ?
+		    " (it had asked for a client certificate and we sent none)" : "");
+		return false;
+	}
+	return true;
+}
+
+/* Given an export: does a LOOKUP over TLS get NFS4ERR_WRONGSEC? */
+static bool step_lookup(struct diag_ctx *c)
+{
+	char err[256];
+	uint32_t st;
+
+	if (!c->o->export_path || c->o->vers != 4)
+		return true;
+	if (nfs4_lookup_status(tls_io, c->s, c->o->export_path, &st, err,
+			       sizeof(err)) || st != NFS4ERR_WRONGSEC)
+		return true;
+	say(c->r, DIAG_WRONGSEC,
+	    "the export %s refuses this security mode: LOOKUP over TLS (%s client) answered NFS4ERR_WRONGSEC%s",
+	    c->o->export_path, c->have_cert ? "with a" : "without a",
+	    c->have_cert ? "" : " (the export may need xprtsec=mtls)");
+	return false;
 }
 
 void diag_run(const struct peer *p, const struct diag_opts *o,
 	      struct diag_report *r)
 {
-	gnutls_certificate_credentials_t cred = NULL;
-	gnutls_session_t s = NULL;
-	gnutls_datum_t alpn = { (unsigned char *)"sunrpc", 6 }, sel;
-	const char *alpn_word = "ALPN sunrpc";
-	char err[256], store[512], detail[256];
-	bool have_cert = false;
-	enum probe_result pr;
-	int fd, ret;
+	struct diag_ctx c = { .p = p, .o = o, .r = r, .fd = -1 };
 
 	memset(r, 0, sizeof(*r));
-	fd = peer_connect(p, o->timeout_ms, err, sizeof(err));
-	if (fd < 0) {
-		say(r, DIAG_UNREACHABLE, "%s", err);
-		return;
-	}
-	pr = probe_auth_tls(fd, o->vers, o->timeout_ms, detail,
-			    sizeof(detail));
-	if (pr != PROBE_STARTTLS) {
-		if (pr == PROBE_UNREACHABLE || pr == PROBE_BAD_REPLY)
-			say(r, DIAG_UNREACHABLE, "%s (%s port %u)", detail,
-			    p->host, p->port);
-		else
-			say(r, DIAG_NO_STARTTLS,
-			    "server %s (%s port %u) does not offer RPC-with-TLS: %s",
-			    p->host, p->addrstr, p->port, detail);
-		/* In cleartext, the export may refuse plain transports. */
-		if (o->export_path && o->vers == 4) {
-			uint32_t st;
-
-			close(fd);
-			fd = peer_connect(p, o->timeout_ms, err, sizeof(err));
-			if (fd >= 0 &&
-			    !nfs4_lookup_status(tcp_io, &fd, o->export_path,
-						&st, err, sizeof(err)) &&
-			    st == NFS4ERR_WRONGSEC)
-				say(r, DIAG_WRONGSEC,
-				    "the export %s refuses plaintext transports: LOOKUP without TLS answered NFS4ERR_WRONGSEC (mount with xprtsec=tls or mtls)",
-				    o->export_path);
-		}
+	if (!step_probe(&c))
+		goto out;
+	if (gnutls_certificate_allocate_credentials(&c.cred) < 0) {
+		c.cred = NULL;
+		say(r, DIAG_UNKNOWN, "out of memory");
 		goto out;
 	}
-
-	if (o->truststore && *o->truststore)
-		snprintf(store, sizeof(store), "%s", o->truststore);
-	else if (diag_read_tlshd_truststore(tlshd_conf(), store,
-					    sizeof(store)) < 0)
-		store[0] = '\0';
-	if (gnutls_certificate_allocate_credentials(&cred) < 0)
-		goto oom;
-	if (store[0]) {
-		ret = gnutls_certificate_set_x509_trust_file(cred, store,
-							     GNUTLS_X509_FMT_PEM);
-		if (ret <= 0) {
-			say(r, DIAG_UNKNOWN,
-			    "cannot load the truststore %s: %s", store,
-			    ret ? gnutls_strerror(ret) : "no certificates");
-			goto out;
-		}
-	} else {
-		gnutls_certificate_set_x509_system_trust(cred);
-		snprintf(store, sizeof(store), "the system trust store");
-	}
-	if (o->certpem && o->keypem) {
-		gnutls_datum_t c = { (unsigned char *)o->certpem,
-				     (unsigned int)o->certlen };
-		gnutls_datum_t k = { (unsigned char *)o->keypem,
-				     (unsigned int)o->keylen };
-
-		ret = gnutls_certificate_set_x509_key_mem(cred, &c, &k,
-							  GNUTLS_X509_FMT_PEM);
-		have_cert = ret >= 0;
-	} else if (o->certfile && o->keyfile) {
-		ret = gnutls_certificate_set_x509_key_file(cred, o->certfile,
-							   o->keyfile,
-							   GNUTLS_X509_FMT_PEM);
-		if (ret < 0) {
-			say(r, DIAG_UNKNOWN,
-			    "cannot load the client certificate %s with key %s: %s",
-			    o->certfile, o->keyfile, gnutls_strerror(ret));
-			goto out;
-		}
-		have_cert = true;
-	}
-
-	if (gnutls_init(&s, GNUTLS_CLIENT) < 0)
-		goto oom;
-	ret = gnutls_priority_set_direct(s,
-		"NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL);
-	if (ret >= 0)
-		ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
-	if (ret >= 0)
-		ret = gnutls_alpn_set_protocols(s, &alpn, 1,
-						GNUTLS_ALPN_MANDATORY);
-	if (ret >= 0 && !is_address(p->host))
-		ret = gnutls_server_name_set(s, GNUTLS_NAME_DNS, p->host,
-					     strlen(p->host));
-	if (ret < 0) {
-		say(r, DIAG_UNKNOWN, "GnuTLS set-up: %s", gnutls_strerror(ret));
+	if (!load_trust(&c) || !load_identity(&c) || !setup_session(&c) ||
+	    !step_handshake(&c) || !step_null_call(&c) || !step_lookup(&c))
 		goto out;
-	}
-	gnutls_transport_set_int(s, fd);
-	gnutls_handshake_set_timeout(s, (unsigned int)o->timeout_ms);
-	gnutls_record_set_timeout(s, (unsigned int)o->timeout_ms);
-	do {
-		ret = gnutls_handshake(s);
-	} while (ret < 0 && !gnutls_error_is_fatal(ret));
-	if (ret < 0) {
-		if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED) {
-			gnutls_alert_description_t a = gnutls_alert_get(s);
-
-			if (a == GNUTLS_A_NO_APPLICATION_PROTOCOL)
-				say(r, DIAG_ALPN,
-				    "the server refused the TLS handshake: it does not accept ALPN \"sunrpc\" (alert %s)",
-				    alert_name(s));
-			else if (a == GNUTLS_A_PROTOCOL_VERSION)
-				say(r, DIAG_TLS_VERSION,
-				    "the server refused TLS 1.3 (alert %s); RFC 9289 needs TLS 1.3",
-				    alert_name(s));
-			else if (a == GNUTLS_A_CERTIFICATE_REQUIRED)
-				say(r, DIAG_NEEDS_CLIENT_CERT,
-				    "the server requires a client certificate (alert %s): mount with xprtsec=mtls",
-				    alert_name(s));
-			else
-				say(r, DIAG_HANDSHAKE_FAILED,
-				    "the server ended the TLS handshake with alert %s",
-				    alert_name(s));
-		} else if (ret == GNUTLS_E_NO_APPLICATION_PROTOCOL) {
-			say(r, DIAG_ALPN,
-			    "the server selected an ALPN other than \"sunrpc\" (RFC 9289 section 5)");
-		} else if (ret == GNUTLS_E_UNSUPPORTED_VERSION_PACKET) {
-			say(r, DIAG_TLS_VERSION,
-			    "the server does not speak TLS 1.3 (%s)",
-			    gnutls_strerror(ret));
-		} else if (ret == GNUTLS_E_PREMATURE_TERMINATION) {
-			say(r, DIAG_HANDSHAKE_FAILED,
-			    "the server %s answered STARTTLS, then closed the connection during the TLS handshake without an alert (so does a server whose handshake agent is not running)",
-			    p->host);
-		} else {
-			say(r, DIAG_HANDSHAKE_FAILED,
-			    "the TLS handshake with %s failed: %s", p->host,
-			    gnutls_strerror(ret));
-		}
-		goto out;
-	}
-	snprintf(r->tls_version, sizeof(r->tls_version), "%s",
-		 gnutls_protocol_get_name(gnutls_protocol_get_version(s)));
-	snprintf(r->cipher, sizeof(r->cipher), "%s",
-		 gnutls_cipher_get_name(gnutls_cipher_get(s)));
-	peer_subject(s, r);
-	/*
-	 * No ALPN at all is what mainline's tlshd and FreeBSD answer: tlshd
-	 * accepts it unless alpn.required is set, so the probe does too.
-	 */
-	if (gnutls_alpn_get_selected_protocol(s, &sel) < 0) {
-		alpn_word = "no ALPN (accepted unless tlshd's alpn.required is set)";
-	} else if (sel.size != 6 || memcmp(sel.data, "sunrpc", 6)) {
-		say(r, DIAG_ALPN,
-		    "the server selected an ALPN other than \"sunrpc\" (RFC 9289 section 5)");
-		goto out;
-	}
-	if (!check_server_cert(s, p, store, r))
-		goto out;
-
-	/* A NULL call over TLS: TLS 1.3 servers judge our certificate now. */
-	{
-		uint32_t xid = htonl(0x72706374U);
-		uint32_t call[10] = {
-			xid, htonl(0), htonl(2), htonl(100003),
-			htonl(o->vers ? o->vers : 4), htonl(0),
-			htonl(0), htonl(0), htonl(0), htonl(0),
-		};
-		unsigned char reply[256];
-		bool asked = gnutls_certificate_client_get_request_status(s);
-
-		ret = tls_io(s, call, sizeof(call), reply, sizeof(reply));
-		if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED - 100000) {
-			gnutls_alert_description_t a = gnutls_alert_get(s);
-
-			if (a == GNUTLS_A_CERTIFICATE_REQUIRED)
-				say(r, DIAG_NEEDS_CLIENT_CERT,
-				    "the server requires a client certificate (alert %s after the handshake): mount with xprtsec=mtls%s",
-				    alert_name(s),
-				    have_cert ? "" : " and a client certificate (tlscert=/tlskey= or tlshd's x509.certificate)");
-			else if (have_cert)
-				say(r, DIAG_CLIENT_CERT_REJECTED,
-				    "the server rejected our client certificate (alert %s)",
-				    alert_name(s));
-			else
-				say(r, DIAG_HANDSHAKE_FAILED,
-				    "the server ended the session with alert %s before answering an RPC%s",
-				    alert_name(s),
-				    asked ? "; it had asked for a client certificate and we sent none" : "");
-			goto out;
-		}
-		if (ret < 0) {
-			say(r, DIAG_HANDSHAKE_FAILED,
-			    "the server did not answer an RPC over TLS: %s%s",
-			    ret <= -100000 ? gnutls_strerror(ret + 100000) :
-					     strerror(-ret),
-			    !have_cert && asked ?
-			    " (it had asked for a client certificate and we sent none)" : "");
-			goto out;
-		}
-	}
-	if (o->export_path && o->vers == 4) {
-		uint32_t st;
-
-		if (!nfs4_lookup_status(tls_io, s, o->export_path, &st, err,
-					sizeof(err)) && st == NFS4ERR_WRONGSEC) {
-			say(r, DIAG_WRONGSEC,
-			    "the export %s refuses this security mode: LOOKUP over TLS (%s client) answered NFS4ERR_WRONGSEC%s",
-			    o->export_path,
-			    have_cert ? "with a" : "without a",
-			    have_cert ? "" : " (the export may need xprtsec=mtls)");
-			goto out;
-		}
-	}
 	say(r, DIAG_OK,
 	    "the TLS handshake with %s worked (%s, %s, %s, server certificate %s verified against %s%s)",
-	    p->host, r->tls_version, r->cipher, alpn_word, r->peer_subject, store,
-	    have_cert ? ", client certificate accepted" : "");
-	goto out;
-oom:
-	say(r, DIAG_UNKNOWN, "out of memory");
+	    p->host, r->tls_version, r->cipher, c.alpn_word, r->peer_subject,
+	    c.store, c.have_cert ? ", client certificate accepted" : "");
 out:
-	if (s) {
-		gnutls_bye(s, GNUTLS_SHUT_WR);
-		gnutls_deinit(s);
+	if (c.s) {
+		gnutls_bye(c.s, GNUTLS_SHUT_WR);
+		gnutls_deinit(c.s);
 	}
-	if (cred)
-		gnutls_certificate_free_credentials(cred);
-	close(fd);
+	if (c.cred)
+		gnutls_certificate_free_credentials(c.cred);
+	if (c.fd >= 0)
+		close(c.fd);
 }

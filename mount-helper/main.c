@@ -45,7 +45,67 @@ static bool num(const char *s, unsigned int max, unsigned int *out)
 	return true;
 }
 
-static int probe_main(int argc, char **argv)
+static int probe_usage(void)
+{
+	fprintf(stderr,
+		"usage: rpctls probe [--ca FILE] [--cert FILE --key FILE] [--port N]\n"
+		"                    [--vers 3|4] [--export PATH] [--timeout SEC] [--probe-only] SERVER\n");
+	return EX_USAGE;
+}
+
+/* rpctls probe's command line */
+struct probe_args {
+	struct diag_opts	o;
+	unsigned int		port;
+	bool			probe_only;
+};
+
+/* One option of rpctls probe: 0, or an exit status. */
+static int probe_opt(int c, struct probe_args *a)
+{
+	unsigned int sec;
+
+	switch (c) {
+	case 'a':
+		a->o.truststore = optarg;
+		return 0;
+	case 'c':
+		a->o.certfile = optarg;
+		return 0;
+	case 'k':
+		a->o.keyfile = optarg;
+		return 0;
+	case 'p':
+		if (num(optarg, 65535, &a->port))
+			return 0;
+		fprintf(stderr, "rpctls: --port '%s': not a port number\n",
+			optarg);
+		return EX_USAGE;
+	case 'V':
+		if (num(optarg, 4, &a->o.vers))
+			return 0;
+		fprintf(stderr, "rpctls: --vers '%s': 2, 3 or 4\n", optarg);
+		return EX_USAGE;
+	case 'e':
+		a->o.export_path = optarg;
+		return 0;
+	case 't':
+		if (!num(optarg, 3600, &sec) || !sec) {
+			fprintf(stderr, "rpctls: --timeout '%s': seconds, 1-3600\n",
+				optarg);
+			return EX_USAGE;
+		}
+		a->o.timeout_ms = (int)sec * 1000;
+		return 0;
+	case 'P':
+		a->probe_only = true;
+		return 0;
+	}
+	return probe_usage();
+}
+
+/* 0, or an exit status */
+static int probe_args(int argc, char **argv, struct probe_args *a)
 {
 	static const struct option lo[] = {
 		{ "ca", required_argument, NULL, 'a' },
@@ -58,89 +118,60 @@ static int probe_main(int argc, char **argv)
 		{ "probe-only", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct diag_opts o = { .vers = 4, .timeout_ms = 10000 };
-	struct diag_report r;
-	bool probe_only = false;
-	unsigned int port = 0;
-	char err[256], detail[256];
-	struct peer p;
-	int c, fd;
+	const struct diag_opts *o = &a->o;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			o.truststore = optarg;
-			break;
-		case 'c':
-			o.certfile = optarg;
-			break;
-		case 'k':
-			o.keyfile = optarg;
-			break;
-		case 'p':
-			if (!num(optarg, 65535, &port)) {
-				fprintf(stderr, "rpctls: --port '%s': not a port number\n",
-					optarg);
-				return EX_USAGE;
-			}
-			break;
-		case 'V':
-			if (!num(optarg, 4, &o.vers)) {
-				fprintf(stderr, "rpctls: --vers '%s': 2, 3 or 4\n",
-					optarg);
-				return EX_USAGE;
-			}
-			break;
-		case 'e':
-			o.export_path = optarg;
-			break;
-		case 't': {
-			unsigned int sec;
-
-			if (!num(optarg, 3600, &sec) || !sec) {
-				fprintf(stderr, "rpctls: --timeout '%s': seconds, 1-3600\n",
-					optarg);
-				return EX_USAGE;
-			}
-			o.timeout_ms = (int)sec * 1000;
-			break;
-		}
-		case 'P':
-			probe_only = true;
-			break;
-		default:
-			goto usage;
-		}
+		ret = probe_opt(c, a);
+		if (ret)
+			return ret;
 	}
-	if (optind != argc - 1 || !!o.certfile != !!o.keyfile ||
-	    o.timeout_ms <= 0 || port > 65535 || o.vers < 2 || o.vers > 4)
-		goto usage;
-	if (peer_resolve(&p, argv[optind], port, err, sizeof(err)) < 0) {
+	if (optind != argc - 1 || !!o->certfile != !!o->keyfile ||
+	    o->timeout_ms <= 0 || a->port > 65535 || o->vers < 2 ||
+	    o->vers > 4)
+		return probe_usage();
+	return 0;
+}
+
+/* --probe-only: the AUTH_TLS probe and nothing else */
+static int probe_only(const struct peer *p, const struct diag_opts *o)
+{
+	char err[256], detail[256];
+	enum probe_result pr;
+	int fd;
+
+	fd = peer_connect(p, o->timeout_ms, err, sizeof(err));
+	if (fd < 0) {
+		printf("probe: unreachable: %s\n", err);
+		return EX_FAIL;
+	}
+	pr = probe_auth_tls(fd, o->vers, o->timeout_ms, detail,
+			    sizeof(detail));
+	close(fd);
+	printf("probe: %s: %s\n", probe_result_name(pr), detail);
+	return pr == PROBE_STARTTLS ? 0 : EX_FAIL;
+}
+
+static int probe_main(int argc, char **argv)
+{
+	struct probe_args a = { .o = { .vers = 4, .timeout_ms = 10000 } };
+	struct diag_report r;
+	struct peer p;
+	char err[256];
+	int ret;
+
+	ret = probe_args(argc, argv, &a);
+	if (ret)
+		return ret;
+	if (peer_resolve(&p, argv[optind], a.port, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rpctls: %s\n", err);
 		return EX_FAIL;
 	}
-	if (probe_only) {
-		enum probe_result pr;
-
-		fd = peer_connect(&p, o.timeout_ms, err, sizeof(err));
-		if (fd < 0) {
-			printf("probe: unreachable: %s\n", err);
-			return EX_FAIL;
-		}
-		pr = probe_auth_tls(fd, o.vers, o.timeout_ms, detail,
-				    sizeof(detail));
-		close(fd);
-		printf("probe: %s: %s\n", probe_result_name(pr), detail);
-		return pr == PROBE_STARTTLS ? 0 : EX_FAIL;
-	}
-	diag_run(&p, &o, &r);
+	if (a.probe_only)
+		return probe_only(&p, &a.o);
+	diag_run(&p, &a.o, &r);
 	printf("verdict: %s: %s\n", verdict_names[r.verdict], r.message);
 	return r.verdict == DIAG_OK ? 0 : EX_FAIL;
-usage:
-	fprintf(stderr,
-		"usage: rpctls probe [--ca FILE] [--cert FILE --key FILE] [--port N]\n"
-		"                    [--vers 3|4] [--export PATH] [--timeout SEC] [--probe-only] SERVER\n");
-	return EX_USAGE;
 }
 
 static int options_main(int argc, char **argv)

@@ -92,120 +92,126 @@ bool rpctls_relevant(const char *opts)
 	return false;
 }
 
-int mopts_parse(const char *opts, bool nfs4, struct mopts *m, char *err,
-		size_t errlen)
+/* One option: the name (@klen bytes of @tok) and the value after '=' */
+struct mopt {
+	const char	*tok;
+	size_t		klen;
+	const char	*val;	/* NULL without '=' */
+};
+
+static bool is_key(const struct mopt *o, const char *k)
 {
-	char *copy, *tok, *save = NULL;
-	int ret = 0;
+	return o->klen == strlen(k) && !strncmp(o->tok, k, o->klen);
+}
 
-	memset(m, 0, sizeof(*m));
-	m->vers = nfs4 ? 4 : 0;
-	copy = strdup(opts ? opts : "");
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-		const char *val = eq ? eq + 1 : NULL;
-		size_t klen = eq ? (size_t)(eq - tok) : strlen(tok);
+static enum xprtsec xprtsec_of(const char *val)
+{
+	static const enum xprtsec all[] = { XS_NONE, XS_TLS, XS_MTLS,
+					    XS_AUTO };
+	size_t i;
 
-#define KEY(k) (klen == sizeof(k) - 1 && !strncmp(tok, k, klen))
-		if (KEY("xprtsec")) {
-			enum xprtsec x;
+	for (i = 0; val && i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(val, xprtsec_name(all[i])))
+			return all[i];
+	return XS_UNSET;
+}
 
-			if (!val || !strcmp(val, ""))
-				x = XS_UNSET;
-			else if (!strcmp(val, "none"))
-				x = XS_NONE;
-			else if (!strcmp(val, "tls"))
-				x = XS_TLS;
-			else if (!strcmp(val, "mtls"))
-				x = XS_MTLS;
-			else if (!strcmp(val, "auto"))
-				x = XS_AUTO;
-			else
-				x = XS_UNSET;
-			if (x == XS_UNSET) {
-				seterr(err, errlen,
-				       "'%s': xprtsec= takes none, tls, mtls or auto",
-				       tok);
-				ret = -EINVAL;
-				break;
-			}
-			if (m->xprtsec && m->xprtsec != x) {
-				seterr(err, errlen,
-				       "'%s' conflicts with xprtsec=%s given before",
-				       tok, xprtsec_name(m->xprtsec));
-				ret = -EINVAL;
-				break;
-			}
-			m->xprtsec = x;
-			continue;
-		}
-		if (KEY("tlscert") || KEY("tlskey")) {
-			char **dst = KEY("tlscert") ? &m->tlscert : &m->tlskey;
+/* xprtsec=: one of ours, once (or repeated with the same value) */
+static int parse_xprtsec(const struct mopt *o, struct mopts *m, char *err,
+			 size_t errlen)
+{
+	enum xprtsec x = xprtsec_of(o->val);
 
-			if (!val || !*val) {
-				seterr(err, errlen, "'%s': needs a file name",
-				       tok);
-				ret = -EINVAL;
-				break;
-			}
-			if (*dst) {
-				seterr(err, errlen, "'%s': given twice", tok);
-				ret = -EINVAL;
-				break;
-			}
-			*dst = strdup(val);
-			if (!*dst) {
-				ret = -ENOMEM;
-				break;
-			}
-			continue;
-		}
-		if (KEY("cert_serial") || KEY("privkey_serial"))
-			m->has_serials = true;
-		if (KEY("port")) {
-			if (!val || !parse_uint(val, 65535, &m->port)) {
-				seterr(err, errlen,
-				       "'%s': port= takes a number 0-65535",
-				       tok);
-				ret = -EINVAL;
-				break;
-			}
-		}
-		if (KEY("vers") || KEY("nfsvers")) {
-			if (val && (val[0] == '2' || val[0] == '3' ||
-				    val[0] == '4'))
-				m->vers = (unsigned int)(val[0] - '0');
-		}
-		if (KEY("v3"))
-			m->vers = 3;
-		if (KEY("v4"))
-			m->vers = 4;
-		if (KEY("proto") && val &&
-		    (!strcmp(val, "rdma") || !strcmp(val, "rdma6") ||
-		     !strcmp(val, "udp") || !strcmp(val, "udp6")))
-			m->rdma_or_udp = true;
-		if (KEY("proto") && val &&
-		    (!strcmp(val, "tcp") || !strcmp(val, "tcp6")))
-			m->rdma_or_udp = false;
-		if (KEY("rdma") || KEY("udp"))
-			m->rdma_or_udp = true;
-		if (KEY("tcp"))
-			m->rdma_or_udp = false;
-#undef KEY
-		ret = append(&m->passthru, tok);
-		if (ret < 0)
-			break;
+	if (x == XS_UNSET) {
+		seterr(err, errlen,
+		       "'%s': xprtsec= takes none, tls, mtls or auto", o->tok);
+		return -EINVAL;
 	}
-	free(copy);
-	if (ret == -ENOMEM)
-		seterr(err, errlen, "out of memory");
-	if (ret < 0)
-		return ret;
+	if (m->xprtsec && m->xprtsec != x) {
+		seterr(err, errlen, "'%s' conflicts with xprtsec=%s given before",
+		       o->tok, xprtsec_name(m->xprtsec));
+		return -EINVAL;
+	}
+	m->xprtsec = x;
+	return 0;
+}
 
-	/* Combinations */
+/* tlscert=FILE, tlskey=FILE: each once, with a file name */
+static int parse_tls_file(const struct mopt *o, struct mopts *m, char *err,
+			  size_t errlen)
+{
+	char **dst = is_key(o, "tlscert") ? &m->tlscert : &m->tlskey;
+
+	if (!o->val || !*o->val) {
+		seterr(err, errlen, "'%s': needs a file name", o->tok);
+		return -EINVAL;
+	}
+	if (*dst) {
+		seterr(err, errlen, "'%s': given twice", o->tok);
+		return -EINVAL;
+	}
+	*dst = strdup(o->val);
+	return *dst ? 0 : -ENOMEM;
+}
+
+/* The transport: proto=, or the udp/rdma/tcp flags; the last one counts. */
+static void note_transport(const struct mopt *o, struct mopts *m)
+{
+	const char *v = o->val;
+
+	if (is_key(o, "proto") && v &&
+	    (!strcmp(v, "rdma") || !strcmp(v, "rdma6") ||
+	     !strcmp(v, "udp") || !strcmp(v, "udp6")))
+		m->rdma_or_udp = true;
+	if (is_key(o, "proto") && v && (!strcmp(v, "tcp") || !strcmp(v, "tcp6")))
+		m->rdma_or_udp = false;
+	if (is_key(o, "rdma") || is_key(o, "udp"))
+		m->rdma_or_udp = true;
+	if (is_key(o, "tcp"))
+		m->rdma_or_udp = false;
+}
+
+/* An option mount.nfs gets: what of it the probe and checks need. */
+static int note_passthru(const struct mopt *o, struct mopts *m, char *err,
+			 size_t errlen)
+{
+	const char *v = o->val;
+
+	if (is_key(o, "cert_serial") || is_key(o, "privkey_serial"))
+		m->has_serials = true;
+	if (is_key(o, "port") && (!v || !parse_uint(v, 65535, &m->port))) {
+		seterr(err, errlen, "'%s': port= takes a number 0-65535",
+		       o->tok);
+		return -EINVAL;
+	}
+	if ((is_key(o, "vers") || is_key(o, "nfsvers")) && v &&
+	    (v[0] == '2' || v[0] == '3' || v[0] == '4'))
+		m->vers = (unsigned int)(v[0] - '0');
+	if (is_key(o, "v3"))
+		m->vers = 3;
+	if (is_key(o, "v4"))
+		m->vers = 4;
+	note_transport(o, m);
+	return append(&m->passthru, o->tok);
+}
+
+static int parse_one(char *tok, struct mopts *m, char *err, size_t errlen)
+{
+	char *eq = strchr(tok, '=');
+	struct mopt o = { .tok = tok, .val = eq ? eq + 1 : NULL,
+			  .klen = eq ? (size_t)(eq - tok) : strlen(tok) };
+
+	if (is_key(&o, "xprtsec"))
+		return parse_xprtsec(&o, m, err, errlen);
+	if (is_key(&o, "tlscert") || is_key(&o, "tlskey"))
+		return parse_tls_file(&o, m, err, errlen);
+	return note_passthru(&o, m, err, errlen);
+}
+
+/* Options that are fine one by one but not together */
+static int check_combinations(const struct mopts *m, char *err,
+			      size_t errlen)
+{
 	if (!!m->tlscert != !!m->tlskey) {
 		seterr(err, errlen, "%s given without %s",
 		       m->tlscert ? "tlscert=" : "tlskey=",
@@ -231,6 +237,28 @@ int mopts_parse(const char *opts, bool nfs4, struct mopts *m, char *err,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int mopts_parse(const char *opts, bool nfs4, struct mopts *m, char *err,
+		size_t errlen)
+{
+	char *copy, *tok, *save = NULL;
+	int ret = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->vers = nfs4 ? 4 : 0;
+	copy = strdup(opts ? opts : "");
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok && !ret;
+	     tok = strtok_r(NULL, ",", &save))
+		ret = parse_one(tok, m, err, errlen);
+	free(copy);
+	if (ret == -ENOMEM)
+		seterr(err, errlen, "out of memory");
+	if (ret < 0)
+		return ret;
+	return check_combinations(m, err, errlen);
 }
 
 void mopts_free(struct mopts *m)

@@ -178,6 +178,78 @@ static void show_tls(const char *addr, const char *port, long lport)
 	printf("    handshakes:      one per connection (below); results in the agent counters and tlshd's log\n");
 }
 
+/* "xprtsec=..." of a mount in words */
+static const char *security_mode(const char *xs)
+{
+	if (!xs)
+		return "plaintext (no xprtsec= in the mount options)";
+	if (!strcmp(xs, "tls"))
+		return "xprtsec=tls (TLS, server authenticated)";
+	if (!strcmp(xs, "mtls"))
+		return "xprtsec=mtls (TLS, mutual authentication)";
+	if (!strcmp(xs, "none"))
+		return "xprtsec=none (plaintext)";
+	return xs;
+}
+
+/* Connections of the mount on @mp, their kTLS state, its identity */
+static void show_transport(const char *mp, const char *opts, const char *xs)
+{
+	char v[128], proto[16] = "", how[160], a[128];
+	const char *addr, *cs;
+	struct mount_keys k;
+	long cc, lport = -1;
+
+	addr = optval(opts, "addr", a, sizeof(a));
+	printf("    peer:            %s\n", addr ? addr : "unknown");
+	cc = connect_count(mp, proto, sizeof(proto), &lport);
+	if (xs && strcmp(xs, "none"))
+		show_tls(addr, optval(opts, "port", v, sizeof(v)), lport);
+	if (cc >= 0)
+		snprintf(how, sizeof(how), "%ld%s", cc,
+			 xs && strcmp(xs, "none") ?
+			 " (each one began with a TLS handshake)" : "");
+	else
+		snprintf(how, sizeof(how), "unknown (no xprt line in mountstats)");
+	printf("    connections:     %s%s%s\n", how,
+	       proto[0] ? ", transport " : "", proto);
+	cs = optval(opts, "cert_serial", v, sizeof(v));
+	if (!record_read(mp, &k))
+		printf("    client identity: per-mount certificate from the mount helper: keyring %d, cert key %d, private key %d\n",
+		       k.keyring, k.cert, k.key);
+	else if (cs)
+		printf("    client identity: cert_serial=%s\n", cs);
+	else if (xs && !strcmp(xs, "mtls"))
+		printf("    client identity: tlshd's configured certificate\n");
+}
+
+/* One mountinfo line: shown when it is an NFS mount; true then */
+static bool show_mount(char *line)
+{
+	char mp[1024], fstype[32], src[1024], opts[4096], *sep;
+	char v[128], xsbuf[128];
+	const char *xs;
+
+	if (sscanf(line, "%*s %*s %*s %*s %1023s", mp) != 1)
+		return false;
+	sep = strstr(line, " - ");
+	if (!sep || sscanf(sep + 3, "%31s %1023s %4095s", fstype, src,
+			   opts) != 3)
+		return false;
+	if (strcmp(fstype, "nfs") && strcmp(fstype, "nfs4"))
+		return false;
+	unescape(mp);
+	unescape(src);
+	printf("  %s on %s (%s", src, mp, fstype);
+	if (optval(opts, "vers", v, sizeof(v)))
+		printf(", vers=%s", v);
+	printf(")\n");
+	xs = optval(opts, "xprtsec", xsbuf, sizeof(xsbuf));
+	printf("    security mode:   %s\n", security_mode(xs));
+	show_transport(mp, opts, xs);
+	return true;
+}
+
 static int show_mounts(void)
 {
 	char path[512], line[8192];
@@ -192,58 +264,8 @@ static int show_mounts(void)
 		return -1;
 	}
 	printf("NFS mounts (this mount namespace):\n");
-	while (fgets(line, sizeof(line), f)) {
-		char mp[1024], fstype[32], src[1024], opts[4096], *sep;
-		char v[128], proto[16] = "", how[160];
-		const char *xs, *addr = NULL, *cs;
-		char a[128];
-		struct mount_keys k;
-		long cc, lport = -1;
-
-		if (sscanf(line, "%*s %*s %*s %*s %1023s", mp) != 1)
-			continue;
-		sep = strstr(line, " - ");
-		if (!sep || sscanf(sep + 3, "%31s %1023s %4095s", fstype, src,
-				   opts) != 3)
-			continue;
-		if (strcmp(fstype, "nfs") && strcmp(fstype, "nfs4"))
-			continue;
-		unescape(mp);
-		unescape(src);
-		count++;
-		printf("  %s on %s (%s", src, mp, fstype);
-		if (optval(opts, "vers", v, sizeof(v)))
-			printf(", vers=%s", v);
-		printf(")\n");
-
-		xs = optval(opts, "xprtsec", v, sizeof(v));
-		printf("    security mode:   %s\n",
-		       xs ? (!strcmp(xs, "tls") ? "xprtsec=tls (TLS, server authenticated)" :
-			     !strcmp(xs, "mtls") ? "xprtsec=mtls (TLS, mutual authentication)" :
-			     !strcmp(xs, "none") ? "xprtsec=none (plaintext)" : xs) :
-		       "plaintext (no xprtsec= in the mount options)");
-		addr = optval(opts, "addr", a, sizeof(a));
-		printf("    peer:            %s\n", addr ? addr : "unknown");
-		cc = connect_count(mp, proto, sizeof(proto), &lport);
-		if (xs && strcmp(xs, "none"))
-			show_tls(addr, optval(opts, "port", v, sizeof(v)), lport);
-		if (cc >= 0)
-			snprintf(how, sizeof(how), "%ld%s", cc,
-				 xs && strcmp(xs, "none") ?
-				 " (each one began with a TLS handshake)" : "");
-		else
-			snprintf(how, sizeof(how), "unknown (no xprt line in mountstats)");
-		printf("    connections:     %s%s%s\n", how,
-		       proto[0] ? ", transport " : "", proto);
-		cs = optval(opts, "cert_serial", v, sizeof(v));
-		if (!record_read(mp, &k))
-			printf("    client identity: per-mount certificate from the mount helper: keyring %d, cert key %d, private key %d\n",
-			       k.keyring, k.cert, k.key);
-		else if (cs)
-			printf("    client identity: cert_serial=%s\n", cs);
-		else if (xs && !strcmp(xs, "mtls"))
-			printf("    client identity: tlshd's configured certificate\n");
-	}
+	while (fgets(line, sizeof(line), f))
+		count += show_mount(line);
 	fclose(f);
 	if (!count)
 		printf("  none\n");
@@ -351,91 +373,108 @@ static void show_counters_in(const char *name)
 		waitpid(pid, &status, 0);
 }
 
-static void show_agents(void)
+/* The network namespaces found, the first one ours */
+struct ns_list {
+	struct ns	v[64];
+	int		n;
+};
+
+/* Adds @id unless it is there already or the list is full */
+static void ns_add(struct ns_list *l, const char *id, int pid)
 {
-	char self[64] = "", path[512], link[512];
-	struct ns seen[64];
-	int nseen = 0, i;
+	int i;
+
+	if (l->n >= 64)
+		return;
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].id, id))
+			return;
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	snprintf(l->v[l->n].id, sizeof(l->v[l->n].id), "%.63s", id);
+	l->v[l->n].pid = pid;
+	l->n++;
+}
+
+/* The namespaces processes live in, from PROC/PID/ns/net */
+static void ns_of_processes(struct ns_list *l)
+{
+	char link[512], id[64];
 	struct dirent *e;
-	ssize_t l;
-	DIR *d;
+	ssize_t n;
+	DIR *d = opendir(proc_root());
 
-	printf("TLS handshake agent (AF_TLSH) per network namespace:\n");
-	snprintf(link, sizeof(link), "%s/self/ns/net", proc_root());
-	l = readlink(link, self, sizeof(self) - 1);
-	self[l > 0 ? l : 0] = '\0';
-	memset(&seen[0], 0, sizeof(seen[0]));
-	snprintf(seen[0].id, sizeof(seen[0].id), "%s", self[0] ? self : "this");
-	nseen = 1;
-
-	d = opendir(proc_root());
-	while (d && (e = readdir(d)) && nseen < 64) {
-		char id[64];
-		bool dup = false;
-
+	while (d && (e = readdir(d)) && l->n < 64) {
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		snprintf(link, sizeof(link), "%s/%s/ns/net", proc_root(),
 			 e->d_name);
-		l = readlink(link, id, sizeof(id) - 1);
-		if (l <= 0)
+		n = readlink(link, id, sizeof(id) - 1);
+		if (n <= 0)
 			continue;
-		id[l] = '\0';
-		for (i = 0; i < nseen; i++)
-			dup |= !strcmp(seen[i].id, id);
-		if (dup)
-			continue;
-		memset(&seen[nseen], 0, sizeof(seen[nseen]));
-		snprintf(seen[nseen].id, sizeof(seen[nseen].id), "%s", id);
-		seen[nseen].pid = atoi(e->d_name);
-		nseen++;
+		id[n] = '\0';
+		ns_add(l, id, atoi(e->d_name));
 	}
 	if (d)
 		closedir(d);
-	/* Named namespaces no process lives in: /run/netns, via setns(). */
-	d = getenv("RPCTLS_PROC") ? NULL : opendir("/run/netns");
-	while (d && (e = readdir(d)) && nseen < 64) {
-		char p[512];
-		struct stat st;
-		bool dup = false;
+}
 
+/* Named namespaces no process lives in: /run/netns, via setns(). */
+static void ns_named(struct ns_list *l)
+{
+	char p[512], id[64];
+	struct dirent *e;
+	struct stat st;
+	DIR *d = getenv("RPCTLS_PROC") ? NULL : opendir("/run/netns");
+
+	while (d && (e = readdir(d)) && l->n < 64) {
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(p, sizeof(p), "/run/netns/%.255s", e->d_name);
 		if (stat(p, &st))
 			continue;
-		snprintf(link, sizeof(link), "net:[%lu]",
-			 (unsigned long)st.st_ino);
-		for (i = 0; i < nseen; i++)
-			dup |= !strcmp(seen[i].id, link);
-		if (dup)
-			continue;
-		memset(&seen[nseen], 0, sizeof(seen[nseen]));
-		snprintf(seen[nseen].id, sizeof(seen[nseen].id), "%.63s", link);
-		seen[nseen].pid = -1;
-		nseen++;
+		snprintf(id, sizeof(id), "net:[%lu]", (unsigned long)st.st_ino);
+		ns_add(l, id, -1);
 	}
 	if (d)
 		closedir(d);
-	for (i = 0; i < nseen; i++) {
-		ns_names(&seen[i]);
-		if (seen[i].pid == -1) {
-			printf("  %s \"%s\"\n", seen[i].id, seen[i].name);
-			show_counters_in(seen[i].name);
-			continue;
-		}
-		printf("  %s%s%s%s%s\n", seen[i].id,
-		       seen[i].name[0] ? " \"" : "", seen[i].name,
-		       seen[i].name[0] ? "\"" : "",
-		       i == 0 ? " (this one)" : "");
-		if (seen[i].pid)
-			snprintf(path, sizeof(path), "%s/%d/net/tlsh",
-				 proc_root(), seen[i].pid);
-		else
-			snprintf(path, sizeof(path), "%s/net/tlsh",
-				 proc_root());
-		show_counters(path);
+}
+
+static void show_ns_agent(struct ns *ns, bool ours)
+{
+	char path[512];
+
+	ns_names(ns);
+	if (ns->pid == -1) {
+		printf("  %s \"%s\"\n", ns->id, ns->name);
+		show_counters_in(ns->name);
+		return;
 	}
+	printf("  %s%s%s%s%s\n", ns->id, ns->name[0] ? " \"" : "", ns->name,
+	       ns->name[0] ? "\"" : "", ours ? " (this one)" : "");
+	if (ns->pid)
+		snprintf(path, sizeof(path), "%s/%d/net/tlsh", proc_root(),
+			 ns->pid);
+	else
+		snprintf(path, sizeof(path), "%s/net/tlsh", proc_root());
+	show_counters(path);
+}
+
+static void show_agents(void)
+{
+	char self[64] = "", link[512];
+	struct ns_list l = { .n = 0 };
+	ssize_t n;
+	int i;
+
+	printf("TLS handshake agent (AF_TLSH) per network namespace:\n");
+	snprintf(link, sizeof(link), "%s/self/ns/net", proc_root());
+	n = readlink(link, self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	ns_add(&l, self[0] ? self : "this", 0);
+	ns_of_processes(&l);
+	ns_named(&l);
+	for (i = 0; i < l.n; i++)
+		show_ns_agent(&l.v[i], i == 0);
 }
 
 static void show_kernel(void)

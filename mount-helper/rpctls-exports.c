@@ -414,6 +414,72 @@ static int parse_line(struct lexer *lx, char **pathp, unsigned int *modesp,
 }
 
 /*
+ * One line of @f into *@buf, with the lines a "\" at the end continues
+ * joined to it; @line counts them.  The length, or -1 at the end.
+ */
+static ssize_t read_joined_line(FILE *f, char **buf, size_t *cap,
+				unsigned int *line)
+{
+	ssize_t n = getline(buf, cap, f);
+
+	if (n < 0)
+		return n;
+	(*line)++;
+	while (n >= 2 && (*buf)[n - 1] == '\n' && (*buf)[n - 2] == '\\') {
+		char *more = NULL;
+		size_t mcap = 0;
+		ssize_t m = getline(&more, &mcap, f);
+
+		(*buf)[n - 2] = ' ';
+		(*buf)[n - 1] = '\0';
+		n--;
+		(*line)++;
+		if (m < 0) {
+			free(more);
+			break;
+		}
+		*buf = xrealloc(*buf, n + m + 1);
+		memcpy(*buf + n, more, m + 1);
+		n += m;
+		*cap = n + 1;
+		free(more);
+	}
+	return n;
+}
+
+/* @path under @rootdir as mountd names it to the kernel: 0, or -1 */
+static int resolve_export(const char *rootdir, const char *path,
+			  char *full, size_t fulllen, char *real,
+			  struct stat *st)
+{
+	size_t len = rootdir ? strlen(rootdir) : 0;
+
+	while (len && rootdir[len - 1] == '/')
+		len--;
+	snprintf(full, fulllen, "%.*s%s", (int)len, rootdir ? rootdir : "",
+		 path);
+	if (!realpath(full, real) || stat(real, st))
+		return -1;
+	return 0;
+}
+
+/* A policy of @where for @real into @policies: 0, or -1 on a conflict */
+static int add_policy(struct table *policies, const char *real,
+		      unsigned int modes, const char *where)
+{
+	struct policy *old = table_find(policies, real);
+
+	if (old && old->modes != modes) {
+		err("%s: %s: xprtsec=%s, but %s says xprtsec=%s", where, real,
+		    modes_str(modes), old->where, modes_str(old->modes));
+		return -1;
+	}
+	if (!old)
+		table_add(policies, real, modes, where);
+	return 0;
+}
+
+/*
  * Reads the exports(5)-style FILE, paths resolved under @rootdir.  Lines
  * with xprtsec= go into @policies (when not NULL); every export, with its
  * policy or all modes, into @exports (when not NULL), with the file
@@ -427,13 +493,11 @@ static int read_exports_file(const char *file, const char *rootdir,
 {
 	char *buf = NULL, *path, where[PATH_MAX + 32], why[512];
 	char full[PATH_MAX * 2], real[PATH_MAX];
-	size_t cap = 0, len;
 	struct lexer lx = { .file = file };
 	unsigned int modes = 0;
-	struct policy *old;
+	size_t cap = 0;
 	struct stat st;
 	int ret = 0, r;
-	ssize_t n;
 	FILE *f;
 
 	f = fopen(file, "r");
@@ -443,49 +507,24 @@ static int read_exports_file(const char *file, const char *rootdir,
 		err("cannot open %s: %s", file, strerror(errno));
 		return -1;
 	}
-	while ((n = getline(&buf, &cap, f)) >= 0) {
-		lx.line++;
-		/* "\" at the end of a line continues it */
-		while (n >= 2 && buf[n - 1] == '\n' && buf[n - 2] == '\\') {
-			char *more = NULL;
-			size_t mcap = 0;
-			ssize_t m = getline(&more, &mcap, f);
-
-			buf[n - 2] = ' ';
-			buf[n - 1] = '\0';
-			n--;
-			lx.line++;
-			if (m < 0) {
-				free(more);
-				break;
-			}
-			buf = xrealloc(buf, n + m + 1);
-			memcpy(buf + n, more, m + 1);
-			n += m;
-			cap = n + 1;
-			free(more);
-		}
+	while (read_joined_line(f, &buf, &cap, &lx.line) >= 0) {
 		lx.p = buf;
 		path = NULL;
 		snprintf(where, sizeof(where), "%s:%u", file, lx.line);
 		r = parse_line(&lx, &path, &modes, why, sizeof(why));
 		if (r < 0) {
-			if (lenient)
-				continue;
-			err("%s: %s", where, why);
-			ret = -1;
+			if (!lenient) {
+				err("%s: %s", where, why);
+				ret = -1;
+			}
 			continue;
 		}
 		if (!path || (!r && !exports))
 			continue;
 		if (!r)
 			modes = XS_ALL;
-		len = rootdir ? strlen(rootdir) : 0;
-		while (len && rootdir[len - 1] == '/')
-			len--;
-		snprintf(full, sizeof(full), "%.*s%s", (int)len,
-			 rootdir ? rootdir : "", path);
-		if (!realpath(full, real) || stat(real, &st)) {
+		if (resolve_export(rootdir, path, full, sizeof(full), real,
+				   &st)) {
 			if (lenient || !r)
 				continue;
 			err("%s: export path %s: %s", where, full, strerror(errno));
@@ -496,18 +535,8 @@ static int read_exports_file(const char *file, const char *rootdir,
 			table_add(exports, real, modes, where);
 			exports->p[exports->n - 1].dev = st.st_dev;
 		}
-		if (!r || !policies)
-			continue;
-		old = table_find(policies, real);
-		if (old && old->modes != modes) {
-			err("%s: %s: xprtsec=%s, but %s says xprtsec=%s",
-			    where, real, modes_str(modes), old->where,
-			    modes_str(old->modes));
+		if (r && policies && add_policy(policies, real, modes, where))
 			ret = -1;
-			continue;
-		}
-		if (!old)
-			table_add(policies, real, modes, where);
 	}
 	free(buf);
 	if (ferror(f)) {
@@ -738,7 +767,24 @@ static int read_all(const char *file, bool file_given, char **efiles,
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* The command line */
+struct args {
+	int		cmd;		/* 'a'pply, 'c'heck, 's'how, clear 'x' */
+	const char	*file;
+	bool		file_given;
+	const char	*nfsd;
+	char		*rootdir;
+	bool		rootdir_set;
+	bool		dry;
+	char		**efiles;
+	size_t		nefiles;
+};
+
+/* parse_args() after --help: main() stops with status 0 */
+#define EXIT_HELP	(-1)
+
+/* 0: go on; else main() stops with that status (EXIT_HELP: 0). */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{ "file",	required_argument,	NULL, 'f' },
@@ -752,46 +798,42 @@ int main(int argc, char **argv)
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *file = DEFAULT_FILE, *nfsd = DEFAULT_NFSD;
-	char *rootdir = NULL, kfile[PATH_MAX], **efiles = NULL;
-	bool rootdir_set = false, dry = false, file_given = false;
-	struct table want = { 0 }, have = { 0 }, exports = { 0 };
-	int cmd = 'a', c, ret = 0;
-	size_t i, nefiles = 0;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "f:e:r:d:ncsxh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			file = optarg;
-			file_given = true;
+			a->file = optarg;
+			a->file_given = true;
 			break;
 		case 'e':
-			efiles = xrealloc(efiles, (nefiles + 1) * sizeof(*efiles));
-			efiles[nefiles++] = optarg;
+			a->efiles = xrealloc(a->efiles,
+					     (a->nefiles + 1) * sizeof(*a->efiles));
+			a->efiles[a->nefiles++] = optarg;
 			break;
 		case 'r':
-			free(rootdir);
-			rootdir = *optarg ? xstrdup(optarg) : NULL;
-			rootdir_set = true;
+			free(a->rootdir);
+			a->rootdir = *optarg ? xstrdup(optarg) : NULL;
+			a->rootdir_set = true;
 			break;
 		case 'd':
-			nfsd = optarg;
+			a->nfsd = optarg;
 			break;
 		case 'n':
-			dry = true;
+			a->dry = true;
 			break;
 		case 'c':
 		case 's':
 		case 'x':
-			if (cmd != 'a') {
+			if (a->cmd != 'a') {
 				err("-c, -s and -x exclude each other");
 				return 2;
 			}
-			cmd = c;
+			a->cmd = c;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return EXIT_HELP;
 		default:
 			usage(stderr);
 			return 2;
@@ -802,64 +844,58 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	snprintf(kfile, sizeof(kfile), "%s/xprtsec", nfsd);
+	return 0;
+}
 
-	if (cmd == 'a' || cmd == 'c') {
-		if (!rootdir_set && nfs_conf_rootdir(&rootdir))
-			return 2;
-		if (read_all(file, file_given, efiles, nefiles, rootdir, &want,
-			     &exports)) {
-			ret = 2;
-			goto out;
-		}
-		if (cmd == 'c') {
-			for (i = 0; i < want.n; i++)
-				printf("%s\txprtsec=%s\n", want.p[i].path,
-				       modes_str(want.p[i].modes));
-			goto out;
-		}
-	}
-	if (read_kernel(kfile, &have)) {
-		ret = 1;
-		goto out;
-	}
-	if (cmd == 's') {
-		if (kernel_loaded >= 0)
-			printf("# %s\n", kernel_loaded ? "table loaded" :
-			       "table not loaded: exports without xprtsec from mountd follow nfsd.xprtsec_policy_required");
-		for (i = 0; i < have.n; i++)
-			printf("%s\txprtsec=%s\n", have.p[i].path,
-			       modes_str(have.p[i].modes));
-		goto out;
-	}
-	/*
-	 * Set first, then remove: a path never goes without its policy.  A
-	 * kernel entry is kept when it names a wanted path, also under
-	 * another spelling (the kernel stores what d_absolute_path() shows).
-	 */
-	for (i = 0; i < have.n; i++) {
+/* -s: the kernel's table as it is */
+static void show_kernel(const struct table *have)
+{
+	size_t i;
+
+	if (kernel_loaded >= 0)
+		printf("# %s\n", kernel_loaded ? "table loaded" :
+		       "table not loaded: exports without xprtsec from mountd follow nfsd.xprtsec_policy_required");
+	for (i = 0; i < have->n; i++)
+		printf("%s\txprtsec=%s\n", have->p[i].path,
+		       modes_str(have->p[i].modes));
+}
+
+/*
+ * Make the kernel's table (@have) match @want.  Set first, then remove: a
+ * path never goes without its policy.  A kernel entry is kept when it
+ * names a wanted path, also under another spelling (the kernel stores what
+ * d_absolute_path() shows).  0 or 1.
+ */
+static int apply(const char *kfile, const struct table *want,
+		 struct table *have, bool dry)
+{
+	int ret = 0;
+	size_t i;
+
+	for (i = 0; i < have->n; i++) {
 		char real[PATH_MAX];
 
-		if (table_find(&want, have.p[i].path) ||
-		    (realpath(have.p[i].path, real) && table_find(&want, real)))
-			have.p[i].seen = true;
+		if (table_find(want, have->p[i].path) ||
+		    (realpath(have->p[i].path, real) && table_find(want, real)))
+			have->p[i].seen = true;
 	}
-	for (i = 0; i < want.n; i++) {
-		struct policy *k = table_find(&have, want.p[i].path);
+	for (i = 0; i < want->n; i++) {
+		struct policy *k = table_find(have, want->p[i].path);
 
-		if (k && k->modes == want.p[i].modes)
+		if (k && k->modes == want->p[i].modes)
 			continue;
-		printf("%s\txprtsec=%s\n", want.p[i].path,
-		       modes_str(want.p[i].modes));
-		if (!dry && kernel_write(kfile, want.p[i].path, want.p[i].modes))
+		printf("%s\txprtsec=%s\n", want->p[i].path,
+		       modes_str(want->p[i].modes));
+		if (!dry && kernel_write(kfile, want->p[i].path,
+					 want->p[i].modes))
 			ret = 1;
 	}
-	for (i = 0; i < have.n; i++) {
-		if (have.p[i].seen)
+	for (i = 0; i < have->n; i++) {
+		if (have->p[i].seen)
 			continue;
-		printf("%s\tremoved (was xprtsec=%s)\n", have.p[i].path,
-		       modes_str(have.p[i].modes));
-		if (!dry && kernel_write(kfile, have.p[i].path, 0))
+		printf("%s\tremoved (was xprtsec=%s)\n", have->p[i].path,
+		       modes_str(have->p[i].modes));
+		if (!dry && kernel_write(kfile, have->p[i].path, 0))
 			ret = 1;
 	}
 	/*
@@ -869,11 +905,52 @@ int main(int argc, char **argv)
 	 */
 	if (!dry && !ret && kernel_write(kfile, NULL, 0))
 		ret = 1;
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { .cmd = 'a', .file = DEFAULT_FILE,
+			  .nfsd = DEFAULT_NFSD };
+	struct table want = { 0 }, have = { 0 }, exports = { 0 };
+	char kfile[PATH_MAX];
+	int ret;
+	size_t i;
+
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		goto out;
+	snprintf(kfile, sizeof(kfile), "%s/xprtsec", a.nfsd);
+	if (a.cmd == 'a' || a.cmd == 'c') {
+		if (!a.rootdir_set && nfs_conf_rootdir(&a.rootdir)) {
+			ret = 2;
+			goto out;
+		}
+		if (read_all(a.file, a.file_given, a.efiles, a.nefiles,
+			     a.rootdir, &want, &exports)) {
+			ret = 2;
+			goto out;
+		}
+	}
+	if (a.cmd == 'c') {
+		for (i = 0; i < want.n; i++)
+			printf("%s\txprtsec=%s\n", want.p[i].path,
+			       modes_str(want.p[i].modes));
+		goto out;
+	}
+	if (read_kernel(kfile, &have)) {
+		ret = 1;
+		goto out;
+	}
+	if (a.cmd == 's')
+		show_kernel(&have);
+	else
+		ret = apply(kfile, &want, &have, a.dry);
 out:
 	table_free(&want);
 	table_free(&have);
 	table_free(&exports);
-	free(efiles);
-	free(rootdir);
-	return ret;
+	free(a.efiles);
+	free(a.rootdir);
+	return ret == EXIT_HELP ? 0 : ret;
 }

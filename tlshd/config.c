@@ -499,37 +499,101 @@ void tlshd_config_put(struct tlshd_config *cf)
 		config_free(cf);
 }
 
+/* An empty configuration named @name that keeps a copy of its text */
+static struct tlshd_config *config_new(const char *buf, size_t len,
+				       const char *name)
+{
+	struct tlshd_config *cf = calloc(1, sizeof(*cf));
+
+	if (!cf)
+		return NULL;
+	cf->cf_refs = 1;
+	cf->cf_client.ac_alpn_required = -1;
+	cf->cf_server.ac_alpn_required = -1;
+	cf->cf_path = strdup(name);
+	cf->cf_text = malloc(len + 1);
+	if (!cf->cf_path || !cf->cf_text) {
+		config_free(cf);
+		return NULL;
+	}
+	memcpy(cf->cf_text, buf, len);
+	cf->cf_text[len] = '\0';
+	cf->cf_textlen = len;
+	return cf;
+}
+
+/* "[name]" (@s trimmed) sets *@sec; -1 with @why for anything else */
+static int parse_section(char *s, enum section *sec, char *why,
+			 size_t whylen)
+{
+	char *end = strchr(s, ']');
+	int i;
+
+	if (!end || end[1]) {
+		seterr(why, whylen, "malformed section header '%s'", s);
+		return -1;
+	}
+	*end = '\0';
+	s = trim(s + 1);
+	*sec = SEC_NONE;
+	for (i = SEC_DEBUG; i <= SEC_SERVER; i++)
+		if (!strcmp(s, section_names[i]))
+			*sec = (enum section)i;
+	if (*sec == SEC_NONE) {
+		seterr(why, whylen, "unknown section [%s]", s);
+		return -1;
+	}
+	return 0;
+}
+
+/* One line (trimmed, not a comment) of section *@sec; -1 with @why */
+static int parse_line(struct tlshd_config *cf, enum section *sec, char *s,
+		      unsigned int lineno, char *why, size_t whylen)
+{
+	char *eq, *key, *val, kvwhy[200];
+
+	if (*s == '[')
+		return parse_section(s, sec, why, whylen);
+	eq = strchr(s, '=');
+	if (!eq) {
+		seterr(why, whylen, "expected 'key = value', got '%s'", s);
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(s);
+	val = trim(eq + 1);
+	if (!*key) {
+		seterr(why, whylen, "empty key");
+		return -1;
+	}
+	if (parse_kv(cf, *sec, key, val, lineno, kvwhy, sizeof(kvwhy)) < 0) {
+		if (*sec == SEC_NONE)
+			seterr(why, whylen, "%s", kvwhy);
+		else
+			seterr(why, whylen, "[%s] %s", section_names[*sec],
+			       kvwhy);
+		return -1;
+	}
+	return 0;
+}
+
 struct tlshd_config *tlshd_config_parse_buf(const char *buf, size_t len,
 					    const char *name, char *err,
 					    size_t errlen)
 {
 	enum section sec = SEC_NONE;
 	struct tlshd_config *cf;
-	char why[200];
-	size_t pos = 0;
 	unsigned int lineno = 0;
-	char *line = NULL;
+	char *line = NULL, *s;
+	char why[1024];
+	size_t pos = 0;
 
-	cf = calloc(1, sizeof(*cf));
-	if (!cf) {
-		seterr(err, errlen, "%s: out of memory", name);
-		return NULL;
-	}
-	cf->cf_refs = 1;
-	cf->cf_client.ac_alpn_required = -1;
-	cf->cf_server.ac_alpn_required = -1;
-	cf->cf_path = strdup(name);
-	cf->cf_text = malloc(len + 1);
-	if (!cf->cf_path || !cf->cf_text)
+	cf = config_new(buf, len, name);
+	if (!cf)
 		goto oom;
-	memcpy(cf->cf_text, buf, len);
-	cf->cf_text[len] = '\0';
-	cf->cf_textlen = len;
-
 	while (pos < len) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
-		char *s, *eq, *key, *val;
 
 		lineno++;
 		if (memchr(buf + pos, '\0', n)) {
@@ -542,64 +606,19 @@ struct tlshd_config *tlshd_config_parse_buf(const char *buf, size_t len,
 		if (!line)
 			goto oom;
 		pos += n + (nl ? 1 : 0);
-
 		s = trim(line);
 		if (!*s || *s == '#' || *s == ';')
 			continue;
-		if (*s == '[') {
-			char *end = strchr(s, ']');
-			int i;
-
-			if (!end || end[1]) {
-				seterr(err, errlen,
-				       "%s:%u: malformed section header '%s'",
-				       name, lineno, s);
-				goto fail;
-			}
-			*end = '\0';
-			s = trim(s + 1);
-			sec = SEC_NONE;
-			for (i = SEC_DEBUG; i <= SEC_SERVER; i++)
-				if (!strcmp(s, section_names[i]))
-					sec = (enum section)i;
-			if (sec == SEC_NONE) {
-				seterr(err, errlen,
-				       "%s:%u: unknown section [%s]", name,
-				       lineno, s);
-				goto fail;
-			}
-			continue;
-		}
-		eq = strchr(s, '=');
-		if (!eq) {
-			seterr(err, errlen,
-			       "%s:%u: expected 'key = value', got '%s'", name,
-			       lineno, s);
-			goto fail;
-		}
-		*eq = '\0';
-		key = trim(s);
-		val = trim(eq + 1);
-		if (!*key) {
-			seterr(err, errlen, "%s:%u: empty key", name, lineno);
-			goto fail;
-		}
-		if (parse_kv(cf, sec, key, val, lineno, why, sizeof(why)) < 0) {
-			if (sec == SEC_NONE)
-				seterr(err, errlen, "%s:%u: %s", name, lineno,
-				       why);
-			else
-				seterr(err, errlen, "%s:%u: [%s] %s", name,
-				       lineno, section_names[sec], why);
+		if (parse_line(cf, &sec, s, lineno, why, sizeof(why)) < 0) {
+			seterr(err, errlen, "%s:%u: %s", name, lineno, why);
 			goto fail;
 		}
 	}
-	free(line);
-	line = NULL;
 	if (parse_done(cf, why, sizeof(why)) < 0) {
 		seterr(err, errlen, "%s: %s", name, why);
 		goto fail;
 	}
+	free(line);
 	return cf;
 
 oom:

@@ -362,51 +362,60 @@ static void close_all(void)
 	sigsrc.s_fd = wakesrc.s_fd = epfd = -1;
 }
 
-int tlshd_dispatch_run(struct tlshd_config **cfp, const char *config_path,
-		       unsigned int upcalls, unsigned int nworkers)
+/* epoll, the wake-up eventfd, signals and the upcall sockets; 0 or -1 */
+static int open_sources(unsigned int upcalls, struct tlshd_nl_family *fam)
 {
-	struct tlshd_nl_family fam;
-	struct epoll_event evs[MAX_EVENTS];
-	int ret, sig = 0, n, i;
-	uint64_t junk;
+	int ret;
 
 	raise_nofile();
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	wakesrc.s_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (epfd < 0 || wakesrc.s_fd < 0 || watch(&wakesrc) < 0) {
 		tlshd_log_err("epoll/eventfd: %s", strerror(errno));
-		close_all();
-		return 1;
+		return -1;
 	}
 	ret = open_signals();
 	if (ret < 0) {
 		tlshd_log_err("signalfd: %s", strerror(-ret));
-		close_all();
-		return 1;
+		return -1;
 	}
 	if (upcalls & TLSHD_UPCALL_TLSH) {
 		listeners[0].s_fd = tlshd_upcall_listen(AF_INET);
 		listeners[1].s_fd = tlshd_upcall_listen(AF_INET6);
 		if ((listeners[0].s_fd < 0 && listeners[1].s_fd < 0) ||
 		    (listeners[0].s_fd >= 0 && watch(&listeners[0]) < 0) ||
-		    (listeners[1].s_fd >= 0 && watch(&listeners[1]) < 0)) {
-			close_all();
-			return 1;
-		}
+		    (listeners[1].s_fd >= 0 && watch(&listeners[1]) < 0))
+			return -1;
 	}
-	if ((upcalls & TLSHD_UPCALL_NETLINK) && open_netlink(&fam) < 0) {
-		close_all();
-		return 1;
-	}
-	if (tlshd_workers_start(nworkers, (upcalls & TLSHD_UPCALL_NETLINK) ?
-				&fam : NULL, wakesrc.s_fd) < 0) {
-		tlshd_workers_stop();
-		close_all();
-		return 1;
-	}
-	tlshd_log(TLSHD_LOG_NOTICE, "tlshd %s ready (config %s, upcall %s, %u worker%s)",
-		  TLSHD_VERSION, config_path, upcall_names(upcalls), nworkers,
-		  nworkers == 1 ? "" : "s");
+	if ((upcalls & TLSHD_UPCALL_NETLINK) && open_netlink(fam) < 0)
+		return -1;
+	return 0;
+}
+
+/* One epoll event; a signal that ends tlshd, or 0 */
+static int dispatch_event(void *ptr, struct tlshd_config **cfp,
+			  const char *config_path)
+{
+	uint64_t junk;
+
+	if (ptr == &listeners[0] || ptr == &listeners[1])
+		accept_tlsh(ptr, cfp);
+	else if (ptr == &nlsrc && tlshd_netlink_ready(&nl_notify) > 0)
+		nl_pending = true;
+	else if (ptr == &sigsrc)
+		return handle_signals(cfp, config_path);
+	else if (ptr == &wakesrc &&
+		 read(wakesrc.s_fd, &junk, sizeof(junk)) < 0 &&
+		 errno != EAGAIN)
+		tlshd_log_err("eventfd read: %s", strerror(errno));
+	return 0;
+}
+
+/* Until a signal ends it: requests to workers, room made, memory trimmed */
+static int dispatch_loop(struct tlshd_config **cfp, const char *config_path)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	int sig = 0, n, i;
 
 	while (!sig) {
 		if (nl_pending && room())
@@ -419,19 +428,11 @@ int tlshd_dispatch_run(struct tlshd_config **cfp, const char *config_path,
 			break;
 		}
 		for (i = 0; i < n; i++) {
-			void *ptr = evs[i].data.ptr;
+			int s = dispatch_event(evs[i].data.ptr, cfp,
+					       config_path);
 
-			if (ptr == &listeners[0] || ptr == &listeners[1])
-				accept_tlsh(ptr, cfp);
-			else if (ptr == &nlsrc && tlshd_netlink_ready(&nl_notify) > 0)
-				nl_pending = true;
-			else if (ptr == &sigsrc)
-				sig = handle_signals(cfp, config_path);
-			else if (ptr == &wakesrc &&
-				 read(wakesrc.s_fd, &junk, sizeof(junk)) < 0 &&
-				 errno != EAGAIN)
-				tlshd_log_err("eventfd read: %s",
-					      strerror(errno));
+			if (s)
+				sig = s;
 		}
 		if (room())
 			mute_listeners(false);
@@ -442,14 +443,33 @@ int tlshd_dispatch_run(struct tlshd_config **cfp, const char *config_path,
 			trim_pending = false;
 		}
 	}
+	return sig;
+}
 
+int tlshd_dispatch_run(struct tlshd_config **cfp, const char *config_path,
+		       unsigned int upcalls, unsigned int nworkers)
+{
+	struct tlshd_nl_family fam;
+	int sig, ret = 1;
+
+	if (open_sources(upcalls, &fam) < 0)
+		goto out;
+	if (tlshd_workers_start(nworkers, (upcalls & TLSHD_UPCALL_NETLINK) ?
+				&fam : NULL, wakesrc.s_fd) < 0)
+		goto out_workers;
+	tlshd_log(TLSHD_LOG_NOTICE, "tlshd %s ready (config %s, upcall %s, %u worker%s)",
+		  TLSHD_VERSION, config_path, upcall_names(upcalls), nworkers,
+		  nworkers == 1 ? "" : "s");
+	sig = dispatch_loop(cfp, config_path);
 	if (sig)
 		tlshd_log(TLSHD_LOG_NOTICE, "exiting on signal %d, failing %u handshakes in flight",
 			  sig, tlshd_workers_inflight());
 	/* no new requests; then every worker fails what it holds (EIO) */
-	for (i = 0; i < 2; i++)
-		mute_listeners(true);
+	mute_listeners(true);
+	ret = 0;
+out_workers:
 	tlshd_workers_stop();
+out:
 	close_all();
-	return 0;
+	return ret;
 }

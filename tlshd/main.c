@@ -56,7 +56,20 @@ static unsigned int pick_upcalls(const char *which)
 	return (tlsh ? TLSHD_UPCALL_TLSH : 0) | (nl ? TLSHD_UPCALL_NETLINK : 0);
 }
 
-int main(int argc, char **argv)
+/* The command line */
+struct args {
+	const char	*path;		/* --config, NULL: the default */
+	const char	*upcall;	/* auto, tlsh or netlink */
+	unsigned int	nworkers;
+	bool		to_stderr;
+	bool		check;		/* --check: read the config, stop */
+};
+
+/* main() stops with status 0 (--help, --version) */
+#define EXIT_DONE	(-1)
+
+/* 0: go on; else main() stops with that status (EXIT_DONE: 0). */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -68,33 +81,28 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = NULL, *upcall = "auto";
-	unsigned int upcalls, nworkers = tlshd_workers_default();
 	char *end;
 	long v;
-	bool to_stderr = false, check = false;
-	struct tlshd_config *cf;
-	char err[512];
-	int c, ret;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "c:snu:w:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			path = optarg;
+			a->path = optarg;
 			break;
 		case 's':
-			to_stderr = true;
+			a->to_stderr = true;
 			break;
 		case 'n':
-			check = true;
-			to_stderr = true;
+			a->check = true;
+			a->to_stderr = true;
 			break;
 		case 'u':
-			upcall = optarg;
-			if (strcmp(upcall, "auto") && strcmp(upcall, "tlsh") &&
-			    strcmp(upcall, "netlink")) {
+			a->upcall = optarg;
+			if (strcmp(optarg, "auto") && strcmp(optarg, "tlsh") &&
+			    strcmp(optarg, "netlink")) {
 				fprintf(stderr, "tlshd: --upcall wants auto, tlsh or netlink, not '%s'\n",
-					upcall);
+					optarg);
 				return 2;
 			}
 			break;
@@ -106,15 +114,15 @@ int main(int argc, char **argv)
 					TLSHD_MAX_WORKERS, optarg);
 				return 2;
 			}
-			nworkers = (unsigned int)v;
+			a->nworkers = (unsigned int)v;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return EXIT_DONE;
 		case 'v':
 			printf("tlshd %s (GnuTLS %s)\n", TLSHD_VERSION,
 			       gnutls_check_version(NULL));
-			return 0;
+			return EXIT_DONE;
 		default:
 			usage(stderr);
 			return 2;
@@ -126,22 +134,29 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return 0;
+}
 
-	tlshd_log_open(to_stderr);
-	if (!path) {
-		path = tlshd_config_default_path();
-		if (!strcmp(path, TLSHD_LEGACY_CONFIG))
-			tlshd_log(TLSHD_LOG_NOTICE, "reading %s; ktls-utils 1.3 and later read %s: please move it there",
-				  TLSHD_LEGACY_CONFIG, TLSHD_DEFAULT_CONFIG);
-		else if (!access(TLSHD_LEGACY_CONFIG, F_OK))
-			tlshd_log_warn("%s is ignored: %s is read instead",
-				       TLSHD_LEGACY_CONFIG, TLSHD_DEFAULT_CONFIG);
-	}
-	ret = gnutls_global_init();
-	if (ret < 0) {
-		tlshd_log_err("gnutls_global_init: %s", gnutls_strerror(ret));
-		return 1;
-	}
+/* The default configuration file, and a word about the legacy one */
+static const char *default_config(void)
+{
+	const char *path = tlshd_config_default_path();
+
+	if (!strcmp(path, TLSHD_LEGACY_CONFIG))
+		tlshd_log(TLSHD_LOG_NOTICE, "reading %s; ktls-utils 1.3 and later read %s: please move it there",
+			  TLSHD_LEGACY_CONFIG, TLSHD_DEFAULT_CONFIG);
+	else if (!access(TLSHD_LEGACY_CONFIG, F_OK))
+		tlshd_log_warn("%s is ignored: %s is read instead",
+			       TLSHD_LEGACY_CONFIG, TLSHD_DEFAULT_CONFIG);
+	return path;
+}
+
+/* The configuration with its credentials, its settings applied; or NULL */
+static struct tlshd_config *load_config(const char *path)
+{
+	struct tlshd_config *cf;
+	char err[512];
+
 	cf = tlshd_config_load(path, err, sizeof(err));
 	if (cf && tlshd_config_load_creds(cf, err, sizeof(err)) < 0) {
 		tlshd_config_put(cf);
@@ -149,28 +164,60 @@ int main(int argc, char **argv)
 	}
 	if (!cf) {
 		tlshd_log_err("%s", err);
-		return 1;
+		return NULL;
 	}
 	tlshd_config_log_warnings(cf);
 	tlshd_log_set_level(cf->cf_loglevel, cf->cf_tls_debug);
 	tlshd_netlink_debug = cf->cf_nl_debug;
-	if (check) {
-		/* the system trust store is otherwise loaded on first use */
-		tlshd_config_creds(cf, false);
-		tlshd_config_creds(cf, true);
-		printf("%s: configuration OK\n", path);
-		tlshd_config_put(cf);
-		return 0;
-	}
-	upcalls = pick_upcalls(upcall);
-	if (!upcalls) {
-		tlshd_config_put(cf);
+	return cf;
+}
+
+/* --check: the system trust store is otherwise loaded on first use */
+static int check_config(struct tlshd_config *cf, const char *path)
+{
+	tlshd_config_creds(cf, false);
+	tlshd_config_creds(cf, true);
+	printf("%s: configuration OK\n", path);
+	return 0;
+}
+
+static int serve(struct tlshd_config **cfp, const struct args *a)
+{
+	unsigned int upcalls = pick_upcalls(a->upcall);
+
+	if (!upcalls)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	tlshd_keyring_link_session(*cfp);
+	tlshd_keyring_init();
+	return tlshd_dispatch_run(cfp, a->path, upcalls, a->nworkers);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { .upcall = "auto",
+			  .nworkers = tlshd_workers_default() };
+	struct tlshd_config *cf;
+	int ret;
+
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		return ret == EXIT_DONE ? 0 : ret;
+	tlshd_log_open(a.to_stderr);
+	if (!a.path)
+		a.path = default_config();
+	ret = gnutls_global_init();
+	if (ret < 0) {
+		tlshd_log_err("gnutls_global_init: %s", gnutls_strerror(ret));
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	tlshd_keyring_link_session(cf);
-	tlshd_keyring_init();
-	ret = tlshd_dispatch_run(&cf, path, upcalls, nworkers);
+	cf = load_config(a.path);
+	if (!cf)
+		return 1;
+	if (a.check)
+		ret = check_config(cf, a.path);
+	else
+		ret = serve(&cf, &a);
 	tlshd_config_put(cf);
 	gnutls_global_deinit();
 	return ret;

@@ -426,60 +426,56 @@ static bool peername_ok(const char *s, size_t len)
 	return true;
 }
 
-static int accept_attr(const struct nlattr *a, void *data)
+/* PEERNAME: a printable name without spaces that fits p_peername */
+static int accept_peername(struct accept_walk *aw, const struct nlattr *a)
 {
-	struct accept_walk *aw = data;
 	struct tlshd_params *p = aw->p;
-	uint16_t type = mnl_attr_get_type(a);
-	const char *name;
-	char wwhy[160];
 	size_t len;
 
-	if (type == 0 || type > HANDSHAKE_A_ACCEPT_MAX)
-		return accept_bad(aw, "unknown attribute %u (the kernel's handshake protocol is newer than this tlshd)",
-				  type);
-	name = accept_names[type];
-	if (type != HANDSHAKE_A_ACCEPT_PEER_IDENTITY &&
-	    type != HANDSHAKE_A_ACCEPT_CERTIFICATE) {
-		if (aw->seen & (1U << type))
-			return accept_bad(aw, "attribute %s more than once",
-					  name);
-		aw->seen |= 1U << type;
-	}
-	switch (type) {
-	case HANDSHAKE_A_ACCEPT_PEERNAME:
-		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
-			return accept_bad(aw, "PEERNAME is not a NUL-terminated string");
-		len = strlen(mnl_attr_get_str(a));
-		if (len + 1 != mnl_attr_get_payload_len(a))
-			return accept_bad(aw, "PEERNAME has a NUL byte inside");
-		if (len >= sizeof(p->p_peername))
-			return accept_bad(aw, "PEERNAME of %zu bytes, at most %zu",
-					  len, sizeof(p->p_peername) - 1);
-		if (!peername_ok(mnl_attr_get_str(a), len))
-			return accept_bad(aw, "PEERNAME has a space, control or non-ASCII byte");
-		memcpy(p->p_peername, mnl_attr_get_str(a), len + 1);
-		return 0;
-	case HANDSHAKE_A_ACCEPT_CERTIFICATE:
-		if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
-			return accept_bad(aw, "CERTIFICATE is not a nested attribute");
-		if (++aw->ncerts > 1)
-			return accept_bad(aw, "more than one CERTIFICATE");
-		if (walk(mnl_attr_get_payload(a),
-			 (const char *)a + a->nla_len, x509_attr, aw, wwhy,
-			 sizeof(wwhy)) < 0)
-			return accept_bad(aw, "CERTIFICATE: %s", wwhy);
-		return 0;
-	default:
-		break;
-	}
-	/* the rest are 32-bit numbers */
+	if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+		return accept_bad(aw, "PEERNAME is not a NUL-terminated string");
+	len = strlen(mnl_attr_get_str(a));
+	if (len + 1 != mnl_attr_get_payload_len(a))
+		return accept_bad(aw, "PEERNAME has a NUL byte inside");
+	if (len >= sizeof(p->p_peername))
+		return accept_bad(aw, "PEERNAME of %zu bytes, at most %zu",
+				  len, sizeof(p->p_peername) - 1);
+	if (!peername_ok(mnl_attr_get_str(a), len))
+		return accept_bad(aw, "PEERNAME has a space, control or non-ASCII byte");
+	memcpy(p->p_peername, mnl_attr_get_str(a), len + 1);
+	return 0;
+}
+
+/* CERTIFICATE: once, nested, its serials walked by x509_attr() */
+static int accept_certificate(struct accept_walk *aw, const struct nlattr *a)
+{
+	char wwhy[160];
+
+	if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+		return accept_bad(aw, "CERTIFICATE is not a nested attribute");
+	if (++aw->ncerts > 1)
+		return accept_bad(aw, "more than one CERTIFICATE");
+	if (walk(mnl_attr_get_payload(a), (const char *)a + a->nla_len,
+		 x509_attr, aw, wwhy, sizeof(wwhy)) < 0)
+		return accept_bad(aw, "CERTIFICATE: %s", wwhy);
+	return 0;
+}
+
+/* The attributes that are 32-bit numbers, validated as such */
+static int accept_u32(struct accept_walk *aw, const struct nlattr *a,
+		      uint16_t type)
+{
+	struct tlshd_params *p = aw->p;
+	int32_t v;
+
 	if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-		return accept_bad(aw, "%s of %u bytes, want 4", name,
+		return accept_bad(aw, "%s of %u bytes, want 4",
+				  accept_names[type],
 				  mnl_attr_get_payload_len(a));
+	v = (int32_t)mnl_attr_get_u32(a);
 	switch (type) {
 	case HANDSHAKE_A_ACCEPT_SOCKFD:
-		aw->sockfd = (int)mnl_attr_get_u32(a);
+		aw->sockfd = v;
 		if (aw->sockfd < 0)
 			return accept_bad(aw, "negative SOCKFD %d", aw->sockfd);
 		break;
@@ -498,22 +494,44 @@ static int accept_attr(const struct nlattr *a, void *data)
 		aw->auth_mode = mnl_attr_get_u32(a);
 		break;
 	case HANDSHAKE_A_ACCEPT_PEER_IDENTITY:
-		if ((int32_t)mnl_attr_get_u32(a) <= 0)
+		if (v <= 0)
 			return accept_bad(aw, "PEER_IDENTITY %d is not a key serial",
-					  (int32_t)mnl_attr_get_u32(a));
+					  v);
 		if (p->p_npsk == TLSH_PSK_IDS_MAX)
 			return accept_bad(aw, "more than %d PEER_IDENTITY",
 					  TLSH_PSK_IDS_MAX);
-		p->p_psk_ids[p->p_npsk++] = (int32_t)mnl_attr_get_u32(a);
+		p->p_psk_ids[p->p_npsk++] = v;
 		break;
 	case HANDSHAKE_A_ACCEPT_KEYRING:
-		if ((int32_t)mnl_attr_get_u32(a) < 0)
+		if (v < 0)
 			return accept_bad(aw, "KEYRING %d is not a key serial",
-					  (int32_t)mnl_attr_get_u32(a));
-		p->p_keyring = (int32_t)mnl_attr_get_u32(a);
+					  v);
+		p->p_keyring = v;
 		break;
 	}
 	return 0;
+}
+
+static int accept_attr(const struct nlattr *a, void *data)
+{
+	struct accept_walk *aw = data;
+	uint16_t type = mnl_attr_get_type(a);
+
+	if (type == 0 || type > HANDSHAKE_A_ACCEPT_MAX)
+		return accept_bad(aw, "unknown attribute %u (the kernel's handshake protocol is newer than this tlshd)",
+				  type);
+	if (type != HANDSHAKE_A_ACCEPT_PEER_IDENTITY &&
+	    type != HANDSHAKE_A_ACCEPT_CERTIFICATE) {
+		if (aw->seen & (1U << type))
+			return accept_bad(aw, "attribute %s more than once",
+					  accept_names[type]);
+		aw->seen |= 1U << type;
+	}
+	if (type == HANDSHAKE_A_ACCEPT_PEERNAME)
+		return accept_peername(aw, a);
+	if (type == HANDSHAKE_A_ACCEPT_CERTIFICATE)
+		return accept_certificate(aw, a);
+	return accept_u32(aw, a, type);
 }
 
 /* Message and authentication type as one of our handshake types. */

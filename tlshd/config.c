@@ -112,33 +112,6 @@ void tlshd_config_log_warnings(const struct tlshd_config *cf)
  * The file ktls-utils 1.3 and later read: /etc/tlshd/config, or the old
  * /etc/tlshd.conf when only that one exists.
  */
-const char *tlshd_config_default_path(void)
-{
-	if (access(TLSHD_DEFAULT_CONFIG, F_OK) &&
-	    !access(TLSHD_LEGACY_CONFIG, F_OK))
-		return TLSHD_LEGACY_CONFIG;
-	return TLSHD_DEFAULT_CONFIG;
-}
-
-bool tlshd_config_parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = { "1", "true", "yes", "on" };
-	static const char *const no[] = { "0", "false", "no", "off" };
-	size_t i;
-
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (!strcasecmp(s, yes[i])) {
-			*out = true;
-			return true;
-		}
-		if (!strcasecmp(s, no[i])) {
-			*out = false;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* [debug] numbers: any int, as g_key_file_get_integer() reads them */
 static bool parse_any_int(const char *s, int *out)
 {

@@ -49,9 +49,10 @@ static bool is_server(const struct tlshd_handshake *hs)
 }
 
 /*
- * TLS 1.3 only, no tickets, and only the ciphers 6.1's kTLS runs.  A
- * priority string from the kernel replaces "NORMAL" but cannot lift these
- * limits; a cipher outside them still fails at the kTLS hand-off.
+ * TLS 1.3 only, no tickets, and only the ciphers 6.1's kTLS runs
+ * (policy.h).  A priority string from the kernel replaces the ciphers but
+ * cannot lift these limits; a cipher outside them still fails at the kTLS
+ * hand-off.
  */
 const char *tlshd_handshake_priorities(const struct tlshd_handshake *hs,
 				       bool psk, char *buf, size_t len)
@@ -59,9 +60,9 @@ const char *tlshd_handshake_priorities(const struct tlshd_handshake *hs,
 	const char *base = hs->hs_params.p_priorities;
 
 	if (!*base)
-		base = "NORMAL:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:+AES-128-CCM";
-	snprintf(buf, len, "%s:-VERS-ALL:+VERS-TLS1.3:-AES-128-CCM-8:%%NO_TICKETS%s",
-		 base, psk ? ":+ECDHE-PSK:+DHE-PSK:+PSK" : "");
+		base = TLSHD_PRIORITY_CIPHERS;
+	snprintf(buf, len, "%s%s%s", base, TLSHD_PRIORITY_LIMITS,
+		 psk ? TLSHD_PRIORITY_PSK : "");
 	return buf;
 }
 

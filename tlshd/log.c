@@ -82,32 +82,6 @@ void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
  * \\xHH, so a name cannot forge a log line or a field.  Always
  * NUL-terminates; cuts at a whole escape.  Returns @out.
  */
-char *tlshd_log_escape(const void *in, size_t inlen, char *out,
-		       size_t outlen)
-{
-	const unsigned char *p = in;
-	size_t i, o = 0;
-
-	if (!outlen)
-		return out;
-	for (i = 0; i < inlen; i++) {
-		unsigned char c = p[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			if (o + 1 >= outlen)
-				break;
-			out[o++] = (char)c;
-		} else {
-			if (o + 4 >= outlen)
-				break;
-			snprintf(out + o, outlen - o, "\\x%02x", c);
-			o += 4;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 const char *tlshd_log_type_name(uint32_t type)
 {
 	switch (type) {
@@ -123,48 +97,6 @@ const char *tlshd_log_type_name(uint32_t type)
 		return "server-psk";
 	}
 	return "unknown";
-}
-
-/* Each certificate-verification status bit in words. */
-void tlshd_log_cert_status(unsigned int status, char *buf, size_t len)
-{
-	static const struct {
-		unsigned int bit;
-		const char *word;
-	} bits[] = {
-		{ GNUTLS_CERT_REVOKED, "revoked" },
-		{ GNUTLS_CERT_SIGNER_NOT_FOUND, "unknown issuer" },
-		{ GNUTLS_CERT_SIGNER_NOT_CA, "issuer is not a CA" },
-		{ GNUTLS_CERT_INSECURE_ALGORITHM, "insecure algorithm" },
-		{ GNUTLS_CERT_NOT_ACTIVATED, "not yet valid" },
-		{ GNUTLS_CERT_EXPIRED, "expired" },
-		{ GNUTLS_CERT_SIGNATURE_FAILURE, "bad signature" },
-		{ GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED, "CRL superseded" },
-		{ GNUTLS_CERT_UNEXPECTED_OWNER, "unexpected owner" },
-		{ GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE,
-		  "CRL issued in the future" },
-		{ GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE,
-		  "issuer constraints violated" },
-		{ GNUTLS_CERT_MISMATCH, "certificate mismatch" },
-		{ GNUTLS_CERT_PURPOSE_MISMATCH, "purpose mismatch" },
-		{ GNUTLS_CERT_MISSING_OCSP_STATUS, "missing OCSP status" },
-		{ GNUTLS_CERT_INVALID_OCSP_STATUS, "invalid OCSP status" },
-		{ GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS,
-		  "unknown critical extension" },
-	};
-	size_t i, used = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
-		if (!(status & bits[i].bit))
-			continue;
-		used += snprintf(buf + used, used < len ? len - used : 0,
-				 "%s%s", used ? ", " : "", bits[i].word);
-		if (used >= len)
-			return;
-	}
-	if (!used && (status & GNUTLS_CERT_INVALID))
-		snprintf(buf, len, "invalid");
 }
 
 void tlshd_log_audit(const struct tlshd_handshake *hs)

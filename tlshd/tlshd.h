@@ -23,11 +23,9 @@
 
 #include <linux/tlsh.h>
 
+#include "policy.h"
+
 #define TLSHD_VERSION		"1.0"
-/* ktls-utils 1.3 moved it; the old place is still read when it is absent */
-#define TLSHD_DEFAULT_CONFIG	"/etc/tlshd/config"
-#define TLSHD_LEGACY_CONFIG	"/etc/tlshd.conf"
-#define TLSHD_ALPN		"sunrpc"
 /* Used when the kernel passes a zero timeout. */
 #define TLSHD_DEFAULT_TIMEOUT_MS	20000U
 #define TLSHD_MAX_CHAIN		16
@@ -35,10 +33,6 @@
 #define TLSHD_MAX_STAMPS	8
 /* "DN (source)" of the trust anchor that verified a peer */
 #define TLSHD_ANCHOR_MAX	256
-
-/* RFC 9289 section 7.1: the RPC-with-TLS extended key usages */
-#define TLSHD_OID_RPC_TLS_CLIENT	"1.3.6.1.5.5.7.3.33"
-#define TLSHD_OID_RPC_TLS_SERVER	"1.3.6.1.5.5.7.3.34"
 
 /* A certificate chain with its private key, as GnuTLS sends it. */
 struct tlshd_certkey {
@@ -208,9 +202,7 @@ const char *tlshd_config_anchor_source(const struct tlshd_config *cf,
 				       bool server, gnutls_x509_crt_t anchor);
 struct tlshd_config *tlshd_config_get(struct tlshd_config *cf);
 void tlshd_config_put(struct tlshd_config *cf);
-bool tlshd_config_parse_bool(const char *s, bool *out);
 bool tlshd_config_alpn_required(const struct tlshd_config *cf, bool server);
-const char *tlshd_config_default_path(void);
 void tlshd_config_log_warnings(const struct tlshd_config *cf);
 bool tlshd_config_changed(const struct tlshd_config *cf, char *what,
 			  size_t len);
@@ -237,25 +229,8 @@ void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
 #define tlshd_log_debug(...)	tlshd_log(TLSHD_LOG_DEBUG, __VA_ARGS__)
 void tlshd_log_audit(const struct tlshd_handshake *hs);
 const char *tlshd_log_type_name(uint32_t type);
-char *tlshd_log_escape(const void *in, size_t inlen, char *out,
-		       size_t outlen);
-void tlshd_log_cert_status(unsigned int status, char *buf, size_t len);
 
 /* x509.c */
-enum tlshd_name_kind {
-	TLSHD_NAME_DNS,
-	TLSHD_NAME_IP,
-};
-struct tlshd_san {
-	enum tlshd_name_kind	san_kind;
-	unsigned char		san_data[256];	/* DNS name or address bytes */
-	size_t			san_len;
-};
-int tlshd_x509_name_match(const struct tlshd_san *sans, unsigned int nsans,
-			  const char *peername, char *why, size_t whylen);
-int tlshd_x509_crt_name_match(gnutls_x509_crt_t crt, const char *peername,
-			      char *why, size_t whylen);
-bool tlshd_x509_crt_has_eku(gnutls_x509_crt_t crt, const char *oid);
 int tlshd_x509_certkey_load_mem(struct tlshd_certkey *ck,
 				const gnutls_datum_t *cert,
 				const gnutls_datum_t *key, char *err,

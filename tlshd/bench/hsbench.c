@@ -79,10 +79,8 @@
 #define SLOTS	"/sys/kernel/debug/tlsh_test/slots"
 #define MAX_J	64
 #define MAX_LEVELS 8
-/* tlshd's default (handshake.c, tlshd_handshake_priorities()) */
-#define DEFAULT_PRIO "NORMAL:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:" \
-	"+CHACHA20-POLY1305:+AES-128-CCM:-VERS-ALL:+VERS-TLS1.3:" \
-	"-AES-128-CCM-8:%NO_TICKETS"
+/* tlshd's default (policy.h) */
+#define DEFAULT_PRIO TLSHD_PRIORITY
 
 enum path { INPROC, UPCALL, NPATHS };
 static const char *const path_names[NPATHS] = { "in-process", "upcall" };

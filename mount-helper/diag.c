@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Why did a TLS mount fail?  Redo in user space what the kernel and tlshd
- * did: connect, AUTH_TLS probe, TLS 1.3 handshake with ALPN "sunrpc" and
- * the truststore tlshd uses, certificate verification against the name
- * the user gave, then a NULL RPC over TLS (where a TLS 1.3 server that
+ * did: connect, AUTH_TLS probe, TLS 1.3 handshake with ALPN "sunrpc",
+ * tlshd's priority string and the trust anchors and CRL of tlshd's client
+ * role, the certificate verified by tlshd's rules (tlshd/policy.c: the
+ * chain, then the name the user gave against the subjectAltName entries
+ * only, no wildcards, no CN, and the RPC-with-TLS EKU when tlshd requires
+ * it), then a NULL RPC over TLS (where a TLS 1.3 server that
  * wants a client certificate says so with an alert), and, given an export
  * path, an NFSv4 LOOKUP of it (NFS4ERR_WRONGSEC).  Each verdict is one
  * that this run observed; nothing is inferred from the kernel's errno.
@@ -20,6 +23,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "policy.h"
 #include "rpctls.h"
 
 #define NFS4ERR_WRONGSEC	10016
@@ -74,17 +78,32 @@ static int ini_get(const char *path, const char *section, const char *key,
 	return ret;
 }
 
-int diag_read_tlshd_truststore(const char *conf, char *out, size_t len)
-{
-	return ini_get(conf, "authenticate.client", "x509.truststore", out,
-		       len);
-}
-
-static const char *tlshd_conf(void)
+/* tlshd's configuration: RPCTLS_TLSHD_CONF, else where tlshd looks */
+const char *diag_tlshd_conf(void)
 {
 	const char *c = getenv("RPCTLS_TLSHD_CONF");
 
-	return c && *c ? c : "/etc/tlshd.conf";
+	return c && *c ? c : tlshd_config_default_path();
+}
+
+/* [authenticate.client] KEY of tlshd's configuration, or "" */
+static void client_conf(const char *key, char *out, size_t len)
+{
+	if (ini_get(diag_tlshd_conf(), "authenticate.client", key, out,
+		    len) < 0)
+		out[0] = '\0';
+}
+
+/* A boolean of tlshd's client role: [authenticate.client], else @section */
+static bool client_bool(const char *section, const char *key, bool def)
+{
+	char v[32];
+	bool b;
+
+	client_conf(key, v, sizeof(v));
+	if (!v[0] && section)
+		ini_get(diag_tlshd_conf(), section, key, v, sizeof(v));
+	return v[0] && tlshd_config_parse_bool(v, &b) ? b : def;
 }
 
 static void say(struct diag_report *r, enum diag_verdict v,
@@ -165,30 +184,6 @@ static int tcp_io(void *ctx, const void *out, size_t outlen, void *in,
 	return rpc_recv_record(fd, in, incap, 10000);
 }
 
-static void verify_words(unsigned int st, char *buf, size_t len)
-{
-	static const struct { unsigned int bit; const char *word; } w[] = {
-		{ GNUTLS_CERT_SIGNER_NOT_FOUND, "issuer not in the truststore" },
-		{ GNUTLS_CERT_SIGNER_NOT_CA, "issuer is not a CA" },
-		{ GNUTLS_CERT_EXPIRED, "expired" },
-		{ GNUTLS_CERT_NOT_ACTIVATED, "not yet valid" },
-		{ GNUTLS_CERT_REVOKED, "revoked" },
-		{ GNUTLS_CERT_UNEXPECTED_OWNER, "name mismatch" },
-		{ GNUTLS_CERT_INSECURE_ALGORITHM, "insecure algorithm" },
-		{ GNUTLS_CERT_SIGNATURE_FAILURE, "bad signature" },
-		{ GNUTLS_CERT_PURPOSE_MISMATCH, "key purpose mismatch" },
-	};
-	size_t i, off = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
-		if (!(st & w[i].bit))
-			continue;
-		off += (size_t)snprintf(buf + off, len > off ? len - off : 0,
-					"%s%s", off ? ", " : "", w[i].word);
-	}
-}
-
 static void peer_subject(gnutls_session_t s, struct diag_report *r)
 {
 	const gnutls_datum_t *certs;
@@ -212,24 +207,13 @@ static bool is_address(const char *host)
 	       inet_pton(AF_INET6, host, b) == 1;
 }
 
-/* After the handshake: verify the server certificate like tlshd does. */
-static bool check_server_cert(gnutls_session_t s, const struct peer *p,
-			      const char *store, struct diag_report *r)
+/* The chain failed: the status bits, most telling first, in words */
+static void say_chain_status(unsigned int st, const char *store,
+			     struct diag_report *r)
 {
-	unsigned int st = 0;
 	char words[256];
-	int ret;
 
-	ret = gnutls_certificate_verify_peers3(s, p->host, &st);
-	if (ret < 0) {
-		say(r, DIAG_BAD_CERT_OTHER,
-		    "the server certificate could not be verified: %s",
-		    gnutls_strerror(ret));
-		return false;
-	}
-	if (!st)
-		return true;
-	verify_words(st, words, sizeof(words));
+	tlshd_log_cert_status(st, words, sizeof(words));
 	if (st & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
 		say(r, DIAG_UNTRUSTED,
 		    "the server certificate (%s) is not trusted: it does not chain to a CA in %s (%s)",
@@ -246,18 +230,72 @@ static bool check_server_cert(gnutls_session_t s, const struct peer *p,
 		say(r, DIAG_REVOKED,
 		    "the server certificate (%s) is revoked (%s)",
 		    r->peer_subject, words);
-	else if (st & GNUTLS_CERT_UNEXPECTED_OWNER)
-		say(r, DIAG_NAME_MISMATCH,
-		    "the server certificate (%s) does not match the name '%s' checked (%s); it needs %s '%s' in its subjectAltName, or mount with the name it has",
-		    r->peer_subject, p->host, words,
-		    is_address(p->host) ? "an iPAddress entry" :
-					  "a dNSName entry",
-		    p->host);
 	else
 		say(r, DIAG_BAD_CERT_OTHER,
 		    "the server certificate (%s) does not verify (%s)",
 		    r->peer_subject, words);
-	return false;
+}
+
+/* The name and the EKU, by tlshd's rules (policy.c) */
+static bool check_name_eku(gnutls_x509_crt_t crt, const struct peer *p,
+			   struct diag_report *r)
+{
+	char why[400];
+
+	if (tlshd_x509_crt_name_match(crt, p->host, why, sizeof(why))) {
+		say(r, DIAG_NAME_MISMATCH,
+		    "the server certificate (%s) does not match the name '%s' checked (%s); it needs %s '%s' in its subjectAltName (tlshd uses no wildcard and no CN), or mount with the name it has",
+		    r->peer_subject, p->host, why,
+		    is_address(p->host) ? "an iPAddress entry" :
+					  "a dNSName entry",
+		    p->host);
+		return false;
+	}
+	if (client_bool(NULL, "x509.require_eku", false) &&
+	    !tlshd_x509_crt_has_eku(crt, TLSHD_OID_RPC_TLS_SERVER)) {
+		say(r, DIAG_BAD_CERT_OTHER,
+		    "the server certificate (%s) lacks the id-kp-rpcTLSServer EKU %s, which tlshd's x509.require_eku requires",
+		    r->peer_subject, TLSHD_OID_RPC_TLS_SERVER);
+		return false;
+	}
+	return true;
+}
+
+/* After the handshake: verify the server certificate as tlshd does. */
+static bool check_server_cert(gnutls_session_t s, const struct peer *p,
+			      const char *store, struct diag_report *r)
+{
+	const gnutls_datum_t *certs;
+	unsigned int st = 0, n = 0;
+	gnutls_x509_crt_t crt;
+	bool ok;
+	int ret;
+
+	ret = gnutls_certificate_verify_peers2(s, &st);
+	if (ret < 0) {
+		say(r, DIAG_BAD_CERT_OTHER,
+		    "the server certificate could not be verified: %s",
+		    gnutls_strerror(ret));
+		return false;
+	}
+	if (st) {
+		say_chain_status(st, store, r);
+		return false;
+	}
+	certs = gnutls_certificate_get_peers(s, &n);
+	if (!certs || !n || gnutls_x509_crt_init(&crt) < 0) {
+		say(r, DIAG_BAD_CERT_OTHER, "the server sent no certificate");
+		return false;
+	}
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) < 0) {
+		say(r, DIAG_BAD_CERT_OTHER,
+		    "the server certificate does not parse");
+		ok = false;
+	} else {
+		ok = check_name_eku(crt, p, r);
+	}
+	gnutls_x509_crt_deinit(crt);
+	return ok;
 }
 
 static const char *alert_name(gnutls_session_t s)
@@ -275,7 +313,7 @@ struct diag_ctx {
 	int				fd;
 	gnutls_certificate_credentials_t cred;
 	gnutls_session_t		s;
-	char				store[512];	/* the trust anchors' name */
+	char				store[640];	/* the trust anchors in words */
 	bool				have_cert;	/* we present one */
 	const char			*alpn_word;
 };
@@ -350,27 +388,48 @@ static bool step_probe(struct diag_ctx *c)
 	return false;
 }
 
-/* The trust anchors: --ca, else tlshd's truststore, else the system's. */
+/*
+ * The trust anchors of tlshd's client role (tlshd/config.c): its
+ * x509.truststore (--ca instead, when given), plus the system store when
+ * x509.system_trust says so (unset: only without a truststore), and the
+ * revocations in x509.crl.
+ */
 static bool load_trust(struct diag_ctx *c)
 {
 	const struct diag_opts *o = c->o;
+	char file[512], crl[512];
+	bool system;
 	int ret;
 
 	if (o->truststore && *o->truststore)
-		snprintf(c->store, sizeof(c->store), "%s", o->truststore);
-	else if (diag_read_tlshd_truststore(tlshd_conf(), c->store,
-					    sizeof(c->store)) < 0)
-		c->store[0] = '\0';
-	if (!c->store[0]) {
-		gnutls_certificate_set_x509_system_trust(c->cred);
-		snprintf(c->store, sizeof(c->store), "the system trust store");
-		return true;
+		snprintf(file, sizeof(file), "%s", o->truststore);
+	else
+		client_conf("x509.truststore", file, sizeof(file));
+	system = client_bool(NULL, "x509.system_trust", !file[0]);
+	if (file[0]) {
+		ret = gnutls_certificate_set_x509_trust_file(c->cred, file,
+							     GNUTLS_X509_FMT_PEM);
+		if (ret <= 0) {
+			say(c->r, DIAG_UNKNOWN,
+			    "cannot load the truststore %s: %s", file,
+			    ret ? gnutls_strerror(ret) : "no certificates");
+			return false;
+		}
 	}
-	ret = gnutls_certificate_set_x509_trust_file(c->cred, c->store,
-						     GNUTLS_X509_FMT_PEM);
-	if (ret <= 0) {
-		say(c->r, DIAG_UNKNOWN, "cannot load the truststore %s: %s",
-		    c->store, ret ? gnutls_strerror(ret) : "no certificates");
+	if (system)
+		gnutls_certificate_set_x509_system_trust(c->cred);
+	snprintf(c->store, sizeof(c->store), "%s%s%s", file,
+		 file[0] && system ? " and " : "",
+		 system ? "the system trust store" :
+		 file[0] ? "" : "no trust anchor (x509.system_trust is false)");
+	client_conf("x509.crl", crl, sizeof(crl));
+	if (!crl[0])
+		return true;
+	ret = gnutls_certificate_set_x509_crl_file(c->cred, crl,
+						   GNUTLS_X509_FMT_PEM);
+	if (ret < 0) {
+		say(c->r, DIAG_UNKNOWN, "cannot load tlshd's x509.crl %s: %s",
+		    crl, gnutls_strerror(ret));
 		return false;
 	}
 	return true;
@@ -411,7 +470,8 @@ static bool load_identity(struct diag_ctx *c)
 /* A client session as the kernel asks tlshd for one. */
 static bool setup_session(struct diag_ctx *c)
 {
-	gnutls_datum_t alpn = { (unsigned char *)"sunrpc", 6 };
+	gnutls_datum_t alpn = { (unsigned char *)TLSHD_ALPN,
+				sizeof(TLSHD_ALPN) - 1 };
 	const char *host = c->p->host;
 	int ret;
 
@@ -420,8 +480,7 @@ static bool setup_session(struct diag_ctx *c)
 		say(c->r, DIAG_UNKNOWN, "out of memory");
 		return false;
 	}
-	ret = gnutls_priority_set_direct(c->s,
-					 "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL);
+	ret = gnutls_priority_set_direct(c->s, TLSHD_PRIORITY, NULL);
 	if (ret >= 0)
 		ret = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE,
 					     c->cred);
@@ -507,12 +566,18 @@ static bool step_handshake(struct diag_ctx *c)
 	peer_subject(c->s, r);
 	/*
 	 * No ALPN at all is what mainline's tlshd and FreeBSD answer: tlshd
-	 * accepts it unless alpn.required is set, so the probe does too.
+	 * accepts it unless alpn.required is set, and so does the probe.
 	 */
 	c->alpn_word = "ALPN sunrpc";
 	if (gnutls_alpn_get_selected_protocol(c->s, &sel) < 0) {
-		c->alpn_word = "no ALPN (accepted unless tlshd's alpn.required is set)";
-	} else if (sel.size != 6 || memcmp(sel.data, "sunrpc", 6)) {
+		if (client_bool("authenticate", "alpn.required", false)) {
+			say(r, DIAG_ALPN,
+			    "the server negotiated no ALPN, and tlshd's alpn.required is set (RFC 9289 section 5)");
+			return false;
+		}
+		c->alpn_word = "no ALPN (accepted: tlshd's alpn.required is not set)";
+	} else if (sel.size != strlen(TLSHD_ALPN) ||
+		   memcmp(sel.data, TLSHD_ALPN, sel.size)) {
 		say(r, DIAG_ALPN,
 		    "the server selected an ALPN other than \"sunrpc\" (RFC 9289 section 5)");
 		return false;

@@ -137,7 +137,6 @@ static const char *export_of(const char *spec)
 static void diag_identity(const struct mopts *m, struct diag_opts *d,
 			  char *cbuf, char *kbuf, size_t len)
 {
-	const char *conf = getenv("RPCTLS_TLSHD_CONF");
 	char line[1024], sec[64] = "";
 	FILE *f;
 
@@ -146,7 +145,7 @@ static void diag_identity(const struct mopts *m, struct diag_opts *d,
 		d->keyfile = m->tlskey;
 		return;
 	}
-	f = fopen(conf && *conf ? conf : "/etc/tlshd.conf", "re");
+	f = fopen(diag_tlshd_conf(), "re");
 	if (!f)
 		return;
 	cbuf[0] = kbuf[0] = '\0';

@@ -11,7 +11,8 @@
  *   RPCTLS_MOUNT_NFS   the real mount.nfs (default /sbin/mount.nfs.real)
  *   RPCTLS_PROC        where /proc is (status fixtures)
  *   RPCTLS_RUNDIR      per-mount records (default /run/rpctls/mounts)
- *   RPCTLS_TLSHD_CONF  tlshd's configuration (default /etc/tlshd.conf)
+ *   RPCTLS_TLSHD_CONF  tlshd's configuration (default: where tlshd looks,
+ *                      /etc/tlshd/config, else /etc/tlshd.conf)
  *   RPCTLS_SKIP_KERNEL_CHECK  do not ask the kernel about xprtsec= (tests)
  */
 #ifndef RPCTLS_H
@@ -130,7 +131,7 @@ struct diag_report {
 	char		peer_subject[256];
 };
 
-int diag_read_tlshd_truststore(const char *conf, char *out, size_t len);
+const char *diag_tlshd_conf(void);
 void diag_run(const struct peer *p, const struct diag_opts *o,
 	      struct diag_report *r);
 void diag_plain(const struct peer *p, const struct diag_opts *o,

@@ -147,6 +147,29 @@ check "diag-name-mismatch-ip" 32 "^verdict: name-mismatch: .*does not match the 
 check "diag-name-mismatch-dns" 32 "^verdict: name-mismatch: .*does not match the name 'localhost' checked.*dNSName" \
 	"$R" probe --ca "$P/ca.pem" --port "$PORT" localhost
 stop_peer
+# rpctls probe verifies as tlshd does (tlshd/policy.c).  These servers
+# passed the probe's own GnuTLS checks ("verdict: ok") while tlshd refused
+# them: a name only in the subject CN (GnuTLS falls back to the CN, tlshd
+# never does), and a certificate that tlshd's x509.crl revokes.
+python3 -c "import sys; sys.path.insert(0, sys.argv[1]); import certs; \
+certs.CertDir(sys.argv[2]).issue('cnonly', 'localhost'); \
+certs.CertDir(sys.argv[2]).issue('revoked', 'localhost', ('localhost',), ('127.0.0.1',))" \
+	"$REPO/tests/pynfs-tls" "$P" >>"$T/certs.log" 2>&1 &&
+	(cd "$P" && openssl ca -batch -config ca.cnf -keyfile ca.key -cert ca.pem -revoke revoked.pem &&
+	 openssl ca -batch -config ca.cnf -keyfile ca.key -cert ca.pem -gencrl -crldays 30 -out crl.pem) \
+	>>"$T/certs.log" 2>&1 || tap_fail "pki: cnonly/revoked: $(tail -2 "$T/certs.log")"
+start_peer normal cnonly
+check "diag-name-only-in-cn-refused-as-by-tlshd" 32 \
+	"^verdict: name-mismatch: the server certificate \(CN=localhost\) does not match the name 'localhost' checked \(certificate names \(none\) do not match.*no CN" \
+	"$R" probe --ca "$P/ca.pem" --port "$PORT" localhost
+stop_peer
+printf '[authenticate.client]\nx509.truststore = %s\nx509.crl = %s\n' "$P/ca.pem" "$P/crl.pem" >"$T/tlshd-crl.conf"
+start_peer normal revoked
+check "diag-revoked-by-tlshds-crl" 32 "^verdict: revoked: the server certificate .* is revoked \(revoked\)" \
+	env RPCTLS_TLSHD_CONF="$T/tlshd-crl.conf" "$R" probe --port "$PORT" localhost
+check "diag-revoked-cert-ok-without-crl" 0 "^verdict: ok: .*verified against $P/ca.pem\)" \
+	env RPCTLS_TLSHD_CONF=/nonexistent "$R" probe --ca "$P/ca.pem" --port "$PORT" localhost
+stop_peer
 start_peer normal server --client-ca "$P/ca.pem" --client-auth required
 check "diag-needs-client-cert" 32 "^verdict: needs-client-cert: the server requires a client certificate" \
 	"$R" probe --ca "$P/ca.pem" --port "$PORT" 127.0.0.1

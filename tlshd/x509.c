@@ -364,6 +364,71 @@ static void find_anchor(struct tlshd_handshake *hs, gnutls_session_t session,
 	gnutls_x509_crt_deinit(issuer);
 }
 
+/* The peer's leaf certificate into *@crt, its subject noted; 0 or an error */
+static int peer_leaf(struct tlshd_handshake *hs, const gnutls_datum_t *der,
+		     gnutls_x509_crt_t *crt)
+{
+	gnutls_datum_t dn;
+
+	if (gnutls_x509_crt_init(crt) < 0)
+		return GNUTLS_E_MEMORY_ERROR;
+	if (gnutls_x509_crt_import(*crt, der, GNUTLS_X509_FMT_DER) < 0) {
+		gnutls_x509_crt_deinit(*crt);
+		return verify_fail(hs, "peer certificate does not parse");
+	}
+	if (!gnutls_x509_crt_get_dn3(*crt, &dn, 0)) {
+		tlshd_log_escape(dn.data, dn.size, hs->hs_peer_subject,
+				 sizeof(hs->hs_peer_subject));
+		gnutls_free(dn.data);
+	}
+	return 0;
+}
+
+/* The chain: truststore, CRLs, validity; 0 or an error */
+static int check_chain(struct tlshd_handshake *hs, gnutls_session_t session)
+{
+	unsigned int status = 0;
+	char words[256];
+	int ret;
+
+	ret = gnutls_certificate_verify_peers2(session, &status);
+	if (ret < 0)
+		return verify_fail(hs, "certificate verification: %s",
+				   gnutls_strerror(ret));
+	if (status) {
+		tlshd_log_cert_status(status, words, sizeof(words));
+		return verify_fail(hs, "peer certificate: %s", words);
+	}
+	return 0;
+}
+
+/* The name (client side) and the RPC-with-TLS EKU when configured */
+static int check_name_eku(struct tlshd_handshake *hs,
+			  const struct tlshd_auth_conf *ac,
+			  gnutls_x509_crt_t crt)
+{
+	const char *name = hs->hs_params.p_peername;
+	char why[400];
+
+	if (!is_server(hs)) {
+		/* No name from the kernel: the address it connected to. */
+		if (!*name)
+			name = hs->hs_peeraddr;
+		if (tlshd_x509_crt_name_match(crt, name, why, sizeof(why)))
+			return verify_fail(hs, "%s", why);
+	}
+	if (ac->ac_require_eku &&
+	    !tlshd_x509_crt_has_eku(crt, is_server(hs) ?
+				    TLSHD_OID_RPC_TLS_CLIENT :
+				    TLSHD_OID_RPC_TLS_SERVER))
+		return verify_fail(hs, "peer certificate lacks the %s EKU %s",
+				   is_server(hs) ? "id-kp-rpcTLSClient" :
+				   "id-kp-rpcTLSServer",
+				   is_server(hs) ? TLSHD_OID_RPC_TLS_CLIENT :
+				   TLSHD_OID_RPC_TLS_SERVER);
+	return 0;
+}
+
 /*
  * Called by GnuTLS once the peer's Certificate and CertificateVerify are
  * in: verify the chain (truststore, CRLs, validity), then the name
@@ -374,10 +439,8 @@ int tlshd_x509_verify_cb(gnutls_session_t session)
 	struct tlshd_handshake *hs = gnutls_session_get_ptr(session);
 	const struct tlshd_auth_conf *ac;
 	const gnutls_datum_t *peers;
-	unsigned int n = 0, status = 0;
 	gnutls_x509_crt_t crt;
-	gnutls_datum_t dn;
-	char words[256], why[400];
+	unsigned int n = 0;
 	int ret;
 
 	if (!hs)
@@ -391,55 +454,15 @@ int tlshd_x509_verify_cb(gnutls_session_t session)
 			return 0;
 		return verify_fail(hs, "peer sent no certificate");
 	}
-
-	if (gnutls_x509_crt_init(&crt) < 0)
-		return GNUTLS_E_MEMORY_ERROR;
-	if (gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) < 0) {
-		gnutls_x509_crt_deinit(crt);
-		return verify_fail(hs, "peer certificate does not parse");
-	}
-	if (!gnutls_x509_crt_get_dn3(crt, &dn, 0)) {
-		tlshd_log_escape(dn.data, dn.size, hs->hs_peer_subject,
-				 sizeof(hs->hs_peer_subject));
-		gnutls_free(dn.data);
-	}
-
-	ret = gnutls_certificate_verify_peers2(session, &status);
-	if (ret < 0) {
-		gnutls_x509_crt_deinit(crt);
-		return verify_fail(hs, "certificate verification: %s",
-				   gnutls_strerror(ret));
-	}
-	if (status) {
-		tlshd_log_cert_status(status, words, sizeof(words));
-		gnutls_x509_crt_deinit(crt);
-		return verify_fail(hs, "peer certificate: %s", words);
-	}
-
-	if (!is_server(hs)) {
-		const char *name = hs->hs_params.p_peername;
-
-		/* No name from the kernel: the address it connected to. */
-		if (!*name)
-			name = hs->hs_peeraddr;
-		if (tlshd_x509_crt_name_match(crt, name, why, sizeof(why))) {
-			gnutls_x509_crt_deinit(crt);
-			return verify_fail(hs, "%s", why);
-		}
-	}
-	if (ac->ac_require_eku) {
-		const char *oid = is_server(hs) ? TLSHD_OID_RPC_TLS_CLIENT :
-						  TLSHD_OID_RPC_TLS_SERVER;
-
-		if (!tlshd_x509_crt_has_eku(crt, oid)) {
-			gnutls_x509_crt_deinit(crt);
-			return verify_fail(hs,
-					   "peer certificate lacks the %s EKU %s",
-					   is_server(hs) ? "id-kp-rpcTLSClient" :
-					   "id-kp-rpcTLSServer", oid);
-		}
-	}
+	ret = peer_leaf(hs, &peers[0], &crt);
+	if (ret)
+		return ret;
+	ret = check_chain(hs, session);
+	if (!ret)
+		ret = check_name_eku(hs, ac, crt);
 	gnutls_x509_crt_deinit(crt);
+	if (ret)
+		return ret;
 	find_anchor(hs, session, peers, n);
 	hs->hs_peer_auth = true;
 	return 0;

@@ -50,7 +50,7 @@ static int probe_usage(void)
 	fprintf(stderr,
 		"usage: rpctls probe [--ca FILE] [--cert FILE --key FILE] [--port N]\n"
 		"                    [--vers 3|4] [--export PATH] [--timeout SEC] [--probe-only] SERVER\n");
-	return EX_USAGE;
+	return MH_EX_USAGE;
 }
 
 /* rpctls probe's command line */
@@ -80,12 +80,12 @@ static int probe_opt(int c, struct probe_args *a)
 			return 0;
 		fprintf(stderr, "rpctls: --port '%s': not a port number\n",
 			optarg);
-		return EX_USAGE;
+		return MH_EX_USAGE;
 	case 'V':
 		if (num(optarg, 4, &a->o.vers))
 			return 0;
 		fprintf(stderr, "rpctls: --vers '%s': 2, 3 or 4\n", optarg);
-		return EX_USAGE;
+		return MH_EX_USAGE;
 	case 'e':
 		a->o.export_path = optarg;
 		return 0;
@@ -93,7 +93,7 @@ static int probe_opt(int c, struct probe_args *a)
 		if (!num(optarg, 3600, &sec) || !sec) {
 			fprintf(stderr, "rpctls: --timeout '%s': seconds, 1-3600\n",
 				optarg);
-			return EX_USAGE;
+			return MH_EX_USAGE;
 		}
 		a->o.timeout_ms = (int)sec * 1000;
 		return 0;
@@ -143,13 +143,13 @@ static int probe_only(const struct peer *p, const struct diag_opts *o)
 	fd = peer_connect(p, o->timeout_ms, err, sizeof(err));
 	if (fd < 0) {
 		printf("probe: unreachable: %s\n", err);
-		return EX_FAIL;
+		return MH_EX_FAIL;
 	}
 	pr = probe_auth_tls(fd, o->vers, o->timeout_ms, detail,
 			    sizeof(detail));
 	close(fd);
 	printf("probe: %s: %s\n", probe_result_name(pr), detail);
-	return pr == PROBE_STARTTLS ? 0 : EX_FAIL;
+	return pr == PROBE_STARTTLS ? 0 : MH_EX_FAIL;
 }
 
 static int probe_main(int argc, char **argv)
@@ -165,13 +165,13 @@ static int probe_main(int argc, char **argv)
 		return ret;
 	if (peer_resolve(&p, argv[optind], a.port, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rpctls: %s\n", err);
-		return EX_FAIL;
+		return MH_EX_FAIL;
 	}
 	if (a.probe_only)
 		return probe_only(&p, &a.o);
 	diag_run(&p, &a.o, &r);
 	printf("verdict: %s: %s\n", verdict_names[r.verdict], r.message);
-	return r.verdict == DIAG_OK ? 0 : EX_FAIL;
+	return r.verdict == DIAG_OK ? 0 : MH_EX_FAIL;
 }
 
 static int options_main(int argc, char **argv)
@@ -184,12 +184,12 @@ static int options_main(int argc, char **argv)
 
 	if (argc != 2 && argc != 3) {
 		fprintf(stderr, "usage: rpctls options OPTIONS [none|tls|mtls]\n");
-		return EX_USAGE;
+		return MH_EX_USAGE;
 	}
 	ret = mopts_parse(argv[1], false, &m, err, sizeof(err));
 	if (ret < 0) {
 		printf("error: %s\n", err);
-		return EX_FAIL;
+		return MH_EX_FAIL;
 	}
 	printf("xprtsec=%s tlscert=%s tlskey=%s port=%u vers=%u\n",
 	       xprtsec_name(m.xprtsec), m.tlscert ? m.tlscert : "-",
@@ -230,7 +230,7 @@ int main(int argc, char **argv)
 		return umount_main(argc, argv, prog);
 	if (argc < 2) {
 		usage();
-		return EX_USAGE;
+		return MH_EX_USAGE;
 	}
 	if (!strcmp(argv[1], "status"))
 		return status_main(argc - 1, argv + 1);
@@ -252,5 +252,5 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "umount"))
 		return umount_main(argc - 1, argv + 1, "umount.nfs");
 	usage();
-	return EX_USAGE;
+	return MH_EX_USAGE;
 }

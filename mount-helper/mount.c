@@ -91,13 +91,13 @@ static int exec_real(const char *argv0, char **args)
 		fprintf(stderr,
 			"%s: rpctls: the real mount.nfs (nfs-common) is not installed: no /sbin/mount.nfs.real\n",
 			argv0);
-		return EX_SYSERR;
+		return MH_EX_SYSERR;
 	}
 	args[0] = (char *)argv0;
 	execv(real, args);
 	fprintf(stderr, "%s: rpctls: cannot run %s: %s\n", argv0, real,
 		strerror(errno));
-	return EX_SYSERR;
+	return MH_EX_SYSERR;
 }
 
 static int run_real(const char *argv0, char **args)
@@ -110,7 +110,7 @@ static int run_real(const char *argv0, char **args)
 	pid = fork();
 	if (pid < 0) {
 		msg("fork: %s", strerror(errno));
-		return EX_SYSERR;
+		return MH_EX_SYSERR;
 	}
 	if (pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
@@ -118,11 +118,11 @@ static int run_real(const char *argv0, char **args)
 	}
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
-			return EX_SYSERR;
+			return MH_EX_SYSERR;
 	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
-	return EX_SYSERR;
+	return MH_EX_SYSERR;
 }
 
 static const char *export_of(const char *spec)
@@ -239,7 +239,7 @@ static int add_opts(struct mount_req *r, const char *o)
 	char *n = realloc(r->opts, olen + strlen(o) + 2);
 
 	if (!n)
-		return EX_SYSERR;
+		return MH_EX_SYSERR;
 	r->opts = n;
 	if (olen)
 		n[olen++] = ',';
@@ -254,7 +254,7 @@ static int collect_args(struct mount_req *r, int argc, char **argv)
 
 	r->args = calloc((size_t)argc + 4, sizeof(*r->args));
 	if (!r->args)
-		return EX_SYSERR;
+		return MH_EX_SYSERR;
 	r->args[r->nargs++] = (char *)r->argv0;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -265,7 +265,7 @@ static int collect_args(struct mount_req *r, int argc, char **argv)
 
 			if (!o) {
 				usage(r->argv0);
-				return EX_USAGE;
+				return MH_EX_USAGE;
 			}
 			ret = add_opts(r, o);
 			if (ret != STEP_NEXT)
@@ -279,7 +279,7 @@ static int collect_args(struct mount_req *r, int argc, char **argv)
 				r->fake = true;
 			if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 				usage(r->argv0);
-				return EX_USAGE;
+				return MH_EX_USAGE;
 			}
 		} else if (!r->spec) {
 			r->spec = argv[i];
@@ -308,7 +308,7 @@ static int check_request(struct mount_req *r)
 
 	if (!r->spec || !r->dir) {
 		usage(r->argv0);
-		return EX_USAGE;
+		return MH_EX_USAGE;
 	}
 	/* a server that closes under us must not kill the helper */
 	signal(SIGPIPE, SIG_IGN);
@@ -316,12 +316,12 @@ static int check_request(struct mount_req *r)
 		r->dir = r->dirbuf;
 	if (mopts_parse(r->opts, r->nfs4, &r->m, err, sizeof(err)) < 0) {
 		msg("bad option %s", err);
-		return EX_FAIL;
+		return MH_EX_FAIL;
 	}
 	if (split_spec(r->spec, r->host, sizeof(r->host), err,
 		       sizeof(err)) < 0) {
 		msg("%s", err);
-		return EX_FAIL;
+		return MH_EX_FAIL;
 	}
 	r->chosen = r->m.xprtsec;
 	return r->chosen == XS_NONE ? STEP_MOUNT : STEP_NEXT;
@@ -350,10 +350,10 @@ static int check_kernel(struct mount_req *r)
 			return STEP_MOUNT;
 		}
 		msg("xprtsec=%s: %s", xprtsec_name(r->chosen), detail);
-		return EX_FAIL;
+		return MH_EX_FAIL;
 	case KCAP_NO_NFS:
 		msg("%s", detail);
-		return EX_FAIL;
+		return MH_EX_FAIL;
 	case KCAP_UNKNOWN:
 		if (verbose && !skip)
 			msg("%s", detail);
@@ -377,7 +377,7 @@ static int check_server(struct mount_req *r)
 
 	if (peer_resolve(&r->p, r->host, r->m.port, err, sizeof(err)) < 0) {
 		msg("%s", err);
-		return EX_FAIL;
+		return MH_EX_FAIL;
 	}
 	if (r->chosen != XS_AUTO)
 		return STEP_NEXT;
@@ -386,7 +386,7 @@ static int check_server(struct mount_req *r)
 		msg("xprtsec=auto cannot choose: %s", err);
 		audit(LOG_WARNING, "%s on %s: xprtsec=auto: %s", r->spec,
 		      r->dir, err);
-		return EX_FAIL;
+		return MH_EX_FAIL;
 	}
 	pr = probe_auth_tls(fd, r->m.vers, PROBE_TIMEOUT_MS, detail,
 			    sizeof(detail));
@@ -403,7 +403,7 @@ static int check_server(struct mount_req *r)
 	}
 	if (pr != PROBE_STARTTLS) {
 		msg("xprtsec=auto cannot choose: %s", detail);
-		return EX_FAIL;
+		return MH_EX_FAIL;
 	}
 	r->chosen = r->m.tlscert ? XS_MTLS : XS_TLS;
 	snprintf(r->autowhy, sizeof(r->autowhy), "server %s port %u: %s",
@@ -429,7 +429,7 @@ static int check_agent(struct mount_req *r)
 	}
 	if (a != AGENT_LISTENING) {
 		msg("xprtsec=%s: %s", xprtsec_name(r->chosen), detail);
-		return EX_FAIL;
+		return MH_EX_FAIL;
 	}
 	if (r->m.xprtsec == XS_AUTO) {
 		audit(LOG_NOTICE, "%s on %s: xprtsec=auto chose %s: %s",
@@ -450,12 +450,12 @@ static int load_identity(struct mount_req *r)
 	if (keys_load(r->m.tlscert, r->m.tlskey, r->dir, &r->keys, err,
 		      sizeof(err)) < 0) {
 		msg("%s", err);
-		return EX_FAIL;
+		return MH_EX_FAIL;
 	}
 	if (record_write(r->dir, r->spec, &r->keys, err, sizeof(err)) < 0) {
 		msg("%s", err);
 		keys_drop(&r->keys);
-		return EX_SYSERR;
+		return MH_EX_SYSERR;
 	}
 	return STEP_NEXT;
 }
@@ -544,7 +544,7 @@ int umount_main(int argc, char **argv, const char *progname)
 
 	args = calloc((size_t)argc + 1, sizeof(*args));
 	if (!args)
-		return EX_SYSERR;
+		return MH_EX_SYSERR;
 	for (i = 1; i < argc; i++) {
 		args[i] = argv[i];
 		if (argv[i][0] != '-' && !dir)

@@ -24,11 +24,14 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-/* mount.nfs exit codes (nfs-utils utils/mount/error.h, mount(8)) */
-#define EX_OK		0
-#define EX_USAGE	1
-#define EX_SYSERR	2
-#define EX_FAIL		32
+/*
+ * mount.nfs exit codes (nfs-utils utils/mount/error.h, mount(8)); not
+ * EX_*, whose <sysexits.h> values differ (EX_USAGE 64, EX_SYSERR 71)
+ */
+#define MH_EX_OK	0
+#define MH_EX_USAGE	1
+#define MH_EX_SYSERR	2
+#define MH_EX_FAIL	32
 
 enum xprtsec {
 	XS_UNSET = 0,

@@ -496,7 +496,7 @@ int status_main(int argc, char **argv)
 	(void)argv;
 	if (argc > 1) {
 		fprintf(stderr, "usage: rpctls status\n");
-		return EX_USAGE;
+		return MH_EX_USAGE;
 	}
 	show_kernel();
 	show_mounts();

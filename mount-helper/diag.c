@@ -79,7 +79,7 @@ static int ini_get(const char *path, const char *section, const char *key,
 }
 
 /* tlshd's configuration: RPCTLS_TLSHD_CONF, else where tlshd looks */
-const char *diag_tlshd_conf(void)
+const char *mh_diag_tlshd_conf(void)
 {
 	const char *c = getenv("RPCTLS_TLSHD_CONF");
 
@@ -89,7 +89,7 @@ const char *diag_tlshd_conf(void)
 /* [authenticate.client] KEY of tlshd's configuration, or "" */
 static void client_conf(const char *key, char *out, size_t len)
 {
-	if (ini_get(diag_tlshd_conf(), "authenticate.client", key, out,
+	if (ini_get(mh_diag_tlshd_conf(), "authenticate.client", key, out,
 		    len) < 0)
 		out[0] = '\0';
 }
@@ -102,7 +102,7 @@ static bool client_bool(const char *section, const char *key, bool def)
 
 	client_conf(key, v, sizeof(v));
 	if (!v[0] && section)
-		ini_get(diag_tlshd_conf(), section, key, v, sizeof(v));
+		ini_get(mh_diag_tlshd_conf(), section, key, v, sizeof(v));
 	return v[0] && tlshd_config_parse_bool(v, &b) ? b : def;
 }
 
@@ -177,11 +177,11 @@ static int tcp_io(void *ctx, const void *out, size_t outlen, void *in,
 		  size_t incap)
 {
 	int fd = *(int *)ctx;
-	int ret = rpc_send_record(fd, out, outlen);
+	int ret = mh_rpc_send_record(fd, out, outlen);
 
 	if (ret < 0)
 		return ret;
-	return rpc_recv_record(fd, in, incap, 10000);
+	return mh_rpc_recv_record(fd, in, incap, 10000);
 }
 
 static void peer_subject(gnutls_session_t s, struct diag_report *r)
@@ -305,7 +305,7 @@ static const char *alert_name(gnutls_session_t s)
 	return n ? n : "unknown alert";
 }
 
-/* One diagnosis: what diag_run()'s steps share. */
+/* One diagnosis: what mh_diag_run()'s steps share. */
 struct diag_ctx {
 	const struct peer		*p;
 	const struct diag_opts		*o;
@@ -325,8 +325,8 @@ static void plain_wrongsec(int fd, const struct diag_opts *o,
 	char err[256];
 	uint32_t st;
 
-	if (!nfs4_lookup_status(tcp_io, &fd, o->export_path, &st, err,
-				sizeof(err)) && st == NFS4ERR_WRONGSEC)
+	if (!mh_nfs4_lookup_status(tcp_io, &fd, o->export_path, &st, err,
+				   sizeof(err)) && st == NFS4ERR_WRONGSEC)
 		say(r, DIAG_WRONGSEC,
 		    "the export %s refuses plaintext transports: LOOKUP without TLS answered NFS4ERR_WRONGSEC (mount with xprtsec=tls or mtls)",
 		    o->export_path);
@@ -337,8 +337,8 @@ static void plain_wrongsec(int fd, const struct diag_opts *o,
  * An NFSv4 LOOKUP of the export on a fresh connection, without the probe
  * (a server offering TLS would otherwise start a handshake nobody ends).
  */
-void diag_plain(const struct peer *p, const struct diag_opts *o,
-		struct diag_report *r)
+void mh_diag_plain(const struct peer *p, const struct diag_opts *o,
+		   struct diag_report *r)
 {
 	char err[256];
 	int fd;
@@ -347,7 +347,7 @@ void diag_plain(const struct peer *p, const struct diag_opts *o,
 	r->verdict = DIAG_UNKNOWN;
 	if (!o->export_path || o->vers != 4)
 		return;
-	fd = peer_connect(p, o->timeout_ms, err, sizeof(err));
+	fd = mh_peer_connect(p, o->timeout_ms, err, sizeof(err));
 	if (fd < 0) {
 		say(r, DIAG_UNREACHABLE, "%s", err);
 		return;
@@ -362,13 +362,13 @@ static bool step_probe(struct diag_ctx *c)
 	char err[256], detail[256];
 	enum probe_result pr;
 
-	c->fd = peer_connect(c->p, c->o->timeout_ms, err, sizeof(err));
+	c->fd = mh_peer_connect(c->p, c->o->timeout_ms, err, sizeof(err));
 	if (c->fd < 0) {
 		say(c->r, DIAG_UNREACHABLE, "%s", err);
 		return false;
 	}
-	pr = probe_auth_tls(c->fd, c->o->vers, c->o->timeout_ms, detail,
-			    sizeof(detail));
+	pr = mh_probe_auth_tls(c->fd, c->o->vers, c->o->timeout_ms, detail,
+			       sizeof(detail));
 	if (pr == PROBE_STARTTLS)
 		return true;
 	if (pr == PROBE_UNREACHABLE || pr == PROBE_BAD_REPLY)
@@ -381,7 +381,7 @@ static bool step_probe(struct diag_ctx *c)
 	/* In cleartext, the export may refuse plain transports. */
 	if (c->o->export_path && c->o->vers == 4) {
 		close(c->fd);
-		c->fd = peer_connect(c->p, c->o->timeout_ms, err, sizeof(err));
+		c->fd = mh_peer_connect(c->p, c->o->timeout_ms, err, sizeof(err));
 		if (c->fd >= 0)
 			plain_wrongsec(c->fd, c->o, c->r);
 	}
@@ -637,8 +637,8 @@ static bool step_lookup(struct diag_ctx *c)
 
 	if (!c->o->export_path || c->o->vers != 4)
 		return true;
-	if (nfs4_lookup_status(tls_io, c->s, c->o->export_path, &st, err,
-			       sizeof(err)) || st != NFS4ERR_WRONGSEC)
+	if (mh_nfs4_lookup_status(tls_io, c->s, c->o->export_path, &st, err,
+				  sizeof(err)) || st != NFS4ERR_WRONGSEC)
 		return true;
 	say(c->r, DIAG_WRONGSEC,
 	    "the export %s refuses this security mode: LOOKUP over TLS (%s client) answered NFS4ERR_WRONGSEC%s",
@@ -647,8 +647,8 @@ static bool step_lookup(struct diag_ctx *c)
 	return false;
 }
 
-void diag_run(const struct peer *p, const struct diag_opts *o,
-	      struct diag_report *r)
+void mh_diag_run(const struct peer *p, const struct diag_opts *o,
+		 struct diag_report *r)
 {
 	struct diag_ctx c = { .p = p, .o = o, .r = r, .fd = -1 };
 

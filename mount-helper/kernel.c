@@ -27,14 +27,14 @@
 #define FSOPEN_CLOEXEC		0x00000001
 #endif
 
-const char *proc_root(void)
+const char *mh_proc_root(void)
 {
 	const char *p = getenv("RPCTLS_PROC");
 
 	return p && *p ? p : "/proc";
 }
 
-enum kcap kernel_tls_capable(const char *fstype, char *detail, size_t dlen)
+enum kcap mh_kernel_tls_capable(const char *fstype, char *detail, size_t dlen)
 {
 	char msg[256];
 	long fd;
@@ -88,8 +88,8 @@ enum kcap kernel_tls_capable(const char *fstype, char *detail, size_t dlen)
 }
 
 /* "name value" lines; returns the number read or -errno. */
-int tlsh_counters_read(const char *path, char names[][32], long *vals,
-		       int max)
+int mh_tlsh_counters_read(const char *path, char names[][32], long *vals,
+			  int max)
 {
 	FILE *f = fopen(path, "re");
 	char line[128];
@@ -105,8 +105,8 @@ int tlsh_counters_read(const char *path, char names[][32], long *vals,
 	return n;
 }
 
-long tlsh_counter(char names[][32], const long *vals, int n,
-		  const char *name)
+long mh_tlsh_counter(char names[][32], const long *vals, int n,
+		     const char *name)
 {
 	int i;
 
@@ -116,7 +116,7 @@ long tlsh_counter(char names[][32], const long *vals, int n,
 	return -1;
 }
 
-enum agent_state agent_check(int family, char *detail, size_t dlen)
+enum agent_state mh_agent_check(int family, char *detail, size_t dlen)
 {
 	const char *which = family == AF_INET6 ? "listener_inet6" :
 						 "listener_inet";
@@ -124,15 +124,15 @@ enum agent_state agent_check(int family, char *detail, size_t dlen)
 	long vals[32], v;
 	int n;
 
-	snprintf(path, sizeof(path), "%s/net/tlsh", proc_root());
-	n = tlsh_counters_read(path, names, vals, 32);
+	snprintf(path, sizeof(path), "%s/net/tlsh", mh_proc_root());
+	n = mh_tlsh_counters_read(path, names, vals, 32);
 	if (n < 0) {
 		snprintf(detail, dlen,
 			 "no TLS handshake upcall in this kernel: %s: %s (load the tlsh module and start tlshd)",
 			 path, strerror(-n));
 		return AGENT_NO_MODULE;
 	}
-	v = tlsh_counter(names, vals, n, which);
+	v = mh_tlsh_counter(names, vals, n, which);
 	if (v == 1) {
 		snprintf(detail, dlen, "%s 1 in %s", which, path);
 		return AGENT_LISTENING;

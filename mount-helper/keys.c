@@ -31,7 +31,7 @@
 
 #define KEY_PERM (KEY_POS_ALL | KEY_USR_VIEW | KEY_USR_READ | KEY_USR_SEARCH)
 
-const char *run_dir(void)
+const char *mh_run_dir(void)
 {
 	const char *d = getenv("RPCTLS_RUNDIR");
 
@@ -134,8 +134,8 @@ static int check_pem(const char *certfile, const char *c, size_t clen,
 	return 0;
 }
 
-int keys_load(const char *certfile, const char *keyfile, const char *dir,
-	      struct mount_keys *k, char *err, size_t errlen)
+int mh_keys_load(const char *certfile, const char *keyfile, const char *dir,
+		 struct mount_keys *k, char *err, size_t errlen)
 {
 	char *c = NULL, *kp = NULL, desc[512];
 	size_t clen = 0, klen = 0;
@@ -175,7 +175,7 @@ kerr:
 	snprintf(err, errlen, "cannot add the TLS identity to a kernel keyring: %s%s",
 		 strerror(errno),
 		 errno == EDQUOT ? " (key quota: see /proc/sys/kernel/keys/maxbytes)" : "");
-	keys_drop(k);
+	mh_keys_drop(k);
 out:
 	if (kp)
 		explicit_bzero(kp, klen);
@@ -184,7 +184,7 @@ out:
 	return ret;
 }
 
-void keys_drop(const struct mount_keys *k)
+void mh_keys_drop(const struct mount_keys *k)
 {
 	if (k->cert > 0)
 		keyctl_invalidate(k->cert);
@@ -199,7 +199,7 @@ void keys_drop(const struct mount_keys *k)
 /* "/mnt/a b" -> "RUNDIR/%2Fmnt%2Fa b" */
 static void record_path(const char *dir, char *out, size_t len)
 {
-	size_t off = (size_t)snprintf(out, len, "%s/", run_dir());
+	size_t off = (size_t)snprintf(out, len, "%s/", mh_run_dir());
 	const char *p;
 
 	for (p = dir; *p && off + 4 < len; p++) {
@@ -230,16 +230,16 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-int record_write(const char *dir, const char *spec,
-		 const struct mount_keys *k, char *err, size_t errlen)
+int mh_record_write(const char *dir, const char *spec,
+		    const struct mount_keys *k, char *err, size_t errlen)
 {
 	char path[1024];
 	FILE *f;
 	int ret;
 
-	ret = mkdir_p(run_dir());
+	ret = mkdir_p(mh_run_dir());
 	if (ret < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", run_dir(),
+		snprintf(err, errlen, "cannot create %s: %s", mh_run_dir(),
 			 strerror(-ret));
 		return ret;
 	}
@@ -286,7 +286,7 @@ static int record_read_path(const char *path, struct mount_keys *k,
 	return 0;
 }
 
-int record_read(const char *dir, struct mount_keys *k)
+int mh_record_read(const char *dir, struct mount_keys *k)
 {
 	char path[1024];
 
@@ -294,7 +294,7 @@ int record_read(const char *dir, struct mount_keys *k)
 	return record_read_path(path, k, NULL, 0);
 }
 
-void record_remove(const char *dir)
+void mh_record_remove(const char *dir)
 {
 	char path[1024];
 
@@ -309,7 +309,7 @@ static bool nfs_mounted(const char *dir)
 	bool found = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/self/mountinfo", proc_root());
+	snprintf(path, sizeof(path), "%s/self/mountinfo", mh_proc_root());
 	f = fopen(path, "re");
 	if (!f)
 		return true;	/* cannot tell: keep the keys */
@@ -345,12 +345,12 @@ static bool nfs_mounted(const char *dir)
 }
 
 /* Drop the keys of mounts that are gone; returns how many. */
-int cleanup_stale(bool verbose)
+int mh_cleanup_stale(bool verbose)
 {
 	struct dirent **ents;
 	int n, i, dropped = 0;
 
-	n = scandir(run_dir(), &ents, NULL, alphasort);
+	n = scandir(mh_run_dir(), &ents, NULL, alphasort);
 	if (n < 0)
 		return 0;
 	for (i = 0; i < n; i++) {
@@ -358,11 +358,11 @@ int cleanup_stale(bool verbose)
 		struct mount_keys k;
 
 		if (ents[i]->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", run_dir(),
+			snprintf(path, sizeof(path), "%s/%s", mh_run_dir(),
 				 ents[i]->d_name);
 			if (!record_read_path(path, &k, mnt, sizeof(mnt)) &&
 			    mnt[0] && !nfs_mounted(mnt)) {
-				keys_drop(&k);
+				mh_keys_drop(&k);
 				unlink(path);
 				dropped++;
 				if (verbose)

@@ -140,15 +140,15 @@ static int probe_only(const struct peer *p, const struct diag_opts *o)
 	enum probe_result pr;
 	int fd;
 
-	fd = peer_connect(p, o->timeout_ms, err, sizeof(err));
+	fd = mh_peer_connect(p, o->timeout_ms, err, sizeof(err));
 	if (fd < 0) {
 		printf("probe: unreachable: %s\n", err);
 		return MH_EX_FAIL;
 	}
-	pr = probe_auth_tls(fd, o->vers, o->timeout_ms, detail,
-			    sizeof(detail));
+	pr = mh_probe_auth_tls(fd, o->vers, o->timeout_ms, detail,
+			       sizeof(detail));
 	close(fd);
-	printf("probe: %s: %s\n", probe_result_name(pr), detail);
+	printf("probe: %s: %s\n", mh_probe_result_name(pr), detail);
 	return pr == PROBE_STARTTLS ? 0 : MH_EX_FAIL;
 }
 
@@ -163,13 +163,13 @@ static int probe_main(int argc, char **argv)
 	ret = probe_args(argc, argv, &a);
 	if (ret)
 		return ret;
-	if (peer_resolve(&p, argv[optind], a.port, err, sizeof(err)) < 0) {
+	if (mh_peer_resolve(&p, argv[optind], a.port, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rpctls: %s\n", err);
 		return MH_EX_FAIL;
 	}
 	if (a.probe_only)
 		return probe_only(&p, &a.o);
-	diag_run(&p, &a.o, &r);
+	mh_diag_run(&p, &a.o, &r);
 	printf("verdict: %s: %s\n", verdict_names[r.verdict], r.message);
 	return r.verdict == DIAG_OK ? 0 : MH_EX_FAIL;
 }
@@ -186,13 +186,13 @@ static int options_main(int argc, char **argv)
 		fprintf(stderr, "usage: rpctls options OPTIONS [none|tls|mtls]\n");
 		return MH_EX_USAGE;
 	}
-	ret = mopts_parse(argv[1], false, &m, err, sizeof(err));
+	ret = mh_mopts_parse(argv[1], false, &m, err, sizeof(err));
 	if (ret < 0) {
 		printf("error: %s\n", err);
 		return MH_EX_FAIL;
 	}
 	printf("xprtsec=%s tlscert=%s tlskey=%s port=%u vers=%u\n",
-	       xprtsec_name(m.xprtsec), m.tlscert ? m.tlscert : "-",
+	       mh_xprtsec_name(m.xprtsec), m.tlscert ? m.tlscert : "-",
 	       m.tlskey ? m.tlskey : "-", m.port, m.vers);
 	/* what an xprtsec=auto probe would turn into */
 	chosen = m.xprtsec;
@@ -200,11 +200,11 @@ static int options_main(int argc, char **argv)
 		chosen = !strcmp(argv[2], "tls") ? XS_TLS :
 			 !strcmp(argv[2], "mtls") ? XS_MTLS : XS_UNSET;
 	/* 1001/1002 stand for the key serials keys.c would get */
-	out = mopts_build(&m, chosen, chosen == XS_MTLS && m.tlscert ? 1001 : 0,
-			  chosen == XS_MTLS && m.tlscert ? 1002 : 0);
+	out = mh_mopts_build(&m, chosen, chosen == XS_MTLS && m.tlscert ? 1001 : 0,
+			     chosen == XS_MTLS && m.tlscert ? 1002 : 0);
 	printf("passed on: %s\n", out ? out : "");
 	free(out);
-	mopts_free(&m);
+	mh_mopts_free(&m);
 	return 0;
 }
 
@@ -225,21 +225,21 @@ int main(int argc, char **argv)
 	const char *prog = copy ? basename(copy) : "rpctls";
 
 	if (!strncmp(prog, "mount.nfs", 9) || !strcmp(prog, "rpctls-mount"))
-		return mount_main(argc, argv, prog);
+		return mh_mount_main(argc, argv, prog);
 	if (!strncmp(prog, "umount.nfs", 10))
-		return umount_main(argc, argv, prog);
+		return mh_umount_main(argc, argv, prog);
 	if (argc < 2) {
 		usage();
 		return MH_EX_USAGE;
 	}
 	if (!strcmp(argv[1], "status"))
-		return status_main(argc - 1, argv + 1);
+		return mh_status_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe")) {
 		signal(SIGPIPE, SIG_IGN);
 		return probe_main(argc - 1, argv + 1);
 	}
 	if (!strcmp(argv[1], "cleanup")) {
-		int n = cleanup_stale(true);
+		int n = mh_cleanup_stale(true);
 
 		printf("%d stale per-mount key set%s dropped\n", n,
 		       n == 1 ? "" : "s");
@@ -248,9 +248,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "options"))
 		return options_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "mount"))
-		return mount_main(argc - 1, argv + 1, "mount.nfs");
+		return mh_mount_main(argc - 1, argv + 1, "mount.nfs");
 	if (!strcmp(argv[1], "umount"))
-		return umount_main(argc - 1, argv + 1, "umount.nfs");
+		return mh_umount_main(argc - 1, argv + 1, "umount.nfs");
 	usage();
 	return MH_EX_USAGE;
 }

@@ -34,7 +34,7 @@
 
 static bool verbose;
 
-void audit(int prio, const char *fmt, ...)
+void mh_audit(int prio, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -145,7 +145,7 @@ static void diag_identity(const struct mopts *m, struct diag_opts *d,
 		d->keyfile = m->tlskey;
 		return;
 	}
-	f = fopen(diag_tlshd_conf(), "re");
+	f = fopen(mh_diag_tlshd_conf(), "re");
 	if (!f)
 		return;
 	cbuf[0] = kbuf[0] = '\0';
@@ -183,14 +183,14 @@ static int explain_failure(const struct peer *p, const struct mopts *m,
 		diag_identity(m, &d, cbuf, kbuf, sizeof(cbuf));
 	if (chosen != XS_TLS && chosen != XS_MTLS) {
 		/* plaintext: only WRONGSEC can be ours to explain */
-		diag_plain(p, &d, &r);
+		mh_diag_plain(p, &d, &r);
 		if (r.verdict == DIAG_WRONGSEC) {
 			msg("cause: %s", r.message);
 			return 1;
 		}
 		return 0;
 	}
-	diag_run(p, &d, &r);
+	mh_diag_run(p, &d, &r);
 	if (r.verdict == DIAG_OK) {
 		msg("the same TLS handshake from user space works (%s); the kernel's attempt failed for a reason rpctls cannot see: check tlshd's log (journalctl -t tlshd) and dmesg",
 		    r.message);
@@ -209,7 +209,7 @@ static void usage(const char *prog)
 		prog);
 }
 
-/* One mount request, as it goes through the steps of mount_main(). */
+/* One mount request, as it goes through the steps of mh_mount_main(). */
 struct mount_req {
 	bool		nfs4;
 	const char	*argv0;		/* mount.nfs or mount.nfs4 */
@@ -314,12 +314,12 @@ static int check_request(struct mount_req *r)
 	signal(SIGPIPE, SIG_IGN);
 	if (realpath(r->dir, r->dirbuf))
 		r->dir = r->dirbuf;
-	if (mopts_parse(r->opts, r->nfs4, &r->m, err, sizeof(err)) < 0) {
+	if (mh_mopts_parse(r->opts, r->nfs4, &r->m, err, sizeof(err)) < 0) {
 		msg("bad option %s", err);
 		return MH_EX_FAIL;
 	}
-	if (split_spec(r->spec, r->host, sizeof(r->host), err,
-		       sizeof(err)) < 0) {
+	if (mh_split_spec(r->spec, r->host, sizeof(r->host), err,
+			  sizeof(err)) < 0) {
 		msg("%s", err);
 		return MH_EX_FAIL;
 	}
@@ -334,22 +334,22 @@ static int check_kernel(struct mount_req *r)
 	char detail[512];
 
 	switch (skip ? KCAP_UNKNOWN :
-		kernel_tls_capable(r->nfs4 ? "nfs4" : "nfs", detail,
-				   sizeof(detail))) {
+		mh_kernel_tls_capable(r->nfs4 ? "nfs4" : "nfs", detail,
+				      sizeof(detail))) {
 	case KCAP_TLS:
 		if (verbose)
 			msg("%s", detail);
 		break;
 	case KCAP_NO_TLS:
 		if (r->chosen == XS_AUTO) {
-			audit(LOG_WARNING,
-			      "%s on %s: xprtsec=auto chose plaintext: %s",
-			      r->spec, r->dir, detail);
+			mh_audit(LOG_WARNING,
+				 "%s on %s: xprtsec=auto chose plaintext: %s",
+				 r->spec, r->dir, detail);
 			msg("xprtsec=auto: plaintext, because %s", detail);
 			r->chosen = XS_UNSET;
 			return STEP_MOUNT;
 		}
-		msg("xprtsec=%s: %s", xprtsec_name(r->chosen), detail);
+		msg("xprtsec=%s: %s", mh_xprtsec_name(r->chosen), detail);
 		return MH_EX_FAIL;
 	case KCAP_NO_NFS:
 		msg("%s", detail);
@@ -375,28 +375,28 @@ static int check_server(struct mount_req *r)
 	enum probe_result pr;
 	int fd;
 
-	if (peer_resolve(&r->p, r->host, r->m.port, err, sizeof(err)) < 0) {
+	if (mh_peer_resolve(&r->p, r->host, r->m.port, err, sizeof(err)) < 0) {
 		msg("%s", err);
 		return MH_EX_FAIL;
 	}
 	if (r->chosen != XS_AUTO)
 		return STEP_NEXT;
-	fd = peer_connect(&r->p, PROBE_TIMEOUT_MS, err, sizeof(err));
+	fd = mh_peer_connect(&r->p, PROBE_TIMEOUT_MS, err, sizeof(err));
 	if (fd < 0) {
 		msg("xprtsec=auto cannot choose: %s", err);
-		audit(LOG_WARNING, "%s on %s: xprtsec=auto: %s", r->spec,
-		      r->dir, err);
+		mh_audit(LOG_WARNING, "%s on %s: xprtsec=auto: %s", r->spec,
+			 r->dir, err);
 		return MH_EX_FAIL;
 	}
-	pr = probe_auth_tls(fd, r->m.vers, PROBE_TIMEOUT_MS, detail,
-			    sizeof(detail));
+	pr = mh_probe_auth_tls(fd, r->m.vers, PROBE_TIMEOUT_MS, detail,
+			       sizeof(detail));
 	close(fd);
 	if (verbose)
 		msg("probe %s port %u: %s", r->p.addrstr, r->p.port, detail);
 	if (pr == PROBE_NO_STARTTLS || pr == PROBE_DENIED) {
-		audit(LOG_NOTICE,
-		      "%s on %s: xprtsec=auto chose plaintext: server %s port %u: %s",
-		      r->spec, r->dir, r->p.addrstr, r->p.port, detail);
+		mh_audit(LOG_NOTICE,
+			 "%s on %s: xprtsec=auto chose plaintext: server %s port %u: %s",
+			 r->spec, r->dir, r->p.addrstr, r->p.port, detail);
 		msg("xprtsec=auto: plaintext: %s", detail);
 		r->chosen = XS_UNSET;
 		return STEP_MOUNT;
@@ -415,26 +415,26 @@ static int check_server(struct mount_req *r)
 static int check_agent(struct mount_req *r)
 {
 	char detail[512];
-	enum agent_state a = agent_check(r->p.family, detail, sizeof(detail));
+	enum agent_state a = mh_agent_check(r->p.family, detail, sizeof(detail));
 
 	if (a != AGENT_LISTENING && r->m.xprtsec == XS_AUTO) {
 		/* opportunistic: this host cannot do TLS now */
-		audit(LOG_WARNING,
-		      "%s on %s: xprtsec=auto chose plaintext although the server offers TLS: %s",
-		      r->spec, r->dir, detail);
+		mh_audit(LOG_WARNING,
+			 "%s on %s: xprtsec=auto chose plaintext although the server offers TLS: %s",
+			 r->spec, r->dir, detail);
 		msg("xprtsec=auto: plaintext although the server offers TLS, because %s",
 		    detail);
 		r->chosen = XS_UNSET;
 		return STEP_MOUNT;
 	}
 	if (a != AGENT_LISTENING) {
-		msg("xprtsec=%s: %s", xprtsec_name(r->chosen), detail);
+		msg("xprtsec=%s: %s", mh_xprtsec_name(r->chosen), detail);
 		return MH_EX_FAIL;
 	}
 	if (r->m.xprtsec == XS_AUTO) {
-		audit(LOG_NOTICE, "%s on %s: xprtsec=auto chose %s: %s",
-		      r->spec, r->dir, xprtsec_name(r->chosen), r->autowhy);
-		msg("xprtsec=auto: %s: %s", xprtsec_name(r->chosen),
+		mh_audit(LOG_NOTICE, "%s on %s: xprtsec=auto chose %s: %s",
+			 r->spec, r->dir, mh_xprtsec_name(r->chosen), r->autowhy);
+		msg("xprtsec=auto: %s: %s", mh_xprtsec_name(r->chosen),
 		    r->autowhy);
 	}
 	return STEP_NEXT;
@@ -447,14 +447,14 @@ static int load_identity(struct mount_req *r)
 
 	if (r->chosen != XS_MTLS || !r->m.tlscert || r->fake)
 		return STEP_NEXT;
-	if (keys_load(r->m.tlscert, r->m.tlskey, r->dir, &r->keys, err,
-		      sizeof(err)) < 0) {
+	if (mh_keys_load(r->m.tlscert, r->m.tlskey, r->dir, &r->keys, err,
+			 sizeof(err)) < 0) {
 		msg("%s", err);
 		return MH_EX_FAIL;
 	}
-	if (record_write(r->dir, r->spec, &r->keys, err, sizeof(err)) < 0) {
+	if (mh_record_write(r->dir, r->spec, &r->keys, err, sizeof(err)) < 0) {
 		msg("%s", err);
-		keys_drop(&r->keys);
+		mh_keys_drop(&r->keys);
 		return MH_EX_SYSERR;
 	}
 	return STEP_NEXT;
@@ -466,7 +466,7 @@ static int mount_now(struct mount_req *r)
 	char err[512];
 	int ret;
 
-	r->newopts = mopts_build(&r->m, r->chosen, r->keys.cert, r->keys.key);
+	r->newopts = mh_mopts_build(&r->m, r->chosen, r->keys.cert, r->keys.key);
 	if (r->newopts) {
 		r->args[r->nargs++] = "-o";
 		r->args[r->nargs++] = r->newopts;
@@ -479,29 +479,29 @@ static int mount_now(struct mount_req *r)
 	if (ret == 0) {
 		if (r->chosen == XS_TLS || r->chosen == XS_MTLS ||
 		    r->m.xprtsec)
-			audit(LOG_INFO, "mounted %s on %s with xprtsec=%s%s",
-			      r->spec, r->dir,
-			      r->chosen == XS_UNSET ? "none" :
-						      xprtsec_name(r->chosen),
-			      r->keys.cert ? " and a per-mount certificate" :
+			mh_audit(LOG_INFO, "mounted %s on %s with xprtsec=%s%s",
+				 r->spec, r->dir,
+				 r->chosen == XS_UNSET ? "none" :
+						      mh_xprtsec_name(r->chosen),
+				 r->keys.cert ? " and a per-mount certificate" :
 					     "");
 		return 0;
 	}
 	if (r->keys.keyring) {
-		keys_drop(&r->keys);
-		record_remove(r->dir);
+		mh_keys_drop(&r->keys);
+		mh_record_remove(r->dir);
 	}
 	if (r->fake || !(r->chosen == XS_TLS || r->chosen == XS_MTLS ||
 			 r->m.xprtsec == XS_NONE || r->m.xprtsec == XS_AUTO))
 		return ret;
 	if (r->m.xprtsec == XS_NONE &&
-	    peer_resolve(&r->p, r->host, r->m.port, err, sizeof(err)) < 0)
+	    mh_peer_resolve(&r->p, r->host, r->m.port, err, sizeof(err)) < 0)
 		return ret;
 	explain_failure(&r->p, &r->m, r->chosen, r->spec);
 	return ret;
 }
 
-int mount_main(int argc, char **argv, const char *progname)
+int mh_mount_main(int argc, char **argv, const char *progname)
 {
 	struct mount_req r = { .nfs4 = !strcmp(progname, "mount.nfs4") };
 	int ret;
@@ -510,7 +510,7 @@ int mount_main(int argc, char **argv, const char *progname)
 	ret = collect_args(&r, argc, argv);
 	if (ret != STEP_NEXT)
 		goto out;
-	if (!r.opts || !rpctls_relevant(r.opts)) {
+	if (!r.opts || !mh_rpctls_relevant(r.opts)) {
 		ret = pass_through(&r);
 		goto out;
 	}
@@ -526,14 +526,14 @@ int mount_main(int argc, char **argv, const char *progname)
 	if (ret == STEP_NEXT || ret == STEP_MOUNT)
 		ret = mount_now(&r);
 out:
-	mopts_free(&r.m);
+	mh_mopts_free(&r.m);
 	free(r.newopts);
 	free(r.opts);
 	free(r.args);
 	return ret;
 }
 
-int umount_main(int argc, char **argv, const char *progname)
+int mh_umount_main(int argc, char **argv, const char *progname)
 {
 	const char *argv0 = !strcmp(progname, "umount.nfs4") ? "umount.nfs4" :
 							       "umount.nfs";
@@ -554,14 +554,14 @@ int umount_main(int argc, char **argv, const char *progname)
 		return exec_real(argv0, args);
 	if (realpath(dir, dirbuf))
 		dir = dirbuf;
-	if (record_read(dir, &k) < 0)
+	if (mh_record_read(dir, &k) < 0)
 		return exec_real(argv0, args);
 	ret = run_real(argv0, args);
 	if (ret == 0) {
-		keys_drop(&k);
-		record_remove(dir);
-		audit(LOG_INFO, "unmounted %s: dropped its TLS keys (keyring %d)",
-		      dir, k.keyring);
+		mh_keys_drop(&k);
+		mh_record_remove(dir);
+		mh_audit(LOG_INFO, "unmounted %s: dropped its TLS keys (keyring %d)",
+			 dir, k.keyring);
 	}
 	return ret;
 }

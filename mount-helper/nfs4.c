@@ -57,8 +57,8 @@ static uint32_t get32(const unsigned char *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-int nfs4_lookup_status(rpc_io_fn io, void *ctx, const char *path,
-		       uint32_t *status, char *err, size_t errlen)
+int mh_nfs4_lookup_status(rpc_io_fn io, void *ctx, const char *path,
+			  uint32_t *status, char *err, size_t errlen)
 {
 	uint32_t xid = (uint32_t)time(NULL) * 2654435761U ^ (uint32_t)getpid();
 	unsigned char reply[4096];
@@ -115,7 +115,7 @@ int nfs4_lookup_status(rpc_io_fn io, void *ctx, const char *path,
 		snprintf(err, errlen, "NFSv4 COMPOUND: %s", strerror(-n));
 		return n;
 	}
-	return nfs4_parse_reply(reply, (size_t)n, xid, status, err, errlen);
+	return mh_nfs4_parse_reply(reply, (size_t)n, xid, status, err, errlen);
 }
 
 /*
@@ -124,8 +124,8 @@ int nfs4_lookup_status(rpc_io_fn io, void *ctx, const char *path,
  * COMPOUND status.  Every length from the wire is checked against what is
  * left of the reply before it is used in arithmetic.
  */
-int nfs4_parse_reply(const unsigned char *reply, size_t n, uint32_t xid,
-		     uint32_t *status, char *err, size_t errlen)
+int mh_nfs4_parse_reply(const unsigned char *reply, size_t n, uint32_t xid,
+			uint32_t *status, char *err, size_t errlen)
 {
 	size_t off, vlen;
 

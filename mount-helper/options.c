@@ -31,7 +31,7 @@ static void seterr(char *err, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-const char *xprtsec_name(enum xprtsec x)
+const char *mh_xprtsec_name(enum xprtsec x)
 {
 	switch (x) {
 	case XS_NONE:
@@ -77,7 +77,7 @@ static int append(char **dst, const char *opt)
 }
 
 /* True when the options contain anything rpctls acts on. */
-bool rpctls_relevant(const char *opts)
+bool mh_rpctls_relevant(const char *opts)
 {
 	const char *p = opts;
 
@@ -111,7 +111,7 @@ static enum xprtsec xprtsec_of(const char *val)
 	size_t i;
 
 	for (i = 0; val && i < sizeof(all) / sizeof(all[0]); i++)
-		if (!strcmp(val, xprtsec_name(all[i])))
+		if (!strcmp(val, mh_xprtsec_name(all[i])))
 			return all[i];
 	return XS_UNSET;
 }
@@ -129,7 +129,7 @@ static int parse_xprtsec(const struct mopt *o, struct mopts *m, char *err,
 	}
 	if (m->xprtsec && m->xprtsec != x) {
 		seterr(err, errlen, "'%s' conflicts with xprtsec=%s given before",
-		       o->tok, xprtsec_name(m->xprtsec));
+		       o->tok, mh_xprtsec_name(m->xprtsec));
 		return -EINVAL;
 	}
 	m->xprtsec = x;
@@ -226,21 +226,21 @@ static int check_combinations(const struct mopts *m, char *err,
 	if (m->tlscert && m->xprtsec != XS_MTLS && m->xprtsec != XS_AUTO) {
 		seterr(err, errlen,
 		       "tlscert= needs xprtsec=mtls (or auto): xprtsec=%s does not present a client certificate",
-		       xprtsec_name(m->xprtsec));
+		       mh_xprtsec_name(m->xprtsec));
 		return -EINVAL;
 	}
 	if (m->rdma_or_udp && (m->xprtsec == XS_TLS ||
 			       m->xprtsec == XS_MTLS)) {
 		seterr(err, errlen,
 		       "xprtsec=%s needs TCP: RPC-with-TLS is not defined over UDP or RDMA here",
-		       xprtsec_name(m->xprtsec));
+		       mh_xprtsec_name(m->xprtsec));
 		return -EINVAL;
 	}
 	return 0;
 }
 
-int mopts_parse(const char *opts, bool nfs4, struct mopts *m, char *err,
-		size_t errlen)
+int mh_mopts_parse(const char *opts, bool nfs4, struct mopts *m, char *err,
+		   size_t errlen)
 {
 	char *copy, *tok, *save = NULL;
 	int ret = 0;
@@ -261,7 +261,7 @@ int mopts_parse(const char *opts, bool nfs4, struct mopts *m, char *err,
 	return check_combinations(m, err, errlen);
 }
 
-void mopts_free(struct mopts *m)
+void mh_mopts_free(struct mopts *m)
 {
 	free(m->tlscert);
 	free(m->tlskey);
@@ -273,8 +273,8 @@ void mopts_free(struct mopts *m)
  * The option string for the real mount.nfs: the passed-through options,
  * then xprtsec=@chosen (nothing for XS_UNSET) and the key serials.
  */
-char *mopts_build(const struct mopts *m, enum xprtsec chosen,
-		  int32_t cert_serial, int32_t key_serial)
+char *mh_mopts_build(const struct mopts *m, enum xprtsec chosen,
+		     int32_t cert_serial, int32_t key_serial)
 {
 	char *out = m->passthru ? strdup(m->passthru) : strdup("");
 	char buf[96];
@@ -282,7 +282,7 @@ char *mopts_build(const struct mopts *m, enum xprtsec chosen,
 	if (!out)
 		return NULL;
 	if (chosen != XS_UNSET && chosen != XS_AUTO) {
-		snprintf(buf, sizeof(buf), "xprtsec=%s", xprtsec_name(chosen));
+		snprintf(buf, sizeof(buf), "xprtsec=%s", mh_xprtsec_name(chosen));
 		if (append(&out, buf) < 0)
 			goto oom;
 	}
@@ -303,8 +303,8 @@ oom:
 }
 
 /* "host:/path", "[v6]:/path" or "v6:addr:/path" with the last ':' */
-int split_spec(const char *spec, char *host, size_t hlen, char *err,
-	       size_t errlen)
+int mh_split_spec(const char *spec, char *host, size_t hlen, char *err,
+		  size_t errlen)
 {
 	const char *colon;
 	size_t n;

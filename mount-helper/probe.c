@@ -25,7 +25,7 @@
 #define MSG_ACCEPTED	0
 #define MSG_DENIED	1
 
-const char *probe_result_name(enum probe_result r)
+const char *mh_probe_result_name(enum probe_result r)
 {
 	switch (r) {
 	case PROBE_STARTTLS:
@@ -41,8 +41,8 @@ const char *probe_result_name(enum probe_result r)
 	}
 }
 
-int peer_resolve(struct peer *p, const char *host, unsigned int port,
-		 char *err, size_t errlen)
+int mh_peer_resolve(struct peer *p, const char *host, unsigned int port,
+		    char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_protocol = IPPROTO_TCP };
@@ -69,8 +69,8 @@ int peer_resolve(struct peer *p, const char *host, unsigned int port,
 	return 0;
 }
 
-int peer_connect(const struct peer *p, int timeout_ms, char *err,
-		 size_t errlen)
+int mh_peer_connect(const struct peer *p, int timeout_ms, char *err,
+		    size_t errlen)
 {
 	struct pollfd pfd;
 	int fd, flags, soerr = 0;
@@ -106,7 +106,7 @@ fail:
 	return -soerr;
 }
 
-int rpc_send_record(int fd, const void *buf, size_t len)
+int mh_rpc_send_record(int fd, const void *buf, size_t len)
 {
 	uint32_t mark = htonl(0x80000000U | (uint32_t)len);
 	const unsigned char *b = buf;
@@ -146,7 +146,7 @@ static int read_full(int fd, void *buf, size_t len, int timeout_ms)
 }
 
 /* One whole record (all fragments); returns its length. */
-int rpc_recv_record(int fd, void *buf, size_t cap, int timeout_ms)
+int mh_rpc_recv_record(int fd, void *buf, size_t cap, int timeout_ms)
 {
 	size_t total = 0;
 	uint32_t mark;
@@ -177,8 +177,8 @@ static uint32_t get32(const unsigned char *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-enum probe_result probe_auth_tls(int fd, unsigned int vers, int timeout_ms,
-				 char *detail, size_t dlen)
+enum probe_result mh_probe_auth_tls(int fd, unsigned int vers, int timeout_ms,
+				    char *detail, size_t dlen)
 {
 	uint32_t xid = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 8;
 	uint32_t call[10] = {
@@ -189,12 +189,12 @@ enum probe_result probe_auth_tls(int fd, unsigned int vers, int timeout_ms,
 	unsigned char reply[512];
 	int n;
 
-	if (rpc_send_record(fd, call, sizeof(call)) < 0) {
+	if (mh_rpc_send_record(fd, call, sizeof(call)) < 0) {
 		snprintf(detail, dlen, "cannot send the probe: %s",
 			 strerror(errno));
 		return PROBE_UNREACHABLE;
 	}
-	n = rpc_recv_record(fd, reply, sizeof(reply), timeout_ms);
+	n = mh_rpc_recv_record(fd, reply, sizeof(reply), timeout_ms);
 	if (n < 0) {
 		snprintf(detail, dlen, "no answer to the AUTH_TLS probe: %s",
 			 n == -ETIMEDOUT ? "timed out" :
@@ -202,12 +202,12 @@ enum probe_result probe_auth_tls(int fd, unsigned int vers, int timeout_ms,
 			 strerror(-n));
 		return n == -EMSGSIZE ? PROBE_BAD_REPLY : PROBE_UNREACHABLE;
 	}
-	return probe_parse_reply(reply, (size_t)n, xid, detail, dlen);
+	return mh_probe_parse_reply(reply, (size_t)n, xid, detail, dlen);
 }
 
 /* The reply to the probe @xid: what the server said about RPC-with-TLS */
-enum probe_result probe_parse_reply(const unsigned char *reply, size_t n,
-				    uint32_t xid, char *detail, size_t dlen)
+enum probe_result mh_probe_parse_reply(const unsigned char *reply, size_t n,
+				       uint32_t xid, char *detail, size_t dlen)
 {
 	uint32_t vflavor, vlen;
 

@@ -7,6 +7,9 @@
  *   umount.nfs, umount.nfs4               the umount(8) helper (mount.c)
  *   rpctls status|probe|cleanup           the command (main.c)
  *
+ * Functions other files call carry the prefix mh_ and are declared here,
+ * grouped by the file that defines them; the rest are static.
+ *
  * Environment overrides, for tests and unusual installs:
  *   RPCTLS_MOUNT_NFS   the real mount.nfs (default /sbin/mount.nfs.real)
  *   RPCTLS_PROC        where /proc is (status fixtures)
@@ -53,15 +56,15 @@ struct mopts {
 	char		*passthru;	/* other options, comma separated */
 };
 
-const char *xprtsec_name(enum xprtsec x);
-int mopts_parse(const char *opts, bool nfs4, struct mopts *m, char *err,
-		size_t errlen);
-void mopts_free(struct mopts *m);
-char *mopts_build(const struct mopts *m, enum xprtsec chosen,
-		  int32_t cert_serial, int32_t key_serial);
-int split_spec(const char *spec, char *host, size_t hlen, char *err,
-	       size_t errlen);
-bool rpctls_relevant(const char *opts);
+const char *mh_xprtsec_name(enum xprtsec x);
+int mh_mopts_parse(const char *opts, bool nfs4, struct mopts *m, char *err,
+		   size_t errlen);
+void mh_mopts_free(struct mopts *m);
+char *mh_mopts_build(const struct mopts *m, enum xprtsec chosen,
+		     int32_t cert_serial, int32_t key_serial);
+int mh_split_spec(const char *spec, char *host, size_t hlen, char *err,
+		  size_t errlen);
+bool mh_rpctls_relevant(const char *opts);
 
 /* probe.c: RFC 9289 section 4.1 in user space */
 enum probe_result {
@@ -81,17 +84,17 @@ struct peer {
 	unsigned int	port;
 };
 
-int peer_resolve(struct peer *p, const char *host, unsigned int port,
-		 char *err, size_t errlen);
-int peer_connect(const struct peer *p, int timeout_ms, char *err,
-		 size_t errlen);
-enum probe_result probe_auth_tls(int fd, unsigned int vers, int timeout_ms,
-				 char *detail, size_t dlen);
-enum probe_result probe_parse_reply(const unsigned char *reply, size_t n,
-				    uint32_t xid, char *detail, size_t dlen);
-const char *probe_result_name(enum probe_result r);
-int rpc_send_record(int fd, const void *buf, size_t len);
-int rpc_recv_record(int fd, void *buf, size_t cap, int timeout_ms);
+int mh_peer_resolve(struct peer *p, const char *host, unsigned int port,
+		    char *err, size_t errlen);
+int mh_peer_connect(const struct peer *p, int timeout_ms, char *err,
+		    size_t errlen);
+enum probe_result mh_probe_auth_tls(int fd, unsigned int vers, int timeout_ms,
+				    char *detail, size_t dlen);
+enum probe_result mh_probe_parse_reply(const unsigned char *reply, size_t n,
+				       uint32_t xid, char *detail, size_t dlen);
+const char *mh_probe_result_name(enum probe_result r);
+int mh_rpc_send_record(int fd, const void *buf, size_t len);
+int mh_rpc_recv_record(int fd, void *buf, size_t cap, int timeout_ms);
 
 /* diag.c: a user-space TLS handshake to explain a failure */
 struct diag_opts {
@@ -134,19 +137,19 @@ struct diag_report {
 	char		peer_subject[256];
 };
 
-const char *diag_tlshd_conf(void);
-void diag_run(const struct peer *p, const struct diag_opts *o,
-	      struct diag_report *r);
-void diag_plain(const struct peer *p, const struct diag_opts *o,
-		struct diag_report *r);
+const char *mh_diag_tlshd_conf(void);
+void mh_diag_run(const struct peer *p, const struct diag_opts *o,
+		 struct diag_report *r);
+void mh_diag_plain(const struct peer *p, const struct diag_opts *o,
+		   struct diag_report *r);
 
 /* nfs4.c: minimal NFSv4.0 COMPOUND for the WRONGSEC check */
 typedef int (*rpc_io_fn)(void *ctx, const void *out, size_t outlen,
 			 void *in, size_t incap);
-int nfs4_lookup_status(rpc_io_fn io, void *ctx, const char *path,
-		       uint32_t *status, char *err, size_t errlen);
-int nfs4_parse_reply(const unsigned char *reply, size_t n, uint32_t xid,
-		     uint32_t *status, char *err, size_t errlen);
+int mh_nfs4_lookup_status(rpc_io_fn io, void *ctx, const char *path,
+			  uint32_t *status, char *err, size_t errlen);
+int mh_nfs4_parse_reply(const unsigned char *reply, size_t n, uint32_t xid,
+			uint32_t *status, char *err, size_t errlen);
 #define RPC_MAX_AUTH_BYTES	400	/* RFC 5531: opaque_auth body */
 
 /* kernel.c: what the running kernel and agent can do */
@@ -156,14 +159,14 @@ enum kcap {
 	KCAP_NO_NFS,		/* no such filesystem type */
 	KCAP_UNKNOWN,		/* cannot tell (no fsopen, not root) */
 };
-enum kcap kernel_tls_capable(const char *fstype, char *detail, size_t dlen);
-const char *proc_root(void);
-int tlsh_counters_read(const char *path, char names[][32], long *vals,
-		       int max);
-long tlsh_counter(char names[][32], const long *vals, int n,
-		  const char *name);
+enum kcap mh_kernel_tls_capable(const char *fstype, char *detail, size_t dlen);
+const char *mh_proc_root(void);
+int mh_tlsh_counters_read(const char *path, char names[][32], long *vals,
+			  int max);
+long mh_tlsh_counter(char names[][32], const long *vals, int n,
+		     const char *name);
 enum agent_state { AGENT_LISTENING, AGENT_NOT_LISTENING, AGENT_NO_MODULE };
-enum agent_state agent_check(int family, char *detail, size_t dlen);
+enum agent_state mh_agent_check(int family, char *detail, size_t dlen);
 
 /* keys.c: per-mount identity in a kernel keyring */
 struct mount_keys {
@@ -171,15 +174,15 @@ struct mount_keys {
 	int32_t		cert;
 	int32_t		key;
 };
-int keys_load(const char *certfile, const char *keyfile, const char *dir,
-	      struct mount_keys *k, char *err, size_t errlen);
-void keys_drop(const struct mount_keys *k);
-int record_write(const char *dir, const char *spec,
-		 const struct mount_keys *k, char *err, size_t errlen);
-int record_read(const char *dir, struct mount_keys *k);
-void record_remove(const char *dir);
-const char *run_dir(void);
-int cleanup_stale(bool verbose);
+int mh_keys_load(const char *certfile, const char *keyfile, const char *dir,
+		 struct mount_keys *k, char *err, size_t errlen);
+void mh_keys_drop(const struct mount_keys *k);
+int mh_record_write(const char *dir, const char *spec,
+		    const struct mount_keys *k, char *err, size_t errlen);
+int mh_record_read(const char *dir, struct mount_keys *k);
+void mh_record_remove(const char *dir);
+const char *mh_run_dir(void);
+int mh_cleanup_stale(bool verbose);
 
 /* sockdiag.c: kTLS state of a connection (sock_diag INET_DIAG_ULP_INFO) */
 struct ktls_info {
@@ -192,11 +195,11 @@ struct ktls_info {
 	int		ntls;		/* ... of them under kTLS */
 	bool		mixed;		/* kTLS ones differ in version/cipher */
 };
-int ktls_lookup(const char *addr, unsigned int dport, unsigned int sport,
-		struct ktls_info *ki);
-const char *ktls_version_name(unsigned int v);
-const char *ktls_cipher_name(unsigned int c);
-const char *ktls_conf_name(unsigned int c);
+int mh_ktls_lookup(const char *addr, unsigned int dport, unsigned int sport,
+		   struct ktls_info *ki);
+const char *mh_ktls_version_name(unsigned int v);
+const char *mh_ktls_cipher_name(unsigned int c);
+const char *mh_ktls_conf_name(unsigned int c);
 
 /* sockdiag.c: the part that reads a netlink reply (fuzzed) */
 struct ktls_match {
@@ -204,22 +207,22 @@ struct ktls_match {
 	size_t		alen;
 	unsigned int	dport, sport;
 };
-int sockdiag_parse(const void *buf, size_t n, const struct ktls_match *want,
-		   struct ktls_info *ki, bool *done);
+int mh_sockdiag_parse(const void *buf, size_t n, const struct ktls_match *want,
+		      struct ktls_info *ki, bool *done);
 
 /* status.c: DIR's xprt line in a mountstats file (fuzzed) */
-long mountstats_connect_count(FILE *f, const char *dir, char *proto,
-			      size_t plen, long *lport);
+long mh_mountstats_connect_count(FILE *f, const char *dir, char *proto,
+				 size_t plen, long *lport);
 
 /* mount.c */
-int mount_main(int argc, char **argv, const char *progname);
-int umount_main(int argc, char **argv, const char *progname);
+int mh_mount_main(int argc, char **argv, const char *progname);
+int mh_umount_main(int argc, char **argv, const char *progname);
 
 /* status.c */
-int status_main(int argc, char **argv);
+int mh_status_main(int argc, char **argv);
 
 /* log: stderr and syslog */
-void audit(int prio, const char *fmt, ...)
+void mh_audit(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 #endif /* RPCTLS_H */

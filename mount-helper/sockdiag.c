@@ -84,8 +84,8 @@ static void ulp_parse(struct rtattr *ulp, int len, struct ktls_info *ki)
  * for a malformed message; *done is set at NLMSG_DONE or NLMSG_ERROR.
  * Every length comes from the buffer and is checked before use.
  */
-int sockdiag_parse(const void *buf, size_t n, const struct ktls_match *want,
-		   struct ktls_info *ki, bool *done)
+int mh_sockdiag_parse(const void *buf, size_t n, const struct ktls_match *want,
+		      struct ktls_info *ki, bool *done)
 {
 	const struct nlmsghdr *h;
 	int found = 0, left;
@@ -181,7 +181,7 @@ static int lookup_here(int family, const void *daddr, unsigned int dport,
 
 		if (n <= 0)
 			break;
-		r = sockdiag_parse(buf, (size_t)n, &want, ki, &done);
+		r = mh_sockdiag_parse(buf, (size_t)n, &want, ki, &done);
 		if (r < 0)
 			break;
 		found |= r;
@@ -190,8 +190,8 @@ static int lookup_here(int family, const void *daddr, unsigned int dport,
 	return found;
 }
 
-int ktls_lookup(const char *addr, unsigned int dport, unsigned int sport,
-		struct ktls_info *ki)
+int mh_ktls_lookup(const char *addr, unsigned int dport, unsigned int sport,
+		   struct ktls_info *ki)
 {
 	unsigned char daddr[16] = { 0 };
 	int family, ret, p[2];
@@ -255,7 +255,7 @@ int ktls_lookup(const char *addr, unsigned int dport, unsigned int sport,
 	return 0;
 }
 
-const char *ktls_version_name(unsigned int v)
+const char *mh_ktls_version_name(unsigned int v)
 {
 	switch (v) {
 	case TLS_1_2_VERSION:
@@ -266,7 +266,7 @@ const char *ktls_version_name(unsigned int v)
 	return NULL;
 }
 
-const char *ktls_cipher_name(unsigned int c)
+const char *mh_ktls_cipher_name(unsigned int c)
 {
 	switch (c) {
 	case TLS_CIPHER_AES_GCM_128:
@@ -281,7 +281,7 @@ const char *ktls_cipher_name(unsigned int c)
 	return NULL;
 }
 
-const char *ktls_conf_name(unsigned int c)
+const char *mh_ktls_conf_name(unsigned int c)
 {
 	switch (c) {
 	case TLS_CONF_BASE:

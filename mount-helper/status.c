@@ -77,11 +77,11 @@ static long connect_count(const char *dir, char *proto, size_t plen,
 	long cc;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/self/mountstats", proc_root());
+	snprintf(path, sizeof(path), "%s/self/mountstats", mh_proc_root());
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
-	cc = mountstats_connect_count(f, dir, proto, plen, lport);
+	cc = mh_mountstats_connect_count(f, dir, proto, plen, lport);
 	fclose(f);
 	return cc;
 }
@@ -90,8 +90,8 @@ static long connect_count(const char *dir, char *proto, size_t plen,
  * Reads mountstats from @f: in the block of the mount on @dir, the xprt
  * line's protocol, local port and connect count (returned; -1 if none).
  */
-long mountstats_connect_count(FILE *f, const char *dir, char *proto,
-			      size_t plen, long *lport)
+long mh_mountstats_connect_count(FILE *f, const char *dir, char *proto,
+				 size_t plen, long *lport)
 {
 	char line[2048], want[1100];
 	bool in = false;
@@ -141,8 +141,8 @@ static void show_tls(const char *addr, const char *port, long lport)
 	int ret = -ENOENT;
 
 	if (addr)
-		ret = ktls_lookup(addr, dport, lport > 0 ? (unsigned int)lport : 0,
-				  &ki);
+		ret = mh_ktls_lookup(addr, dport, lport > 0 ? (unsigned int)lport : 0,
+				     &ki);
 	if (ret == 1 && ki.netns[0])
 		snprintf(ns, sizeof(ns), ", network namespace \"%s\"", ki.netns);
 	if (ret == 1 && lport > 0)
@@ -153,13 +153,13 @@ static void show_tls(const char *addr, const char *port, long lport)
 			 ki.ntls, ki.nconn, ki.nconn == 1 ? "" : "s", addr,
 			 dport, ns);
 	if (ret == 1 && ki.ntls && !ki.mixed) {
-		vn = ktls_version_name(ki.version);
-		cn = ktls_cipher_name(ki.cipher);
+		vn = mh_ktls_version_name(ki.version);
+		cn = mh_ktls_cipher_name(ki.cipher);
 		printf("    TLS version:     %s (kTLS; %s)\n",
 		       vn ? vn : "unknown version", where);
 		printf("    cipher:          %s (record layer: tx %s, rx %s)\n",
-		       cn ? cn : "unknown", ktls_conf_name(ki.txconf),
-		       ktls_conf_name(ki.rxconf));
+		       cn ? cn : "unknown", mh_ktls_conf_name(ki.txconf),
+		       mh_ktls_conf_name(ki.rxconf));
 	} else if (ret == 1 && ki.ntls) {
 		printf("    TLS version:     kTLS, but not the same on all of them (%s)\n",
 		       where);
@@ -214,7 +214,7 @@ static void show_transport(const char *mp, const char *opts, const char *xs)
 	printf("    connections:     %s%s%s\n", how,
 	       proto[0] ? ", transport " : "", proto);
 	cs = optval(opts, "cert_serial", v, sizeof(v));
-	if (!record_read(mp, &k))
+	if (!mh_record_read(mp, &k))
 		printf("    client identity: per-mount certificate from the mount helper: keyring %d, cert key %d, private key %d\n",
 		       k.keyring, k.cert, k.key);
 	else if (cs)
@@ -256,7 +256,7 @@ static int show_mounts(void)
 	int count = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/self/mountinfo", proc_root());
+	snprintf(path, sizeof(path), "%s/self/mountinfo", mh_proc_root());
 	f = fopen(path, "re");
 	if (!f) {
 		printf("NFS mounts: cannot read %s: %s\n", path,
@@ -314,7 +314,7 @@ static void show_counters(const char *path)
 	char names[40][32];
 	long vals[40];
 	size_t i;
-	int n = tlsh_counters_read(path, names, vals, 40), col = 0;
+	int n = mh_tlsh_counters_read(path, names, vals, 40), col = 0;
 
 	if (n < 0) {
 		printf("    no AF_TLSH upcall (%s: %s): tlsh module not loaded\n",
@@ -322,12 +322,12 @@ static void show_counters(const char *path)
 		return;
 	}
 	printf("    agent:           %s\n",
-	       tlsh_counter(names, vals, n, "listener_inet") == 1 ||
-	       tlsh_counter(names, vals, n, "listener_inet6") == 1 ?
+	       mh_tlsh_counter(names, vals, n, "listener_inet") == 1 ||
+	       mh_tlsh_counter(names, vals, n, "listener_inet6") == 1 ?
 	       "listening" : "NOT listening (no tlshd in this namespace)");
 	printf("   ");
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		long v = tlsh_counter(names, vals, n, order[i]);
+		long v = mh_tlsh_counter(names, vals, n, order[i]);
 
 		if (v < 0)
 			continue;
@@ -401,12 +401,12 @@ static void ns_of_processes(struct ns_list *l)
 	char link[512], id[64];
 	struct dirent *e;
 	ssize_t n;
-	DIR *d = opendir(proc_root());
+	DIR *d = opendir(mh_proc_root());
 
 	while (d && (e = readdir(d)) && l->n < 64) {
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
-		snprintf(link, sizeof(link), "%s/%s/ns/net", proc_root(),
+		snprintf(link, sizeof(link), "%s/%s/ns/net", mh_proc_root(),
 			 e->d_name);
 		n = readlink(link, id, sizeof(id) - 1);
 		if (n <= 0)
@@ -452,10 +452,10 @@ static void show_ns_agent(struct ns *ns, bool ours)
 	printf("  %s%s%s%s%s\n", ns->id, ns->name[0] ? " \"" : "", ns->name,
 	       ns->name[0] ? "\"" : "", ours ? " (this one)" : "");
 	if (ns->pid)
-		snprintf(path, sizeof(path), "%s/%d/net/tlsh", proc_root(),
+		snprintf(path, sizeof(path), "%s/%d/net/tlsh", mh_proc_root(),
 			 ns->pid);
 	else
-		snprintf(path, sizeof(path), "%s/net/tlsh", proc_root());
+		snprintf(path, sizeof(path), "%s/net/tlsh", mh_proc_root());
 	show_counters(path);
 }
 
@@ -467,7 +467,7 @@ static void show_agents(void)
 	int i;
 
 	printf("TLS handshake agent (AF_TLSH) per network namespace:\n");
-	snprintf(link, sizeof(link), "%s/self/ns/net", proc_root());
+	snprintf(link, sizeof(link), "%s/self/ns/net", mh_proc_root());
 	n = readlink(link, self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = '\0';
 	ns_add(&l, self[0] ? self : "this", 0);
@@ -486,12 +486,12 @@ static void show_kernel(void)
 		printf("Kernel: not checked (RPCTLS_PROC is set)\n");
 		return;
 	}
-	c = kernel_tls_capable("nfs4", detail, sizeof(detail));
+	c = mh_kernel_tls_capable("nfs4", detail, sizeof(detail));
 	printf("Kernel: %s\n", c == KCAP_TLS ? "RPC-with-TLS (xprtsec=) supported" :
 	       detail);
 }
 
-int status_main(int argc, char **argv)
+int mh_status_main(int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 1) {

@@ -50,24 +50,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data + 1, size - 1);
 	switch (data[0] % 4) {
 	case 0:
-		nfs4_parse_reply(copy, size - 1, xid_of(copy, size - 1),
-				 &status, err, sizeof(err));
+		mh_nfs4_parse_reply(copy, size - 1, xid_of(copy, size - 1),
+				    &status, err, sizeof(err));
 		break;
 	case 1:
-		probe_parse_reply(copy, size - 1, xid_of(copy, size - 1), err,
-				  sizeof(err));
+		mh_probe_parse_reply(copy, size - 1, xid_of(copy, size - 1), err,
+				     sizeof(err));
 		break;
 	case 2:
 		f = fmemopen(copy, size - 1 ? size - 1 : 1, "r");
 		if (f) {
-			mountstats_connect_count(f, "/mnt/x", proto,
-						 sizeof(proto), &lport);
+			mh_mountstats_connect_count(f, "/mnt/x", proto,
+						    sizeof(proto), &lport);
 			fclose(f);
 		}
 		break;
 	case 3:
 		memset(&ki, 0, sizeof(ki));
-		sockdiag_parse(copy, size - 1, &want, &ki, &done);
+		mh_sockdiag_parse(copy, size - 1, &want, &ki, &done);
 		break;
 	}
 	free(copy);

@@ -550,12 +550,16 @@ int mh_umount_main(int argc, char **argv, const char *progname)
 		if (argv[i][0] != '-' && !dir)
 			dir = argv[i];
 	}
-	if (!dir)
-		return exec_real(argv0, args);
+	if (!dir) {
+		ret = exec_real(argv0, args);
+		goto out;
+	}
 	if (realpath(dir, dirbuf))
 		dir = dirbuf;
-	if (mh_record_read(dir, &k) < 0)
-		return exec_real(argv0, args);
+	if (mh_record_read(dir, &k) < 0) {
+		ret = exec_real(argv0, args);
+		goto out;
+	}
 	ret = run_real(argv0, args);
 	if (ret == 0) {
 		mh_keys_drop(&k);
@@ -563,5 +567,7 @@ int mh_umount_main(int argc, char **argv, const char *progname)
 		mh_audit(LOG_INFO, "unmounted %s: dropped its TLS keys (keyring %d)",
 			 dir, k.keyring);
 	}
+out:
+	free(args);
 	return ret;
 }

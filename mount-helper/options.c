@@ -140,18 +140,21 @@ static int parse_xprtsec(const struct mopt *o, struct mopts *m, char *err,
 static int parse_tls_file(const struct mopt *o, struct mopts *m, char *err,
 			  size_t errlen)
 {
-	char **dst = is_key(o, "tlscert") ? &m->tlscert : &m->tlskey;
+	bool cert = is_key(o, "tlscert");
 
 	if (!o->val || !*o->val) {
 		seterr(err, errlen, "'%s': needs a file name", o->tok);
 		return -EINVAL;
 	}
-	if (*dst) {
+	if (cert ? m->tlscert : m->tlskey) {
 		seterr(err, errlen, "'%s': given twice", o->tok);
 		return -EINVAL;
 	}
-	*dst = strdup(o->val);
-	return *dst ? 0 : -ENOMEM;
+	if (cert)
+		m->tlscert = strdup(o->val);
+	else
+		m->tlskey = strdup(o->val);
+	return (cert ? m->tlscert : m->tlskey) ? 0 : -ENOMEM;
 }
 
 /* The transport: proto=, or the udp/rdma/tcp flags; the last one counts. */

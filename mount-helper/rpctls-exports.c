@@ -94,7 +94,13 @@ static void *xrealloc(void *p, size_t n)
 
 static char *xstrdup(const char *s)
 {
-	return strcpy(xrealloc(NULL, strlen(s) + 1), s);
+	char *d = strdup(s);
+
+	if (!d) {
+		err("out of memory");
+		exit(1);
+	}
+	return d;
 }
 
 static void table_free(struct table *t)

@@ -58,7 +58,8 @@ static int setup_psk(struct tlshd_handshake *hs)
 							 &user, &key,
 							 GNUTLS_PSK_KEY_RAW);
 	}
-	explicit_bzero(key.data, key.size);
+	if (key.data)
+		explicit_bzero(key.data, key.size);
 	free(key.data);
 	if (ret < 0)
 		return tlshd_handshake_error(hs, ENOKEY, "PSK %d: %s",

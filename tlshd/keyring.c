@@ -316,7 +316,8 @@ int tlshd_keyring_load_certkey(struct tlshd_handshake *hs)
 					    p->p_cert, p->p_privkey, why);
 	else
 		ret = 0;
-	explicit_bzero(key.data, key.size);
+	if (key.data)
+		explicit_bzero(key.data, key.size);
 	free(key.data);
 	free(cert.data);
 	return ret;

@@ -314,11 +314,11 @@ int tlshd_workers_start(unsigned int n, const struct tlshd_nl_family *fam,
 /* Give @hs (made by tlshd_handshake_new, not started) to a worker. */
 void tlshd_workers_submit(struct tlshd_handshake *hs)
 {
-	struct tlshd_worker *w = NULL;
-	unsigned int i, best = UINT32_MAX;
+	/* the fewest handshakes; ties go round, from next_pick */
+	struct tlshd_worker *w = &workers[next_pick % nworkers];
+	unsigned int i, best = __atomic_load_n(&w->w_count, __ATOMIC_RELAXED);
 
-	/* the fewest handshakes; ties go round */
-	for (i = 0; i < nworkers; i++) {
+	for (i = 1; i < nworkers; i++) {
 		struct tlshd_worker *c = &workers[(next_pick + i) % nworkers];
 		unsigned int load = __atomic_load_n(&c->w_count,
 						    __ATOMIC_RELAXED);

@@ -89,15 +89,18 @@ userspace: deps
 	@if [ -f tlshd/Makefile ]; then $(MAKE) -s -C tlshd BUILD=$(BUILD); fi
 	@$(MAKE) -s -C tests/tlsh BUILD=$(BUILD)
 	@$(MAKE) -s -C mount-helper BUILD=$(BUILD)
+	@$(MAKE) -s -C rpctls-exports BUILD=$(BUILD)
 
 # make install [DESTDIR=...] [PREFIX=/usr]: tlshd, the mount helper and
-# rpctls, their man pages; with DESTDIR empty, also the mount.nfs wrapper
-# (mount-helper/Makefile, rpctls-mount(8)).  make uninstall reverses it.
+# rpctls, rpctls-exports with its units, their man pages; with DESTDIR
+# empty, also the mount.nfs wrapper (mount-helper/Makefile,
+# rpctls-mount(8)).  make uninstall reverses it.
 PREFIX ?= /usr
 UNITDIR ?= /lib/systemd/system
 TLSHD_DOCS := tlshd/tlshd.8 tlshd/tlshd.conf.5 tlshd/tlshd.service
 install: userspace
 	@$(MAKE) -s -C mount-helper BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" UNITDIR="$(UNITDIR)" install
+	@$(MAKE) -s -C rpctls-exports BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" UNITDIR="$(UNITDIR)" install
 	@if ls $(TLSHD_DOCS) >/dev/null 2>&1; then \
 		$(MAKE) -s -C tlshd BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" UNITDIR="$(UNITDIR)" install; \
 	else \
@@ -109,6 +112,7 @@ install: userspace
 
 uninstall:
 	@$(MAKE) -s -C mount-helper BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" UNITDIR="$(UNITDIR)" uninstall
+	@$(MAKE) -s -C rpctls-exports BUILD=$(BUILD) DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" UNITDIR="$(UNITDIR)" uninstall
 	rm -f $(DESTDIR)$(PREFIX)/sbin/tlshd $(DESTDIR)$(PREFIX)/share/man/man8/tlshd.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man5/tlshd.conf.5 $(DESTDIR)$(UNITDIR)/tlshd.service \
 		$(DESTDIR)$(PREFIX)/share/doc/rpctls/tlshd.conf.example

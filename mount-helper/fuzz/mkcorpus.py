@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Seed inputs for the helper's fuzzers: DIR/replies for rpctls-fuzz-replies
-(fuzz_replies.c), DIR/exports for rpctls-fuzz-exports (fuzz_exports.c); one
-well-formed input per parser and the hostile ones that found bugs.  Usage:
-mkcorpus.py DIR.  The first byte of each file picks the parser."""
+"""Seed inputs for the helper's fuzzer: DIR/replies for rpctls-fuzz-replies
+(fuzz_replies.c); one well-formed input per parser and the hostile ones that
+found bugs.  Usage: mkcorpus.py DIR.  The first byte of each file picks the
+parser.  (rpctls-exports/fuzz/mkcorpus.py seeds rpctls-exports' fuzzer.)"""
 import os
 import struct
 import sys
@@ -62,13 +62,3 @@ nl = struct.pack("=IHHII", 16 + len(body), 20, 2, 1, 0) + body
 done = struct.pack("=IHHII", 20, 3, 2, 1, 0) + struct.pack("=i", 0)
 put("sockdiag", 3, nl + done)
 put("sockdiag-short", 3, struct.pack("=IHHII", 20, 20, 2, 1, 0) + b"\0\0\0\0")
-
-# rpctls-exports: 0 exports(5) lines, 1 the kernel's table, 2 escaping
-d = os.path.join(top, "exports")
-os.makedirs(d, exist_ok=True)
-put("lines", 0, b'/srv/a *(rw,xprtsec=tls:mtls,sync) 192.0.2.0/24(xprtsec=mtls:tls)\n'
-    b'/srv/b -xprtsec=mtls client.test(rw) other(ro)\n'
-    b'"/srv/with space" (xprtsec=none)\n/srv/with\\040space (xprtsec=none) # c\n'
-    b'/srv/plain *(rw)\n/srv/a a(xprtsec=tls) b\n"/srv/a *(xprtsec=tls)\n')
-put("kernel", 1, b"/srv/a tls:mtls\n/srv/with\\040space none\n# state: loaded\n")
-put("escape", 2, b"/srv/a b\\c\t\x7f\xff")

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # gcc's static analyzer (-fanalyzer, Debian's gcc 12) over the user-space
-# programs: every source of tlshd/ (the daemon and tlshd/policy.c) and of
-# mount-helper/ (rpctls, rpctls-exports), compiled with the flags of
+# programs: every source of tlshd/ (the daemon and tlshd/policy.c), of
+# mount-helper/ (rpctls) and of rpctls-exports/, compiled with the flags of
 # their Makefiles ("make analyze" in each), where any finding is an
 # error.  One result line per source file; a failure shows the findings.
 # Host only, about 15 s of CPU.
@@ -18,7 +18,7 @@ if ! echo 'int main(void) { return 0; }' |
 	exit 0
 fi
 
-for dir in tlshd mount-helper; do
+for dir in tlshd mount-helper rpctls-exports; do
 	out=$(make -s -C "$REPO/$dir" BUILD="$BUILD" analyze 2>&1)
 	rc=$?
 	n=0

@@ -7,9 +7,29 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
 
 X=build/bin/rpctls-exports
-make -s -C mount-helper BUILD="$PWD/build" >/dev/null || { tap_fail "build rpctls-exports"; exit 1; }
+make -s -C rpctls-exports BUILD="$PWD/build" >/dev/null || { tap_fail "build rpctls-exports"; exit 1; }
 t=$(mktemp -d /tmp/rpctls-exports.XXXXXX)
 trap 'rm -rf "$t"' EXIT
+
+# libFuzzer with AddressSanitizer and UBSan over the parsers (exports(5)
+# lines, the kernel's table, escaping): a bounded run with a fixed seed.
+if command -v clang >/dev/null; then
+	if out=$(make -s -C rpctls-exports BUILD="$PWD/build" fuzz 2>&1); then
+		python3 rpctls-exports/fuzz/mkcorpus.py "$t/corpus"
+		if out=$(build/bin/rpctls-fuzz-exports -runs=200000 -max_len=4096 -seed=1 \
+			"$t/corpus/exports" 2>&1); then
+			tap_ok "fuzz-exports: 200000 runs, no crash, leak or undefined behaviour"
+		else
+			tap_fail "fuzz-exports: the fuzzer found a crash"
+			printf '%s\n' "$out" | grep -v '^#[0-9]' | tail -n 30 | sed 's/^/#   /'
+		fi
+	else
+		tap_fail "fuzz-exports: build failed"
+		printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
+	fi
+else
+	tap_skip "fuzz-exports" "clang not installed"
+fi
 R=$t/root
 mkdir -p "$R/srv/a" "$R/srv/b" "$R/srv/with space" "$R/srv/plain" "$t/nfsd"
 
@@ -83,7 +103,7 @@ tap_expect "a stray argument: exit 2" 0 $?
 out=$($X -c -f "$t/nonexistent" -r "$R" 2>&1)
 [ $? = 2 ] && grep -q "cannot open $t/nonexistent" <<<"$out"
 tap_expect "a missing policy file: exit 2" 0 $?
-[ -s mount-helper/rpctls-exports.8 ] && man -l mount-helper/rpctls-exports.8 >/dev/null 2>&1
+[ -s rpctls-exports/rpctls-exports.8 ] && man -l rpctls-exports/rpctls-exports.8 >/dev/null 2>&1
 tap_expect "the man page renders" 0 $?
 
 # --- a stricter export below a looser one on the same file system -----------

@@ -169,6 +169,7 @@ struct tlshd_handshake *tlshd_handshake_new(int fd,
 	if (!hs)
 		return NULL;
 	hs->hs_fd = fd;
+	hs->hs_state = TLSHD_HS_RUNNING;
 	hs->hs_params = *p;
 	hs->hs_params.p_peername[sizeof(hs->hs_params.p_peername) - 1] = '\0';
 	hs->hs_params.p_priorities[sizeof(hs->hs_params.p_priorities) - 1] =
@@ -432,7 +433,7 @@ int tlshd_handshake_step(struct tlshd_handshake *hs)
 {
 	int ret;
 
-	if (hs->hs_state == TLSHD_HS_DONE)
+	if (hs->hs_state != TLSHD_HS_RUNNING)
 		return 1;
 	for (;;) {
 		ret = gnutls_handshake(hs->hs_session);

@@ -144,6 +144,7 @@ enum tlshd_upcall {
 	TLSHD_UPCALL_NETLINK = 2,	/* mainline's "handshake" genetlink */
 };
 
+/* A handshake runs from tlshd_handshake_new() until done() reports it. */
 enum tlshd_hs_state {
 	TLSHD_HS_RUNNING,
 	TLSHD_HS_DONE,

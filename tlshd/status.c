@@ -22,32 +22,31 @@
  * table is the whole contract.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "tlshd.h"
 
+/*
+ * The table is the kernel's, TLSH_STATUS_TABLE in <linux/tlsh.h>: the same
+ * one its counters, its documentation and rpctls' SunRPC log lines are
+ * built from.  tlshd reports the entries marked as the agent's; the others
+ * (EPROTO, EPIPE) are the kernel's own.
+ */
+#define TLSHD_STATUS(e, name, by, what)	{ e, #e, what, by },
+
 static const struct tlshd_status statuses[] = {
-	{ 0, "0",
-	  "handshake done, kTLS installed both ways" },
-	{ EACCES, "EACCES",
-	  "the peer's certificate was rejected (chain, name, validity, revocation, EKU, a required certificate missing), or the peer rejected ours" },
-	{ EKEYREJECTED, "EKEYREJECTED",
-	  "PSK identity unknown or PSK wrong" },
-	{ ENOKEY, "ENOKEY",
-	  "our own certificate, key or PSK is not available" },
-	{ EPROTONOSUPPORT, "EPROTONOSUPPORT",
-	  "the peer cannot do what RFC 9289 requires (TLS 1.3, ALPN, a cipher kTLS runs), or the request is for a transport tlshd does not serve" },
-	{ ETIMEDOUT, "ETIMEDOUT",
-	  "not done within the request's timeout" },
-	{ ECONNRESET, "ECONNRESET",
-	  "the peer closed or reset the connection" },
-	{ EINVAL, "EINVAL",
-	  "malformed or unsupported request parameters from the kernel" },
-	{ ENOMEM, "ENOMEM",
-	  "tlshd ran out of memory" },
-	{ EIO, "EIO",
-	  "anything else: malformed records, kTLS refused the keys, tlshd shutting down" },
+	{ 0, "0", "handshake done, kTLS installed both ways",
+	  TLSH_STATUS_BY_AGENT },
+	TLSH_STATUS_TABLE(TLSHD_STATUS)
 };
+
+#undef TLSHD_STATUS
+
+static bool tlshd_status_reported(const struct tlshd_status *st)
+{
+	return st->st_by & TLSH_STATUS_BY_AGENT;
+}
 
 const struct tlshd_status *tlshd_status_table(size_t *n)
 {
@@ -60,7 +59,8 @@ const char *tlshd_status_name(int status)
 	size_t i;
 
 	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
-		if (statuses[i].st_errno == status)
+		if (statuses[i].st_errno == status &&
+		    tlshd_status_reported(&statuses[i]))
 			return statuses[i].st_name;
 	return NULL;
 }

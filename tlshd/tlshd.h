@@ -306,6 +306,7 @@ struct tlshd_status {
 	int		st_errno;	/* 0 or a positive errno */
 	const char	*st_name;
 	const char	*st_meaning;
+	int		st_by;		/* TLSH_STATUS_BY_* */
 };
 const struct tlshd_status *tlshd_status_table(size_t *n);
 const char *tlshd_status_name(int status);

@@ -447,7 +447,7 @@ static void test_status(const char *manpage)
 	for (i = 0; i < n; i++) {
 		char want[64];
 
-		if (!t[i].st_errno)
+		if (!t[i].st_errno || !(t[i].st_by & TLSH_STATUS_BY_AGENT))
 			continue;
 		snprintf(want, sizeof(want), ".B %s\n", t[i].st_name);
 		if (!strstr(text, want))

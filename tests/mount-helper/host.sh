@@ -9,6 +9,7 @@ set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/lib/tap.sh"
 . "$REPO/tests/lib/bg.sh"
+. "$REPO/tests/lib/fuzz.sh"
 BUILD=${BUILD:-$REPO/build}
 R=$BUILD/bin/rpctls
 PEER=$REPO/tests/pynfs-tls/peer.py
@@ -28,26 +29,7 @@ tap_ok "build"
 # libFuzzer with AddressSanitizer and UBSan, from seeds that include the
 # inputs that found bugs (a verifier length that wrapped the COMPOUND
 # reply offset); bounded runs with a fixed seed.
-if command -v clang >/dev/null; then
-	if out=$(make -s -C "$REPO/mount-helper" BUILD="$BUILD" fuzz 2>&1); then
-		python3 "$REPO/mount-helper/fuzz/mkcorpus.py" "$T/corpus"
-		for f in replies:300000; do
-			name=${f%%:*} runs=${f#*:}
-			if out=$("$BUILD/bin/rpctls-fuzz-$name" -runs="$runs" -max_len=4096 -seed=1 \
-				"$T/corpus/$name" 2>&1); then
-				tap_ok "fuzz-$name: $runs runs, no crash, leak or undefined behaviour"
-			else
-				tap_fail "fuzz-$name: the fuzzer found a crash"
-				printf '%s\n' "$out" | grep -v '^#[0-9]' | tail -n 30 | sed 's/^/#   /'
-			fi
-		done
-	else
-		tap_fail "fuzz: build failed"
-		printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
-	fi
-else
-	tap_skip "fuzz-replies and fuzz-exports" "clang not installed"
-fi
+fuzz_suite "$REPO/mount-helper" "$BUILD" "$T/corpus" replies:300000
 
 # check NAME WANT_RC REGEX CMD...: exit status and output (one regex)
 check() {

@@ -5,6 +5,7 @@
 # The kernel side is in tests/scenarios/nfsd-tls.sh.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
+. tests/lib/fuzz.sh
 
 X=build/bin/rpctls-exports
 make -s -C rpctls-exports BUILD="$PWD/build" >/dev/null || { tap_fail "build rpctls-exports"; exit 1; }
@@ -13,23 +14,7 @@ trap 'rm -rf "$t"' EXIT
 
 # libFuzzer with AddressSanitizer and UBSan over the parsers (exports(5)
 # lines, the kernel's table, escaping): a bounded run with a fixed seed.
-if command -v clang >/dev/null; then
-	if out=$(make -s -C rpctls-exports BUILD="$PWD/build" fuzz 2>&1); then
-		python3 rpctls-exports/fuzz/mkcorpus.py "$t/corpus"
-		if out=$(build/bin/rpctls-fuzz-exports -runs=200000 -max_len=4096 -seed=1 \
-			"$t/corpus/exports" 2>&1); then
-			tap_ok "fuzz-exports: 200000 runs, no crash, leak or undefined behaviour"
-		else
-			tap_fail "fuzz-exports: the fuzzer found a crash"
-			printf '%s\n' "$out" | grep -v '^#[0-9]' | tail -n 30 | sed 's/^/#   /'
-		fi
-	else
-		tap_fail "fuzz-exports: build failed"
-		printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
-	fi
-else
-	tap_skip "fuzz-exports" "clang not installed"
-fi
+fuzz_suite rpctls-exports "$PWD/build" "$t/corpus" exports:200000
 R=$t/root
 mkdir -p "$R/srv/a" "$R/srv/b" "$R/srv/with space" "$R/srv/plain" "$t/nfsd"
 

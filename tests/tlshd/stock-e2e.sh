@@ -6,7 +6,7 @@
 # stock nfsd in place of ktls-utils' tlshd.  Runs as root inside that VM
 # from the checkout (the pair harness shares it at the same path):
 #
-#   tlshd/tests/stock-e2e.sh CERTDIR     (CERTDIR: tlshd/tests/mkcerts.sh output)
+#   tests/tlshd/stock-e2e.sh CERTDIR     (CERTDIR: tlshd/tests/mkcerts.sh output)
 #
 #   +---------- netns "client" ----------+      +---------- netns "server" ----------+
 #   | mount -o xprtsec=tls|mtls  ------------------> nfsd: /srv/export  (tls:mtls)    |

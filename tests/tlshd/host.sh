@@ -15,11 +15,11 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
 
-# shellcheck source=../../tests/lib/tap.sh
+# shellcheck source=../lib/tap.sh
 . tests/lib/tap.sh
-# shellcheck source=../../tests/lib/tlshd.sh
+# shellcheck source=../lib/tlshd.sh
 . tests/lib/tlshd.sh
-# shellcheck source=../../tests/lib/bg.sh
+# shellcheck source=../lib/bg.sh
 . tests/lib/bg.sh
 tlshd_keyring "$@"
 

@@ -3,7 +3,7 @@
 # Host test of the kernel work-tree tooling (kernel/tree.sh, behind make
 # kernel / kernel-export / kernel-check) on a tiny fake source tarball, so that
 # it never touches the real tree in build/.
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Our tlshd on the stock Debian 13 kernel, from the host: boots the pair
 # (tests/pair/lib.sh), makes a throw-away PKI in the shared directory and
-# runs tlshd/tests/stock-e2e.sh in the stock peer, which prints the result
+# runs tests/tlshd/stock-e2e.sh in the stock peer, which prints the result
 # lines.  The agents' logs are kept in build/test-logs/pair.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
@@ -18,4 +18,4 @@ if ! tlshd/tests/mkcerts.sh "$PAIR_XFER/tlshd-certs" >/dev/null 2>&1; then
 	exit 1
 fi
 echo "# stock peer: $(pair_peer_versions | tr '\n' ' ')"
-pair_run peer -t 1200 "tlshd/tests/stock-e2e.sh /run/pair/tlshd-certs"
+pair_run peer -t 1200 "tests/tlshd/stock-e2e.sh /run/pair/tlshd-certs"

@@ -10,7 +10,8 @@
  *   [authenticate.server]   x509.private_key (a file or a GnuTLS URL),
  *                           x509.pq.certificate, x509.pq.private_key,
  *                           x509.require_eku, x509.system_trust and
- *                           alpn.required (ours)
+ *                           alpn.required (ours); x509.crl_cuts_sessions
+ *                           (ours, [authenticate.server] only)
  *
  * Trust anchors: x509.truststore, plus the system store when
  * x509.system_trust is true.  Unset, x509.system_trust is true for the
@@ -294,6 +295,16 @@ static int parse_auth_key(struct tlshd_auth_conf *ac, const char *key,
 		if (b == &ac->ac_system_trust)
 			ac->ac_system_trust_set = true;
 		return 0;
+	} else if (!strcmp(key, "x509.crl_cuts_sessions")) {
+		bool on;
+
+		if (!tlshd_config_parse_bool(val, &on)) {
+			seterr(why, whylen,
+			       "'%s' wants true or false, not '%s'", key, val);
+			return -1;
+		}
+		ac->ac_crl_cuts = on;
+		return 0;
 	} else if (!strcmp(key, "alpn.required")) {
 		bool on;
 
@@ -378,6 +389,12 @@ static int parse_kv(struct tlshd_config *cf, enum section sec,
 		seterr(why, whylen, "unknown key '%s'", key);
 		return -1;
 	case SEC_CLIENT:
+		if (!strcmp(key, "x509.crl_cuts_sessions")) {
+			seterr(why, whylen,
+			       "'%s' belongs in [authenticate.server]: only the server role keeps sessions to cut",
+			       key);
+			return -1;
+		}
 		return parse_auth_key(&cf->cf_client, key, val, why, whylen);
 	case SEC_SERVER:
 		return parse_auth_key(&cf->cf_server, key, val, why, whylen);
@@ -483,6 +500,8 @@ static struct tlshd_config *config_new(const char *buf, size_t len,
 	cf->cf_refs = 1;
 	cf->cf_client.ac_alpn_required = -1;
 	cf->cf_server.ac_alpn_required = -1;
+	cf->cf_client.ac_crl_cuts = -1;
+	cf->cf_server.ac_crl_cuts = -1;
 	cf->cf_path = strdup(name);
 	cf->cf_text = malloc(len + 1);
 	if (!cf->cf_path || !cf->cf_text) {

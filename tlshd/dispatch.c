@@ -13,7 +13,9 @@
  *     wait, and each ACCEPT takes one: its socket and parameters;
  *   - a signalfd for SIGHUP (reload), SIGTERM and SIGINT (exit);
  *   - an eventfd the workers write when room frees up or the last
- *     handshake ends.
+ *     handshake ends;
+ *   - the epoll set of the server sessions kept for CRL checks (live.c),
+ *     readable when one of them hangs up.
  * It does no crypto: it takes each request as soon as the kernel offers
  * it, makes it a struct tlshd_handshake (from either upcall alike) with
  * the current configuration, and hands it to the least busy worker, which
@@ -26,7 +28,9 @@
  * kernel, where the kernel's own timeout still applies.  After a second
  * with nothing in flight the heap the handshakes (or a configuration
  * replaced) left free is given back to the kernel (malloc_trim), so a
- * burst does not leave the idle daemon big.
+ * burst does not leave the idle daemon big.  While server sessions are kept
+ * for CRL checks, the files are looked at every TLSHD_LIVE_CHECK_MS, and
+ * credentials read again are checked against those sessions at once.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -55,6 +59,7 @@ static struct source listeners[2] = { { -1, false }, { -1, false } };
 static struct source sigsrc = { -1, false };
 static struct source wakesrc = { -1, false };	/* from the workers */
 static struct source nlsrc = { -1, false };	/* READY notifications */
+static struct source livesrc = { -1, false };	/* kept sessions hung up */
 static struct tlshd_nl nl_notify = { .nl_fd = -1 };
 static struct tlshd_nl nl_cmd = { .nl_fd = -1 };	/* ACCEPT; early DONE */
 static bool nl_pending;		/* netlink requests may be waiting */
@@ -359,7 +364,8 @@ static void close_all(void)
 		close(wakesrc.s_fd);
 	if (epfd >= 0)
 		close(epfd);
-	sigsrc.s_fd = wakesrc.s_fd = epfd = -1;
+	tlshd_live_close();
+	sigsrc.s_fd = wakesrc.s_fd = epfd = livesrc.s_fd = -1;
 }
 
 /* epoll, the wake-up eventfd, signals and the upcall sockets; 0 or -1 */
@@ -377,6 +383,11 @@ static int open_sources(unsigned int upcalls, struct tlshd_nl_family *fam)
 	ret = open_signals();
 	if (ret < 0) {
 		tlshd_log_err("signalfd: %s", strerror(-ret));
+		return -1;
+	}
+	livesrc.s_fd = tlshd_live_open();
+	if (livesrc.s_fd < 0 || watch(&livesrc) < 0) {
+		tlshd_log_err("epoll for kept sessions: %s", strerror(errno));
 		return -1;
 	}
 	if (upcalls & TLSHD_UPCALL_TLSH) {
@@ -404,6 +415,8 @@ static int dispatch_event(void *ptr, struct tlshd_config **cfp,
 		nl_pending = true;
 	else if (ptr == &sigsrc)
 		return handle_signals(cfp, config_path);
+	else if (ptr == &livesrc)
+		tlshd_live_reap();
 	else if (ptr == &wakesrc &&
 		 read(wakesrc.s_fd, &junk, sizeof(junk)) < 0 &&
 		 errno != EAGAIN)
@@ -411,18 +424,50 @@ static int dispatch_event(void *ptr, struct tlshd_config **cfp,
 	return 0;
 }
 
+/*
+ * While server sessions are kept for CRL checks: the files looked at every
+ * TLSHD_LIVE_CHECK_MS (read again when changed), and credentials that the
+ * kept sessions were not checked against yet (read again here, by a
+ * handshake, or by SIGHUP) checked at once.  *@checked holds a reference
+ * to the configuration they were last checked against.
+ */
+static void check_live(struct tlshd_config **cfp,
+		       struct tlshd_config **checked, uint64_t *next_ms)
+{
+	uint64_t now = tlshd_now_ms();
+
+	if (!tlshd_live_count() || (now < *next_ms && *checked == *cfp))
+		return;
+	*next_ms = now + TLSHD_LIVE_CHECK_MS;
+	fresh_config(cfp);
+	if (*cfp == *checked)
+		return;
+	tlshd_live_check(*cfp);
+	tlshd_config_put(*checked);
+	*checked = tlshd_config_get(*cfp);
+}
+
+static int loop_timeout(void)
+{
+	int ms = trim_pending && !tlshd_workers_inflight() ? TRIM_IDLE_MS : -1;
+
+	if (tlshd_live_count() && (ms < 0 || ms > TLSHD_LIVE_CHECK_MS))
+		ms = TLSHD_LIVE_CHECK_MS;
+	return ms;
+}
+
 /* Until a signal ends it: requests to workers, room made, memory trimmed */
 static int dispatch_loop(struct tlshd_config **cfp, const char *config_path)
 {
 	struct epoll_event evs[MAX_EVENTS];
+	struct tlshd_config *checked = NULL;
+	uint64_t next_check = 0;
 	int sig = 0, n, i;
 
 	while (!sig) {
 		if (nl_pending && room())
 			accept_netlink(cfp);
-		n = epoll_wait(epfd, evs, MAX_EVENTS,
-			       trim_pending && !tlshd_workers_inflight() ?
-			       TRIM_IDLE_MS : -1);
+		n = epoll_wait(epfd, evs, MAX_EVENTS, loop_timeout());
 		if (n < 0 && errno != EINTR) {
 			tlshd_log_err("epoll_wait: %s", strerror(errno));
 			break;
@@ -442,7 +487,9 @@ static int dispatch_loop(struct tlshd_config **cfp, const char *config_path)
 			malloc_trim(0);
 			trim_pending = false;
 		}
+		check_live(cfp, &checked, &next_check);
 	}
+	tlshd_config_put(checked);
 	return sig;
 }
 

@@ -423,6 +423,9 @@ static void finish(struct tlshd_handshake *hs)
 			hs->hs_peerid = tlshd_keyring_add_peer_cert(
 				hs->hs_params.p_keyring,
 				hs->hs_params.p_req_id, &peers[0]);
+		/* a server keeps it, so that a new CRL can cut it */
+		if (is_server(hs))
+			tlshd_live_add(hs);
 	}
 	hs->hs_status = 0;
 	done(hs);

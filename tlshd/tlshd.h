@@ -60,6 +60,11 @@ struct tlshd_auth_conf {
 	 */
 	bool			ac_system_trust;
 	bool			ac_system_trust_set;
+	/*
+	 * x509.crl_cuts_sessions (server role): a CRL read again cuts the
+	 * live sessions of the clients it revokes (live.c).  -1: unset, on.
+	 */
+	int			ac_crl_cuts;
 };
 
 /*
@@ -364,6 +369,18 @@ void tlshd_upcall_report_anchor(int fd, uint64_t req_id, const char *anchor);
 void tlshd_upcall_report(int fd, uint64_t req_id, int status, int32_t peerid,
 			 bool auth, bool alpn_none);
 bool tlshd_upcall_tlsh_present(void);
+
+/* live.c: server sessions kept so that a new CRL can cut them */
+#define TLSHD_LIVE_MAX		4096U
+#define TLSHD_LIVE_CHECK_MS	2000
+int tlshd_live_open(void);
+int tlshd_live_keep(int fd, const gnutls_datum_t *chain, unsigned int n,
+		    uint64_t req_id, const char *who);
+void tlshd_live_add(struct tlshd_handshake *hs);
+void tlshd_live_reap(void);
+unsigned int tlshd_live_count(void);
+unsigned int tlshd_live_check(struct tlshd_config *cf);
+void tlshd_live_close(void);
 
 /* dispatch.c: the main thread */
 #define TLSHD_MAX_INFLIGHT	4096

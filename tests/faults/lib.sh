@@ -46,7 +46,10 @@ cld_start() {
 	mkdir -p "$FAULTS_PIPEFS" /var/lib/nfs/nfsdcld
 	mountpoint -q "$FAULTS_PIPEFS" ||
 		in_ns server mount -t rpc_pipefs rpc_pipefs "$FAULTS_PIPEFS" || return 1
-	in_ns server nfsdcld -F -p "$FAULTS_PIPEFS" -s /var/lib/nfs/nfsdcld \
+	# nsenter itself, not in_ns in a subshell: $! must be nfsdcld's pid
+	# (nsenter execs it), or cld_stop kills the subshell and nfsdcld lives
+	# on, holding the pipefs mount and with it the namespace
+	nsenter --net=/run/netns/server nfsdcld -F -p "$FAULTS_PIPEFS" -s /var/lib/nfs/nfsdcld \
 		>>"$work/nfsdcld.log" 2>&1 &
 	CLD_PID=$!
 	PIDS+=("$CLD_PID")
@@ -58,17 +61,28 @@ cld_start() {
 cld_stop() {
 	[ -z "${CLD_PID:-}" ] || { kill "$CLD_PID" 2>/dev/null; wait "$CLD_PID" 2>/dev/null; }
 	CLD_PID=
-	umount "$FAULTS_PIPEFS" 2>/dev/null
-	return 0
+	mountpoint -q "$FAULTS_PIPEFS" || return 0
+	# a pipefs mount left behind pins the server's namespace
+	umount "$FAULTS_PIPEFS" 2>/dev/null || {
+		echo "cld_stop: $FAULTS_PIPEFS busy: $(fuser -vm "$FAULTS_PIPEFS" 2>&1 | tail -n +2 | tr -s ' \n' ' ')" >&2
+		return 1
+	}
 }
 
 server_reboot() {
 	local down=${1:-2}
 	tlshd_stop server
 	nfsd_stop
-	cld_stop
+	cld_stop || return 1
 	ip netns del server
 	sleep "$down"
+	# the namespace goes when its last reference does, in a work item:
+	# until then the old veth pair lives on and a new one cannot take its
+	# names.  A namespace that never goes is a leak: say so.
+	until_true 120 bash -c "! nsenter --net=/run/netns/client ip link show veth-c >/dev/null 2>&1" || {
+		echo "server_reboot: the old server namespace was not freed in 120 s (its veth-c is still in the client)" >&2
+		return 1
+	}
 	ip netns add server
 	in_ns server ip link set lo up
 	netns_link

@@ -74,6 +74,12 @@ server_reboot() {
 	tlshd_stop server
 	nfsd_stop
 	cld_stop || return 1
+	# what would keep the namespace alive: processes, nfsd or pipefs mounts
+	[ -z "$(ip netns pids server)" ] || {
+		echo "server_reboot: still in the server namespace: $(ip netns pids server | xargs -r ps -o pid=,comm= -p | tr -s ' \n' ' ')" >&2
+		return 1
+	}
+	grep -E " (nfsd|rpc_pipefs) " /proc/mounts | sed 's/^/# mounted: /' >&2
 	ip netns del server
 	sleep "$down"
 	# the namespace goes when its last reference does, in a work item:

@@ -55,9 +55,14 @@ cld_start() {
 		>>"$work/nfsdcld.log" 2>&1 &
 	CLD_PID=$!
 	PIDS+=("$CLD_PID")
-	# ready when it watches the pipefs (it opens nfsd/cld once nfsd makes it)
-	sleep 0.5
-	kill -0 "$CLD_PID" 2>/dev/null || { echo "nfsdcld died: $(tail -2 "$work/nfsdcld.log")" >&2; return 1; }
+	# ready when it watches the pipefs with inotify (it opens nfsd/cld
+	# once nfsd makes it); nfsd started before that finds no tracker
+	# ("Unable to initialize client recovery tracking! (-22)"), which a
+	# fixed sleep let happen on a loaded host
+	until_true 20 bash -c "ls -l /proc/$CLD_PID/fd 2>/dev/null | grep -q inotify" || {
+		echo "nfsdcld not watching $FAULTS_PIPEFS after 20 s: $(tail -2 "$work/nfsdcld.log")" >&2
+		return 1
+	}
 }
 
 cld_stop() {

@@ -152,15 +152,17 @@ case_run() {
 	# a case that lost the server host (3b) must not take the next ones along
 	if [ ! -e /run/netns/server ]; then
 		ip netns add server && in_ns server ip link set lo up &&
-			{ in_ns client ip link del veth-c 2>/dev/null; netns_link; } &&
-			NFSD_PRE_START=cld_start nfsd_start ||
+			{ in_ns client ip link del veth-c 2>/dev/null; netns_link; } ||
 			echo "# the server host could not be rebuilt after $name"
+	fi
+	if ! mountpoint -q /proc/fs/nfsd || [ "$(cat /proc/fs/nfsd/threads)" = 0 ]; then
+		cld_stop
+		NFSD_PRE_START=cld_start nfsd_start || echo "# nfsd could not be started again after $name"
 	fi
 	for p in server client; do
 		[ -z "${TLSHD_PID[$p]:-}" ] || kill -CONT "${TLSHD_PID[$p]}" 2>/dev/null
 		tlshd_listening "$p" || tlshd_start "$p" "$TLSHD_DIR/$p.conf"
 	done
-	[ "$(cat /proc/fs/nfsd/threads 2>/dev/null)" != 0 ] || in_ns server rpc.nfsd --no-udp 8
 	echo 8388608 >/sys/module/sunrpc/parameters/tls_key_max_records
 	echo 137438953472 >/sys/module/sunrpc/parameters/tls_key_max_bytes
 	return 0
@@ -206,7 +208,7 @@ agent_kill_case() {
 	echo "# killed at $tf; I/O again $RESUME_MS ms after the restart"
 	klog_summary "$name"
 	if [ "$side" = client ]; then
-		dmesg_since "$name" | grep -q "TLS handshake with server server.test failed: -32 (the agent went away)" ||
+		dmesg_since "$name" | grep -q "TLS handshake with server server.test failed: -32 (the agent went away" ||
 			why="${why:+$why; }kernel log names no 'agent went away' failure"
 	else
 		echo "#   nfsd: failed $(counter failed) aborted $(counter aborted) noagent $(counter noagent)"
@@ -317,9 +319,10 @@ restart_case() {
 		sleep 2
 		in_ns server rpc.nfsd --no-udp 8 || why="rpc.nfsd restart"
 	else
+		# the capture runs in the server host: it ends with the old host
+		cap_end "c3$how-before" || why="${why:+$why; }cleartext before the reboot: $CLEAR"
 		# a host that does not come back is the end of this case
 		server_reboot 2 || { echo "server host rebuild failed"; return 1; }
-		cap_end "c3$how-before" || why="${why:+$why; }cleartext before the reboot: $CLEAR"
 		cap_start "c3$how-42"
 	fi
 	tend=$(now)
@@ -535,6 +538,8 @@ expiry_case() {
 	until_true 60 grep -q "result=fail.*expired" "$TLSHD_DIR/tlshd-client.log" ||
 		why="${why:+$why; }the client's agent named no expired certificate: $(tls_result client)"
 	echo "# client agent: $(grep "result=fail" "$TLSHD_DIR/tlshd-client.log" | tail -n1 | grep -o 'reason=.*' | cut -c1-160)"
+	echo "# client handshakes since the expiry: $(tail -n +$((hs0 + 1)) "$TLSHD_DIR/tlshd-client.log" | grep -o 'result=[a-z]*' | sort | uniq -c | tr -s ' \n' ' ')"
+	echo "# bytes written: $(copy_bytes "$name") of $BYTES"
 	until_true 30 bash -c "dmesg | sed -n '/faults-mark-$name/,\$p' | grep -q 'TLS handshake with server server.test failed'" ||
 		why="${why:+$why; }kernel: $(dmesg_since "$name" | grep 'RPC:' | tail -n1)"
 	dmesg_since "$name" | grep "RPC: TLS handshake" | head -n1 | sed 's/^/#   kernel: /'

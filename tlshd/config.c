@@ -265,6 +265,21 @@ static int parse_keyrings(struct tlshd_config *cf, char *val, char *why,
 	return 0;
 }
 
+/* A boolean into a setting that is -1 while unset; 0 or -1 (why set) */
+static int parse_setting(const char *key, const char *val, int *dst,
+			 char *why, size_t whylen)
+{
+	bool on;
+
+	if (!tlshd_config_parse_bool(val, &on)) {
+		seterr(why, whylen, "'%s' wants true or false, not '%s'", key,
+		       val);
+		return -1;
+	}
+	*dst = on;
+	return 0;
+}
+
 static int parse_auth_key(struct tlshd_auth_conf *ac, const char *key,
 			  char *val, char *why, size_t whylen)
 {
@@ -296,25 +311,10 @@ static int parse_auth_key(struct tlshd_auth_conf *ac, const char *key,
 			ac->ac_system_trust_set = true;
 		return 0;
 	} else if (!strcmp(key, "x509.crl_cuts_sessions")) {
-		bool on;
-
-		if (!tlshd_config_parse_bool(val, &on)) {
-			seterr(why, whylen,
-			       "'%s' wants true or false, not '%s'", key, val);
-			return -1;
-		}
-		ac->ac_crl_cuts = on;
-		return 0;
+		return parse_setting(key, val, &ac->ac_crl_cuts, why, whylen);
 	} else if (!strcmp(key, "alpn.required")) {
-		bool on;
-
-		if (!tlshd_config_parse_bool(val, &on)) {
-			seterr(why, whylen,
-			       "'%s' wants true or false, not '%s'", key, val);
-			return -1;
-		}
-		ac->ac_alpn_required = on;
-		return 0;
+		return parse_setting(key, val, &ac->ac_alpn_required, why,
+				     whylen);
 	} else {
 		seterr(why, whylen, "unknown key '%s'", key);
 		return -1;

@@ -280,6 +280,9 @@ static void fail_gnutls(struct tlshd_handshake *hs, int ret)
 	if (hs->hs_psk_unknown)
 		gnutls_alert_send(hs->hs_session, GNUTLS_AL_FATAL,
 				  GNUTLS_A_UNKNOWN_PSK_IDENTITY);
+	else if (hs->hs_verify_alert)
+		gnutls_alert_send(hs->hs_session, GNUTLS_AL_FATAL,
+				  hs->hs_verify_alert);
 	else if (ret != GNUTLS_E_FATAL_ALERT_RECEIVED)
 		gnutls_alert_send_appropriate(hs->hs_session, ret);
 

@@ -180,6 +180,8 @@ struct tlshd_handshake {
 	int32_t			hs_psk_serial;	/* PSK the server accepted */
 	bool			hs_psk_unknown;
 	int			hs_verify_errno;	/* set by verify callback */
+	/* the alert that says why the peer's certificate was refused */
+	gnutls_alert_description_t hs_verify_alert;
 	char			hs_reason[256];
 	char			hs_peer_subject[256];
 	/* the trust anchor that verified the peer: DN and where it is from */

@@ -316,7 +316,25 @@ static int verify_fail(struct tlshd_handshake *hs, const char *fmt, ...)
 	vsnprintf(hs->hs_reason, sizeof(hs->hs_reason), fmt, ap);
 	va_end(ap);
 	hs->hs_verify_errno = EACCES;
+	if (!hs->hs_verify_alert)
+		hs->hs_verify_alert = GNUTLS_A_BAD_CERTIFICATE;
 	return GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+/*
+ * The alert RFC 8446 6.2 has for a chain that failed with @status, so that
+ * the peer (and its kernel's log) learns the cause, not just
+ * bad_certificate.
+ */
+static gnutls_alert_description_t status_alert(unsigned int status)
+{
+	if (status & GNUTLS_CERT_REVOKED)
+		return GNUTLS_A_CERTIFICATE_REVOKED;
+	if (status & GNUTLS_CERT_EXPIRED)
+		return GNUTLS_A_CERTIFICATE_EXPIRED;
+	if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+		return GNUTLS_A_UNKNOWN_CA;
+	return GNUTLS_A_BAD_CERTIFICATE;
 }
 
 /*
@@ -397,6 +415,7 @@ static int check_chain(struct tlshd_handshake *hs, gnutls_session_t session)
 				   gnutls_strerror(ret));
 	if (status) {
 		tlshd_log_cert_status(status, words, sizeof(words));
+		hs->hs_verify_alert = status_alert(status);
 		return verify_fail(hs, "peer certificate: %s", words);
 	}
 	return 0;

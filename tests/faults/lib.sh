@@ -6,8 +6,9 @@
 #                                records its clients and they can reclaim
 #                                their state after a restart (nfsd refuses
 #                                legacy and UMH tracking outside init_net)
-#   server_reboot [SEC]          the server host torn down and rebuilt: agent
-#                                and nfsd stopped, netns and veth deleted,
+#   server_reboot [SEC]          the server host torn down and rebuilt: off
+#                                the network at once, agent and nfsd
+#                                stopped, netns and veth deleted,
 #                                SEC seconds down, then all of it back
 #   copy_start NAME MNT MB [ARGS] tests/faults/writer.py into MNT/NAME.bin,
 #                                O_DIRECT, at most $FAULTS_RATE MiB/s (so
@@ -23,6 +24,8 @@
 #                                write (-1: none after TIME)
 #   max_gap_ms NAME              the longest pause between two completed
 #                                writes of NAME
+#   cap_stop                     end the running capture now; cap_end NAME
+#                                checks it later, even with another running
 #   cap_start NAME / cap_end NAME  capture on the server's veth (port 2049
 #                                and 20049); CLEAR "marker M calls C" from
 #                                pcap-summary.py: the marker in clear and
@@ -78,6 +81,9 @@ cld_stop() {
 
 server_reboot() {
 	local down=${1:-2}
+	# off the network at once, as a host that reboots is: the orderly
+	# stops below take seconds, during which clients would go on writing
+	in_ns server ip link set veth-s down
 	tlshd_stop server
 	nfsd_stop
 	cld_stop || return 1
@@ -185,15 +191,24 @@ cap_start() {
 	nsenter --net=/run/netns/server tcpdump -i veth-s -U -s 0 -w "$work/$1.pcap" \
 		tcp port 2049 or tcp port 20049 >"$work/$1.tcpdump" 2>&1 &
 	CAP_PID=$!
+	CAP_NAME=$1
 	PIDS+=("$CAP_PID")
 	until_true 5 grep -q "listening on" "$work/$1.tcpdump"
 }
 
-cap_end() {
-	local m c
+cap_stop() {
+	[ -n "${CAP_PID:-}" ] || return 0
 	sleep 0.5
 	kill "$CAP_PID" 2>/dev/null
 	wait "$CAP_PID" 2>/dev/null
+	CAP_PID=
+}
+
+cap_end() {
+	local m c
+	# a capture stopped before (cap_stop) is only checked: the one running
+	# now may be another's
+	[ "${CAP_NAME:-}" != "$1" ] || cap_stop
 	CLEAR="no capture"
 	[ -s "$work/$1.pcap" ] || return 1
 	# A summary that did not finish is no verdict.  pcap-summary.py

@@ -457,12 +457,23 @@ server_vs gnutls "server mtls: no client certificate (EACCES)" EACCES \
 	-c "$T/server.conf" -T x509 -r -- --alpn sunrpc "${GCLI[@]}"
 server_vs gnutls "server: optional client certificate absent is fine" 0 \
 	-c "$T/server.conf" -T x509 -- --alpn sunrpc "${GCLI[@]}"
+# the alert names the cause (RFC 8446 6.2), so that the client's side can
+alert_seen() {
+	if grep -qi "alert.*$2" <<<"$COUT"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1: gnutls-cli saw no '$2' alert"
+		printf '%s\n' "$COUT" | grep -i alert | head -n 3 | sed 's/^/#   /'
+	fi
+}
 server_vs gnutls "server mtls: revoked client certificate (EACCES)" EACCES \
 	-c "$T/server.conf" -T x509 -r -- --alpn sunrpc \
 	--x509certfile "$C/revoked-client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}"
+alert_seen "server mtls: a revoked client is told certificate_revoked" "revoked"
 server_vs gnutls "server mtls: client certificate from unknown CA (EACCES)" EACCES \
 	-c "$T/server.conf" -T x509 -r -- --alpn sunrpc \
 	--x509certfile "$C/stranger-client.pem" --x509keyfile "$C/client.key" "${GCLI[@]}"
+alert_seen "server mtls: a client from an unknown CA is told unknown_ca" "CA is unknown\|unknown.ca"
 # Client certificates and the system trust store.  A private mount
 # namespace puts "untrusted CA" into a stand-in for the system store, so
 # stranger-client.pem plays a certificate bought from the web PKI.

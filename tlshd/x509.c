@@ -316,15 +316,14 @@ static int verify_fail(struct tlshd_handshake *hs, const char *fmt, ...)
 	vsnprintf(hs->hs_reason, sizeof(hs->hs_reason), fmt, ap);
 	va_end(ap);
 	hs->hs_verify_errno = EACCES;
-	if (!hs->hs_verify_alert)
-		hs->hs_verify_alert = GNUTLS_A_BAD_CERTIFICATE;
 	return GNUTLS_E_CERTIFICATE_ERROR;
 }
 
 /*
  * The alert RFC 8446 6.2 has for a chain that failed with @status, so that
  * the peer (and its kernel's log) learns the cause, not just
- * bad_certificate.
+ * bad_certificate.  Other refusals (no certificate, name, EKU) keep the
+ * alert GnuTLS picks for them.
  */
 static gnutls_alert_description_t status_alert(unsigned int status)
 {

@@ -22,19 +22,13 @@
 #     one handshake); and, from the sunrpc tracepoints, what each TLS mount
 #     spent from the probe going out to the transport secured
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
+. tests/lib/hosts.sh
 MB=${RPCTLS_BENCH_MB:-32}
 work=$(mktemp -d /tmp/nfs-tls-bench.XXXXXX)
 
 fail() { echo "nfs-tls bench: $*" >&2; tlshd_stop_all; nfsd_stop; exit 1; }
 
-netns_setup || fail "test hosts"
-nfsd_start >/dev/null || fail "nfsd"
-tlshd_pki "$work/pki" || fail "certificates"
-tlshd_start server "$TLSHD_DIR/server.conf" || fail "tlshd server"
-tlshd_start client "$TLSHD_DIR/client.conf" || fail "tlshd client"
+tls_hosts_up "$work/pki" || fail "$HOSTS_WHY"
 mkdir -p /mnt/bench
 head -c "${MB}M" /dev/urandom >"$work/bench.bin"
 

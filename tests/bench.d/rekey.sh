@@ -17,9 +17,7 @@
 #     million of throughput.
 # The copies are read back and compared: a wrong byte fails the bench.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/netns.sh
-. tests/lib/nfsd.sh
-. tests/lib/tlshd.sh
+. tests/lib/hosts.sh
 MB=${RPCTLS_BENCH_MB:-32}
 work=$(mktemp -d /tmp/rekey-bench.XXXXXX)
 S=/sys/module/sunrpc/parameters
@@ -37,11 +35,7 @@ fail() {
 	exit 1
 }
 
-netns_setup || fail "test hosts"
-nfsd_start >/dev/null || fail "nfsd"
-tlshd_pki "$work/pki" || fail "certificates"
-tlshd_start server "$TLSHD_DIR/server.conf" || fail "tlshd server"
-tlshd_start client "$TLSHD_DIR/client.conf" || fail "tlshd client"
+tls_hosts_up "$work/pki" || fail "$HOSTS_WHY"
 mkdir -p /mnt/rekey
 head -c "${MB}M" /dev/urandom >"$work/bench.bin"
 echo 8192 >$T/buffer_size_kb

@@ -97,14 +97,22 @@ server_reboot() {
 	sleep "$down"
 	# the namespace goes when its last reference does, in a work item:
 	# until then the old veth pair lives on and a new one cannot take its
-	# names.  A namespace that never goes is a leak: say so.
-	until_true 120 bash -c "! nsenter --net=/run/netns/client ip link show veth-c >/dev/null 2>&1" || {
-		echo "server_reboot: the old server namespace was not freed in 120 s (its veth-c is still in the client)" >&2
-		return 1
-	}
+	# names.  With the clients cut off, the old nfsd's transports can
+	# outlive the wait (see the note in issue 16): say so, and take the
+	# pair down from the client's side so that the host can come back.
+	if until_true 30 bash -c "! nsenter --net=/run/netns/client ip link show veth-c >/dev/null 2>&1"; then
+		echo "# server_reboot: the old server namespace went"
+	else
+		echo "# server_reboot: the old server namespace still lives 30 s after its deletion; its veth pair removed from the client's side"
+		in_ns client ip link del veth-c || return 1
+	fi
 	ip netns add server
 	in_ns server ip link set lo up
 	netns_link
+	# back on the network: the time to I/O again counts from here, and
+	# $REBOOT_UP_HOOK (a capture) starts before any client reconnects
+	REBOOT_UP=$(now)
+	[ -z "${REBOOT_UP_HOOK:-}" ] || $REBOOT_UP_HOOK
 	NFSD_KEEP_GRACE=1 NFSD_PRE_START=cld_start nfsd_start || return 1
 	tlshd_start server "$TLSHD_DIR/server.conf"
 }

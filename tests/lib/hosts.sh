@@ -13,6 +13,9 @@
 #   conformance.sh  reports of tests/pynfs-tls/testserver.py
 #
 # $PY is the Python the suites run ($PYTHON, default python3).
+#
+#   tls_hosts_up DIR   both hosts, nfsd, certificates in DIR, tlshd in each
+#                      host; 0, or 1 with the step that failed in $HOSTS_WHY
 
 PY=${PYTHON:-python3}
 
@@ -24,3 +27,12 @@ PY=${PYTHON:-python3}
 . tests/lib/tlshd.sh
 . tests/lib/peer.sh
 . tests/lib/conformance.sh
+
+tls_hosts_up() {
+	HOSTS_WHY="test hosts"; netns_setup || return 1
+	HOSTS_WHY=nfsd; nfsd_start >/dev/null || return 1
+	HOSTS_WHY=certificates; tlshd_pki "$1" || return 1
+	HOSTS_WHY="tlshd server"; tlshd_start server "$TLSHD_DIR/server.conf" || return 1
+	HOSTS_WHY="tlshd client"; tlshd_start client "$TLSHD_DIR/client.conf" || return 1
+	HOSTS_WHY=
+}

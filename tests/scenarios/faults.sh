@@ -314,25 +314,27 @@ restart_case() {
 	done
 	n=$(locks_held)
 	echo "# lock states before: $n"
+	# the fault must meet all three writing
+	for name in "c3$how-42" "c3$how-41" "c3$how-3"; do
+		[ "$(copy_bytes "$name")" -lt "$BYTES" ] ||
+			why="${why:+$why; }$name ended before the $how restart: the fault met no write"
+	done
 	kmark "c3$how"
 	if [ "$how" = nfsd ]; then
 		in_ns server rpc.nfsd 0
 		sleep 2
 		in_ns server rpc.nfsd --no-udp 8 || why="rpc.nfsd restart"
+		tend=$(now)
 	else
 		# the capture runs in the server host: it stops before the old
-		# host goes (its checks come after, so the fault is not delayed)
+		# host goes, and the next starts as soon as the new one is on
+		# the network, before any client reconnects
 		cap_stop
-		# a host that does not come back is the end of this case
-		server_reboot 2 || { echo "server host rebuild failed"; return 1; }
-		cap_start "c3$how-42"
+		REBOOT_UP_HOOK="cap_start c3$how-42" server_reboot 2 ||
+			{ echo "server host rebuild failed"; return 1; }
+		tend=$REBOOT_UP
 		cap_end "c3$how-before" || why="${why:+$why; }cleartext before the reboot: $CLEAR"
 	fi
-	for name in "c3$how-42" "c3$how-41" "c3$how-3"; do
-		[ "$(copy_bytes "$name")" -lt "$BYTES" ] ||
-			why="${why:+$why; }$name ended before the $how came back: the fault met no write"
-	done
-	tend=$(now)
 	# every v4 client reclaims its lock in the grace period
 	until_true 60 bash -c "[ \$(cat /proc/fs/nfsd/clients/*/states 2>/dev/null | grep -c 'type: lock') -ge 2 ]" ||
 		why="${why:+$why; }locks after the restart: $(locks_held)"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The fault matrix's quick subset, run by make check (tests/suites): one
 # case of each kind the whole matrix (make faults) covers, on 8 MiB copies,
-# so that a regression in recovery shows up in every CI run.  About 5
+# so that a regression in recovery shows up in every CI run.  2-4
 # minutes under TCG; make faults runs every case on 16 MiB copies.
 #   1a  an agent killed during a handshake (the client's)
 #   4b  an RST in the middle of a copy

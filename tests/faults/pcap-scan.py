@@ -19,36 +19,24 @@ Prints one line:
 Exit status: 0, or 2 for a file that is not a readable capture.
 """
 import argparse
+import importlib.util
+import os
 import struct
 import sys
+
+# the capture reader of tests/mount-helper/pcap-summary.py, shared
+_spec = importlib.util.spec_from_file_location(
+    "pcap_summary", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                 "..", "mount-helper", "pcap-summary.py"))
+SUMMARY = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(SUMMARY)
 
 RPC_PROGS = {100003, 100005, 100021, 100227, 100024}
 
 
 def scan(path, marker, tot):
     with open(path, "rb") as f:
-        hdr = f.read(24)
-        if len(hdr) < 24:
-            raise ValueError("%s: shorter than a pcap header" % path)
-        magic = hdr[:4]
-        if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-            end = "<"
-        elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-            end = ">"
-        else:
-            raise ValueError("%s: not a pcap file" % path)
-        linktype = struct.unpack(end + "I", hdr[20:24])[0]
-        if linktype != 1:
-            raise ValueError("%s: link type %d, want Ethernet" % (path, linktype))
-        rec = struct.Struct(end + "IIII")
-        while True:
-            h = f.read(16)
-            if len(h) < 16:
-                break
-            _, _, caplen, _ = rec.unpack(h)
-            pkt = f.read(caplen)
-            if len(pkt) < caplen:
-                break
+        for pkt in SUMMARY.frames(f):
             tot["packets"] += 1
             payload = tcp_payload(pkt)
             if not payload:

@@ -31,27 +31,43 @@ TLS_TYPES = {20: "change_cipher_spec", 21: "alert", 22: "handshake",
              23: "application_data"}
 
 
-def packets(path):
-    """Yield (src, sport, dst, dport, seq, flags, payload) per TCP segment."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 24:
+def frames(f):
+    """Yield each Ethernet frame of the open libpcap file F, read as it
+    goes (a capture is never held whole; tests/faults/pcap-scan.py uses
+    this too)."""
+    hdr = f.read(24)
+    if len(hdr) < 24:
         raise ValueError("shorter than a pcap header")
-    magic = data[:4]
+    magic = hdr[:4]
     if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
         endian = "<"
     elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
         endian = ">"
     else:
         raise ValueError("not a libpcap file (magic %s)" % magic.hex())
-    linktype = struct.unpack(endian + "I", data[20:24])[0]
+    linktype = struct.unpack(endian + "I", hdr[20:24])[0]
     if linktype != 1:
         raise ValueError("link type %d, want 1 (Ethernet)" % linktype)
-    off = 24
-    while off + 16 <= len(data):
-        incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
-        frame = data[off + 16:off + 16 + incl]
-        off += 16 + incl
+    rec = struct.Struct(endian + "IIII")
+    while True:
+        h = f.read(16)
+        if len(h) < 16:
+            return
+        incl = rec.unpack(h)[2]
+        frame = f.read(incl)
+        if len(frame) < incl:
+            return
+        yield frame
+
+
+def packets(path):
+    """Yield (src, sport, dst, dport, seq, flags, payload) per TCP segment."""
+    with open(path, "rb") as f:
+        yield from tcp_segments(frames(f))
+
+
+def tcp_segments(frames_iter):
+    for frame in frames_iter:
         if len(frame) < 14:
             continue
         etype = struct.unpack(">H", frame[12:14])[0]

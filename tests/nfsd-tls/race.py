@@ -13,6 +13,15 @@ or waiting in a cache deferral.  Two attacks, each printing one JSON line:
       whether STARTTLS came, whether TLS came up, and the COMPOUND's
       status and whether it came in clear or through TLS.
 
+  race.py partial SERVER PATH --ca CA [--tries N]
+      N times: the probe and the first bytes of a cleartext COMPOUND
+      record in one TCP write; if TLS comes up, the rest of that record
+      through TLS.  A server that read the head in clear before the
+      handshake and let decrypted bytes complete it would serve a
+      request whose first bytes no TLS session protected.  Reports how
+      each try ended: served (over TLS: the failure), handshake refused
+      or failed, no STARTTLS.
+
   race.py probe SERVER PORT PROG VERS
       Only the AUTH_TLS probe, to any RPC service: prints whether it
       answered STARTTLS (only nfsd should; not lockd, not the NFSv4.0
@@ -113,6 +122,48 @@ def inject(args):
     return out
 
 
+def partial(args):
+    out = {"mode": "partial", "tries": args.tries, "served": 0,
+           "answered": 0, "tls_failed": 0, "no_starttls": 0, "last": "",
+           "last_probe": ""}
+    ops = [nfs.putrootfh()] + nfs.lookup_path(args.path) + [nfs.getfh()]
+    rec = rpc.frame(nfs.compound_call(REQ_XID, ops))
+    cut = 12        # record marker, xid, msg_type: a record begun, not ended
+    for _ in range(args.tries):
+        conn = tlsio.Conn.connect(args.server, 2049, timeout=10)
+        try:
+            conn.send_raw(rpc.frame(rpc.encode_probe(PROBE_XID, nfs.NFS_PROGRAM, 4)) +
+                          rec[:cut])
+            one = {}
+            probe_result(read_replies(conn, {PROBE_XID}, 10), one)
+            if not one["starttls"]:
+                out["no_starttls"] += 1
+                out["last_probe"] = one["probe"]
+                continue
+            if not tls_up(conn, args, one):
+                out["tls_failed"] += 1
+                out["last"] = one["tls"]
+                continue
+            conn.send(rec[cut:])
+            got = read_replies(conn, {REQ_XID}, 5)
+            if REQ_XID not in got:
+                # nothing: the server did not take the tail for a record
+                out["tls_failed"] += 1
+                out["last"] = "no answer through TLS: %s" % got.get("closed", "timeout")
+                continue
+            st, text = describe_req(got[REQ_XID], True)
+            out["answered"] += 1
+            out["last"] = text
+            if st == 0:
+                out["served"] += 1
+        except tlsio.Closed as e:
+            out["tls_failed"] += 1
+            out["last"] = "%s %s" % (e.how, e.detail)
+        finally:
+            conn.close()
+    return out
+
+
 def mount_fh(args):
     pm = tlsio.Conn.connect(args.server, 111, timeout=10)
     port = nfs.decode_getport(pm.call(nfs.getport_call(PMAP_XID, nfs.MOUNT_PROGRAM, 3)).results)
@@ -173,15 +224,16 @@ def main():
         print(json.dumps(probe(sys.argv[2:]), sort_keys=True))
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("mode", choices=("inject", "deferred"))
+    ap.add_argument("mode", choices=("inject", "deferred", "partial"))
     ap.add_argument("server")
     ap.add_argument("path")
     ap.add_argument("--ca", required=True)
     ap.add_argument("--mountd-pid", type=int)
     ap.add_argument("--flush", default="true")
     ap.add_argument("--wait", type=float, default=7.0)
+    ap.add_argument("--tries", type=int, default=40)
     args = ap.parse_args()
-    out = inject(args) if args.mode == "inject" else deferred(args)
+    out = {"inject": inject, "deferred": deferred, "partial": partial}[args.mode](args)
     print(json.dumps(out, sort_keys=True))
 
 

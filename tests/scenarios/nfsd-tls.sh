@@ -20,9 +20,10 @@
 #    SECINFO still answers, a file handle from a TLS session is refused in
 #    cleartext; an untrusted client certificate is refused at the handshake.
 # 3. The kernel NFS client: mounts refused or working per policy.
-# 2b. Cleartext around STARTTLS: a request injected behind the probe, and
-#    one deferred while mountd stalls, are never served as if they came
-#    through TLS; only nfsd answers the probe with STARTTLS (not lockd).
+# 2b. Cleartext around STARTTLS: a request injected behind the probe, a
+#    record begun in clear and ended through TLS, and a request deferred
+#    while mountd stalls are never served as if they came through TLS;
+#    only nfsd answers the probe with STARTTLS (not lockd).
 # 4. /proc/fs/nfsd/tls (root only): counters and one line per connection,
 #    with the trust anchor of mtls peers.
 # 5. 20 clients handshaking and 180 stalling at once while a TLS mount
@@ -257,6 +258,18 @@ else
 fi
 [ $(( $(counter refused) + $(counter denied) + $(counter failed) )) -gt $((r0 + d0 + f0)) ]
 tap_expect "... and nfsd counted it (refused $r0 -> $(counter refused), denied $d0 -> $(counter denied), failed $f0 -> $(counter failed))" 0 $?
+# The head of a cleartext record in the probe's TCP write, its tail
+# through TLS: a server thread may read the head before the probe is
+# answered (the race is the attack).  nfsd must refuse the handshake then,
+# never let decrypted bytes complete a record begun in clear; when no
+# thread read the head first, it reaches the agent as a bad ClientHello.
+g0=$(dmesg | grep -c "bytes of cleartext read ahead of it")
+out=$(in_ns client "$PY" tests/nfsd-tls/race.py partial server.test /srv/tls --ca "$work/pki/ca.pem" --tries 40 2>&1)
+echo "# partial: $out"
+tap_expect "a cleartext record's head sent with the probe is never completed through TLS (40 tries: answered)" 0 "$(json answered)"
+g=$(( $(dmesg | grep -c "bytes of cleartext read ahead of it") - g0 ))
+tap_expect "... every try refused: no STARTTLS, or no TLS (nfsd refused the handshake $g times for the head it had read)" 40 \
+	$(( $(json no_starttls) + $(json tls_failed) ))
 # A cleartext NFSv3 request that waits in a cache deferral (mountd
 # stopped after a cache flush) while the client asks for STARTTLS: no
 # STARTTLS while it waits, and it is answered as cleartext.

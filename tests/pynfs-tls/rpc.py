@@ -478,17 +478,22 @@ class RecordReader:
         self._frags = []
         self._size = 0
         self._records = []
+        self._error = None
         self.max_record = max_record
         self.fragments_seen = 0
 
     def feed(self, data):
+        """Parse data.  Bytes that cannot be record marking (a TLS alert
+        behind the last reply, say) raise RecordError once the complete
+        records before them have been taken with next_record()."""
         self._buf += data
-        while len(self._buf) >= 4:
+        while self._error is None and len(self._buf) >= 4:
             hdr = struct.unpack(">I", self._buf[:4])[0]
             n = hdr & MAX_FRAG
             if self._size + n > self.max_record:
-                raise RecordError("record of more than %d bytes (fragment header %#010x)"
-                                  % (self.max_record, hdr))
+                self._error = RecordError("record of more than %d bytes (fragment header %#010x)"
+                                          % (self.max_record, hdr))
+                break
             if len(self._buf) < 4 + n:
                 break
             self._frags.append(bytes(self._buf[4:4 + n]))
@@ -498,10 +503,16 @@ class RecordReader:
             if hdr & LAST_FRAG:
                 self._records.append(b"".join(self._frags))
                 self._frags, self._size = [], 0
+        if self._error is not None and not self._records:
+            raise self._error
 
     def next_record(self):
         """The oldest complete record, or None."""
-        return self._records.pop(0) if self._records else None
+        if self._records:
+            return self._records.pop(0)
+        if self._error is not None:
+            raise self._error
+        return None
 
     def records(self, data=b""):
         """feed(data), then each complete record, oldest first."""

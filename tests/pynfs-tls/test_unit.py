@@ -201,6 +201,17 @@ class RecordTest(unittest.TestCase):
         with self.assertRaises(rpc.RecordError):
             rpc.RecordReader().feed(b"\x16\x03\x01\x02\x00")
 
+    def test_reply_before_garbage_is_kept(self):
+        # A reply and, in the same read, a TLS alert (the agent's answer to
+        # bytes it could not take for a ClientHello): the reply first.
+        r = rpc.RecordReader()
+        r.feed(rpc.frame(b"reply...") + b"\x15\x03\x03\x00\x02\x02\x32")
+        self.assertEqual(r.next_record(), b"reply...")
+        with self.assertRaisesRegex(rpc.RecordError, "0x15030300"):
+            r.next_record()
+        with self.assertRaises(rpc.RecordError):
+            r.feed(b"more")
+
     def test_take_buffer_keeps_the_tls_bytes(self):
         r = rpc.RecordReader()
         r.feed(rpc.frame(b"prob") + b"\x16\x03")

@@ -93,19 +93,26 @@ server_reboot() {
 		return 1
 	}
 	grep -E " (nfsd|rpc_pipefs) " /proc/mounts | sed 's/^/# mounted: /' >&2
+	# What a reboot drops and a namespace keeps: nfsd's connections, left
+	# closing (FIN_WAIT1, replies and the FIN unacknowledged) by the stop.
+	# Since the CVE-2024-53168 fix (stock 6.1.191) each holds a reference
+	# on its namespace and retransmits to the cut-off clients until
+	# tcp_orphan_retries gives up, 100-200 s later.  Kill them, as the
+	# reboot would; then nothing may keep the namespace alive.
+	local closing
+	closing=$(in_ns server ss -Htan state fin-wait-1 state fin-wait-2 state closing state last-ack | wc -l)
+	in_ns server ss -K -tan >/dev/null
+	echo "# server_reboot: $closing nfsd connections still closing after the stop, killed as a reboot would ($(in_ns server ss -Htan | wc -l) TCP sockets left)"
 	ip netns del server
 	sleep "$down"
 	# the namespace goes when its last reference does, in a work item:
 	# until then the old veth pair lives on and a new one cannot take its
-	# names.  With the clients cut off, the old nfsd's transports can
-	# outlive the wait (see the note in issue 16): say so, and take the
-	# pair down from the client's side so that the host can come back.
-	if until_true 30 bash -c "! nsenter --net=/run/netns/client ip link show veth-c >/dev/null 2>&1"; then
-		echo "# server_reboot: the old server namespace went"
-	else
-		echo "# server_reboot: the old server namespace still lives 30 s after its deletion; its veth pair removed from the client's side"
-		in_ns client ip link del veth-c || return 1
+	# names
+	if ! until_true 15 bash -c "! nsenter --net=/run/netns/client ip link show veth-c >/dev/null 2>&1"; then
+		echo "server_reboot: the old server namespace still lives 15 s after its deletion, with no process, mount or connection left in it" >&2
+		return 1
 	fi
+	echo "# server_reboot: the old server namespace went"
 	ip netns add server
 	in_ns server ip link set lo up
 	netns_link

@@ -360,10 +360,10 @@ st "status-other-netns-no-agent" "NOT listening"
 tap_expect "status-mount-count" 3 "$(grep -c '    security mode:' "$T/status.out")"
 
 # --- pcap-summary.py on a made-up capture -------------------------------------
-# Two connections to port 2049: one plaintext (an RPC record carrying the
+# Three connections to port 2049: one plaintext (an RPC record carrying the
 # marker split across two segments sent out of order), one with the probe in clear and then
 # TLS records, one of which carries the marker (so the count can be seen to
-# work on TLS connections too).
+# work on TLS connections too), and its reconnection from the same port.
 python3 - "$T/t.pcap" <<'EOS'
 import struct, sys
 def frame(src, sport, dport, seq, flags, data):
@@ -381,7 +381,12 @@ frames = [frame(c, 700, 2049, 1000, 2, b""),
           frame(c, 700, 2049, 1001, 0x18, plain[:16]),
           frame(c, 800, 2049, 5000, 2, b""),
           frame(c, 800, 2049, 5001, 0x18, rec(b"p" * 40) + tls(22, b"hello") + tls(23, b"..MARK-ER..")),
-          frame([192, 0, 2, 1], 2049, 800, 9000, 0x18, rec(b"STARTTLS") + tls(22, b"sh") + tls(23, b"z" * 100))]
+          frame([192, 0, 2, 1], 2049, 800, 9000, 0x18, rec(b"STARTTLS") + tls(22, b"sh") + tls(23, b"z" * 100)),
+          # the RPC client reconnects from the same port: a new connection
+          # 3 GB away in sequence space (its SYN sent twice)
+          frame(c, 800, 2049, 3000000000, 2, b""),
+          frame(c, 800, 2049, 3000000000, 2, b""),
+          frame(c, 800, 2049, 3000000001, 0x18, tls(22, b"hello") + tls(23, b"MARK-ER"))]
 out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
 for f in frames:
     out += struct.pack("<IIII", 0, 0, len(f), len(f)) + f
@@ -389,11 +394,14 @@ open(sys.argv[1], "wb").write(out)
 EOS
 out=$(python3 tests/mount-helper/pcap-summary.py --marker MARK-ER "$T/t.pcap" 2>&1)
 tap_expect "pcap-summary-total" \
-	"total: tls_connections 1 plain_connections 1 marker_in_tls 1 marker_in_plain 1 clear_calls_not_null 1 gaps 0" \
+	"total: tls_connections 2 plain_connections 1 marker_in_tls 2 marker_in_plain 1 clear_calls_not_null 1 gaps 0" \
 	"$(tail -1 <<<"$out")"
 tap_expect "pcap-summary-tls-records" \
 	"tls   192.0.2.2:800     0.0 MiB  RPC records in clear   2  TLS records    4 (handshake 2, data 2)  marker 1" \
-	"$(grep '^tls' <<<"$out")"
+	"$(grep '^tls' <<<"$out" | head -n 1)"
+tap_expect "pcap-summary-same-port-reconnect" \
+	"tls   192.0.2.2:800     0.0 MiB  RPC records in clear   0  TLS records    2 (handshake 1, data 1)  marker 1" \
+	"$(grep '^tls' <<<"$out" | sed -n 2p)"
 tap_expect "pcap-summary-plain-reassembled" \
 	"plain 192.0.2.2:700     0.0 MiB  RPC records in clear   1  TLS records    0  marker 1" \
 	"$(grep '^plain' <<<"$out")"

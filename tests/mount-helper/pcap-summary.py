@@ -99,6 +99,11 @@ def v6(b):
     return ":".join("%x" % w for w in words)
 
 
+# A hole wider than this in one direction's sequence space is not a lost
+# stretch of the capture but a segment of another connection.
+MAX_GAP = 64 << 20
+
+
 def reassemble(segs, isn):
     """segs: [(seq, payload)]; isn: first data byte's seq or None."""
     if isn is None:
@@ -107,6 +112,11 @@ def reassemble(segs, isn):
     gaps = 0
     for seq, payload in sorted(segs, key=lambda s: (s[0] - isn) & 0xFFFFFFFF):
         rel = (seq - isn) & 0xFFFFFFFF
+        if rel > len(out) + MAX_GAP:
+            # not this connection's data (a segment from before the
+            # capture or the SYN): counted, not filled in
+            gaps += 1
+            continue
         if rel > len(out):
             gaps += 1
             out += b"\0" * (rel - len(out))
@@ -152,13 +162,21 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("pcap")
     a = ap.parse_args()
-    flows, isns, order = {}, {}, {}
+    # A flow is one direction of one connection: the 4-tuple and how many
+    # SYNs it has seen (the kernel's RPC client reconnects from the same
+    # port, so one 4-tuple can carry many connections, each with its own
+    # sequence numbers).
+    flows, isns, order, gen = {}, {}, {}, {}
     try:
         for src, sport, dst, dport, seq, flags, payload in packets(a.pcap):
             if a.port not in (sport, dport):
                 continue
-            key = (src, sport, dst, dport)
-            client = (src, sport) if dport == a.port else (dst, dport)
+            tup = (src, sport, dst, dport)
+            if flags & 0x02 and (seq + 1) & 0xFFFFFFFF != isns.get((tup, gen.get(tup, 0))):
+                gen[tup] = gen.get(tup, -1) + 1     # a new connection's SYN (not a resend)
+            g = gen.setdefault(tup, 0)
+            key = (tup, g)
+            client = ((src, sport) if dport == a.port else (dst, dport)) + (g,)
             order.setdefault(client, len(order))
             flows.setdefault(key, [])
             if flags & 0x02:            # SYN: data starts at seq + 1
@@ -172,8 +190,8 @@ def main():
     marker = a.marker.encode()
     conns = {}
     for key, segs in flows.items():
-        src, sport, dst, dport = key
-        client = (src, sport) if dport == a.port else (dst, dport)
+        (src, sport, dst, dport), g = key
+        client = ((src, sport) if dport == a.port else (dst, dport)) + (g,)
         c = conns.setdefault(client, {"tls": False, "dirs": {}})
         if not segs:
             continue
@@ -189,7 +207,7 @@ def main():
     tot = {"tls_connections": 0, "plain_connections": 0, "marker_in_tls": 0,
            "marker_in_plain": 0, "clear_calls_not_null": 0, "gaps": 0}
     lines = []
-    for (host, port), c in sorted(conns.items(), key=lambda kv: order[kv[0]]):
+    for (host, port, _), c in sorted(conns.items(), key=lambda kv: order[kv[0]]):
         kind = "tls" if c["tls"] else "plain"
         tot[kind + "_connections"] += 1
         rpc, recs, mark, nbytes, gaps = 0, {}, 0, 0, 0

@@ -27,10 +27,11 @@ or waiting in a cache deferral.  Two attacks, each printing one JSON line:
       answered STARTTLS (only nfsd should; not lockd, not the NFSv4.0
       callback service).
 
-  race.py deferred SERVER PATH --ca CA --mountd-pid PID --flush CMD
+  race.py deferred SERVER PATH --ca CA --mountd-pid PID --flush CMD [--wait S]
       MOUNT PATH (its file handle), flush nfsd's caches (CMD), stop
       mountd, send an NFSv3 GETATTR of that handle in clear (it waits for
-      mountd, then nfsd defers it), send the probe; if STARTTLS comes,
+      mountd, then nfsd defers it), S seconds later (7: deferred by then;
+      under 5: still in flight) send the probe; if STARTTLS comes,
       start TLS; resume mountd and read the GETATTR's answer.  Reports
       the same fields.
 

@@ -286,6 +286,21 @@ else
 fi
 [ "$(counter refused)" -gt "$r0" ] && dmesg | grep -q "no STARTTLS for 192.0.2.2:[0-9]*: 0 other requests in flight, 1 deferred"
 tap_expect "... counted as refused, the log says why" 0 $?
+# The same request still in flight (its thread waits up to 5 s for
+# mountd before deferring it) when the probe comes 1.5 s after it.
+r0=$(counter refused)
+out=$(in_ns client "$PY" tests/nfsd-tls/race.py deferred server.test /srv/tls --ca "$work/pki/ca.pem" \
+	--mountd-pid "$(pgrep -x rpc.mountd | head -n 1)" --wait 1.5 \
+	--flush "nsenter --net=/run/netns/server exportfs -f" 2>&1)
+echo "# in flight: $out"
+tap_expect "no STARTTLS while a cleartext request of the connection is in flight" False "$(json starttls)"
+if [ "$(json req)" = denied ] && grep -q AUTH_TOOWEAK <<<"$(json req_text)"; then
+	tap_ok "the cleartext request in flight is refused as cleartext (AUTH_TOOWEAK)"
+else
+	tap_fail "the cleartext request in flight: $out"
+fi
+[ "$(counter refused)" -gt "$r0" ] && dmesg | grep -q "no STARTTLS for 192.0.2.2:[0-9]*: 1 other requests in flight, 0 deferred"
+tap_expect "... counted as refused, the log says why" 0 $?
 # Only nfsd answers the probe with STARTTLS: lockd (same host, TCP) does not
 port=$(in_ns server rpcinfo -p 127.0.0.1 | awk '$1 == 100021 && $3 == "tcp" { print $4; exit }')
 out=$(in_ns client "$PY" tests/nfsd-tls/race.py probe server.test "$port" 100021 4 2>&1)

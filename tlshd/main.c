@@ -188,6 +188,8 @@ static int serve(struct tlshd_config **cfp, const struct args *a)
 	if (!upcalls)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
+	/* before the workers start: they inherit the I/O flusher flag */
+	tlshd_reclaim_guard();
 	tlshd_keyring_link_session(*cfp);
 	tlshd_keyring_init();
 	return tlshd_dispatch_run(cfp, a->path, upcalls, a->nworkers);

@@ -236,6 +236,9 @@ void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
 #define tlshd_log_info(...)	tlshd_log(TLSHD_LOG_INFO, __VA_ARGS__)
 #define tlshd_log_debug(...)	tlshd_log(TLSHD_LOG_DEBUG, __VA_ARGS__)
 void tlshd_log_audit(const struct tlshd_handshake *hs);
+
+/* reclaim.c */
+int tlshd_reclaim_guard(void);
 const char *tlshd_log_type_name(uint32_t type);
 
 /* x509.c */

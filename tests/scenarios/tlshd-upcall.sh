@@ -86,6 +86,23 @@ TLSHD_S=$TPID WAIT_S=$BG
 until_true 20 log_has "$L/tlshd-client.log" ready
 until_true 20 log_has "$L/tlshd-server.log" ready
 tap_run "tlshd started in both test hosts" log_has "$L/tlshd-server.log" ready
+# In NFS writeback's path (tlshd(8), MEMORY PRESSURE): every thread an I/O
+# flusher (PF_MEMALLOC_NOIO 0x80000 and PF_LOCAL_THROTTLE 0x100000 in the
+# flags field of /proc/TID/stat), and pages locked as they fault in (VmLck).
+flushers() {
+	local t n=0 all=0
+	for t in /proc/"$1"/task/*/stat; do
+		all=$((all + 1))
+		(( ($(awk '{ sub(/^.*\) /, ""); print $7 }' "$t") & 0x180000) == 0x180000 )) && n=$((n + 1))
+	done
+	echo "$n of $all"
+}
+f=$(flushers "$TLSHD_S")
+[ "${f%% *}" -ge 1 ] && [ "${f%% of *}" = "${f##* of }" ]
+tap_expect "tlshd is an I/O flusher in every thread ($f)" 0 $?
+lck=$(awk '$1 == "VmLck:" { print $2 }' /proc/"$TLSHD_S"/status)
+[ "${lck:-0}" -gt 0 ]
+tap_expect "tlshd locks its pages as they fault in (VmLck $lck KiB)" 0 $?
 
 # --- client handshakes: tlsh_test in "client", peers in "server" -------------------
 # hello_case NAME WANT-STATUS PEER-CMD -- CONNECT-ADDR HELLO-ARGS...

@@ -14,10 +14,12 @@
  * anyway.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "tlshd.h"
 
@@ -32,19 +34,48 @@ static const char *tlshd_reclaim_state(int err, char *buf, size_t len)
 {
 	if (!err)
 		return "on";
-	snprintf(buf, len, "off (%s)", strerror(err));
+	if (err == EDQUOT)
+		snprintf(buf, len, "off (RLIMIT_MEMLOCK is not infinity and no CAP_IPC_LOCK)");
+	else
+		snprintf(buf, len, "off (%s)", strerror(err));
 	return buf;
+}
+
+/*
+ * May every future mapping be locked?  Only without a limit: with
+ * MCL_FUTURE, a mapping that would take the locked total past
+ * RLIMIT_MEMLOCK fails (a new worker's stack, a malloc arena), which is
+ * worse than paging.  CAP_IPC_LOCK lifts the limit.
+ */
+static int tlshd_reclaim_may_lock(void)
+{
+	char line[128];
+	uint64_t eff = 0;
+	struct rlimit rl;
+	FILE *f;
+
+	if (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	f = fopen("/proc/self/status", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "CapEff: %" SCNx64, &eff) == 1)
+				break;
+		fclose(f);
+	}
+	return eff & (UINT64_C(1) << 14) ? 0 : EDQUOT;	/* CAP_IPC_LOCK */
 }
 
 /* Returns a bit per guard in place: 1 the I/O flusher, 2 the lock. */
 int tlshd_reclaim_guard(void)
 {
-	char fbuf[64], lbuf[64];
+	char fbuf[64], lbuf[96];
 	int ferr = 0, lerr = 0;
 
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0))
 		ferr = errno;
-	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT))
+	lerr = tlshd_reclaim_may_lock();
+	if (!lerr && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT))
 		lerr = errno;
 	if (!ferr && !lerr)
 		tlshd_log_info("in the writeback path: I/O flusher on, memory locked on");

@@ -270,37 +270,30 @@ tap_expect "a cleartext record's head sent with the probe is never completed thr
 g=$(( $(dmesg | grep -c "bytes of cleartext read ahead of it") - g0 ))
 tap_expect "... every try refused: no STARTTLS, or no TLS (nfsd refused the handshake $g times for the head it had read)" 40 \
 	$(( $(json no_starttls) + $(json tls_failed) ))
-# A cleartext NFSv3 request that waits in a cache deferral (mountd
-# stopped after a cache flush) while the client asks for STARTTLS: no
-# STARTTLS while it waits, and it is answered as cleartext.
-r0=$(counter refused)
-out=$(in_ns client "$PY" tests/nfsd-tls/race.py deferred server.test /srv/tls --ca "$work/pki/ca.pem" \
-	--mountd-pid "$(pgrep -x rpc.mountd | head -n 1)" \
-	--flush "nsenter --net=/run/netns/server exportfs -f" 2>&1)
-echo "# deferred: $out"
-tap_expect "no STARTTLS while a cleartext request of the connection is deferred" False "$(json starttls)"
-if [ "$(json req)" = denied ] && grep -q AUTH_TOOWEAK <<<"$(json req_text)"; then
-	tap_ok "the deferred cleartext request is refused as cleartext (AUTH_TOOWEAK) once mountd answers"
-else
-	tap_fail "the deferred cleartext request: $out"
-fi
-[ "$(counter refused)" -gt "$r0" ] && dmesg | grep -q "no STARTTLS for 192.0.2.2:[0-9]*: 0 other requests in flight, 1 deferred"
-tap_expect "... counted as refused, the log says why" 0 $?
-# The same request still in flight (its thread waits up to 5 s for
-# mountd before deferring it) when the probe comes 1.5 s after it.
-r0=$(counter refused)
-out=$(in_ns client "$PY" tests/nfsd-tls/race.py deferred server.test /srv/tls --ca "$work/pki/ca.pem" \
-	--mountd-pid "$(pgrep -x rpc.mountd | head -n 1)" --wait 1.5 \
-	--flush "nsenter --net=/run/netns/server exportfs -f" 2>&1)
-echo "# in flight: $out"
-tap_expect "no STARTTLS while a cleartext request of the connection is in flight" False "$(json starttls)"
-if [ "$(json req)" = denied ] && grep -q AUTH_TOOWEAK <<<"$(json req_text)"; then
-	tap_ok "the cleartext request in flight is refused as cleartext (AUTH_TOOWEAK)"
-else
-	tap_fail "the cleartext request in flight: $out"
-fi
-[ "$(counter refused)" -gt "$r0" ] && dmesg | grep -q "no STARTTLS for 192.0.2.2:[0-9]*: 1 other requests in flight, 0 deferred"
-tap_expect "... counted as refused, the log says why" 0 $?
+# A cleartext NFSv3 request held by a stopped mountd (after a cache
+# flush) while the client asks for STARTTLS: no STARTTLS while it waits,
+# and it is answered as cleartext once mountd answers.
+# probe_behind WAIT STATE LOG: the probe WAIT s after the request, when it
+# is STATE ("deferred" after 7 s; "in flight" before nfsd's 5 s cache
+# wait ends); LOG: how nfsd's refusal line counts the others
+probe_behind() {
+	local r0
+	r0=$(counter refused)
+	out=$(in_ns client "$PY" tests/nfsd-tls/race.py deferred server.test /srv/tls --ca "$work/pki/ca.pem" \
+		--mountd-pid "$(pgrep -x rpc.mountd | head -n 1)" --wait "$1" \
+		--flush "nsenter --net=/run/netns/server exportfs -f" 2>&1)
+	echo "# $2: $out"
+	tap_expect "no STARTTLS while a cleartext request of the connection is $2" False "$(json starttls)"
+	if [ "$(json req)" = denied ] && grep -q AUTH_TOOWEAK <<<"$(json req_text)"; then
+		tap_ok "the cleartext request ($2) is refused as cleartext (AUTH_TOOWEAK) once mountd answers"
+	else
+		tap_fail "the cleartext request ($2): $out"
+	fi
+	[ "$(counter refused)" -gt "$r0" ] && dmesg | grep -q "no STARTTLS for 192.0.2.2:[0-9]*: $3"
+	tap_expect "... counted as refused, the log says why ($3)" 0 $?
+}
+probe_behind 7 deferred "0 other requests in flight, 1 deferred"
+probe_behind 1.5 "in flight" "1 other requests in flight, 0 deferred"
 # Only nfsd answers the probe with STARTTLS: lockd (same host, TCP) does not
 port=$(in_ns server rpcinfo -p 127.0.0.1 | awk '$1 == 100021 && $3 == "tcp" { print $4; exit }')
 out=$(in_ns client "$PY" tests/nfsd-tls/race.py probe server.test "$port" 100021 4 2>&1)

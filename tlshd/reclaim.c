@@ -66,8 +66,7 @@ static int tlshd_reclaim_may_lock(void)
 	return eff & (UINT64_C(1) << 14) ? 0 : EDQUOT;	/* CAP_IPC_LOCK */
 }
 
-/* Returns a bit per guard in place: 1 the I/O flusher, 2 the lock. */
-int tlshd_reclaim_guard(void)
+void tlshd_reclaim_guard(void)
 {
 	char fbuf[64], lbuf[96];
 	int ferr = 0, lerr = 0;
@@ -83,5 +82,4 @@ int tlshd_reclaim_guard(void)
 		tlshd_log_warn("in the writeback path: I/O flusher %s, memory locked %s: under memory pressure, NFS writeback that waits for a handshake can wait for tlshd's own reclaim",
 			       tlshd_reclaim_state(ferr, fbuf, sizeof(fbuf)),
 			       tlshd_reclaim_state(lerr, lbuf, sizeof(lbuf)));
-	return (ferr ? 0 : 1) | (lerr ? 0 : 2);
 }

@@ -238,7 +238,7 @@ void tlshd_log(enum tlshd_log_level level, const char *fmt, ...)
 void tlshd_log_audit(const struct tlshd_handshake *hs);
 
 /* reclaim.c */
-int tlshd_reclaim_guard(void);
+void tlshd_reclaim_guard(void);
 const char *tlshd_log_type_name(uint32_t type);
 
 /* x509.c */

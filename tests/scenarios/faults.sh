@@ -23,7 +23,10 @@
 #     rebuilt.  Every client reconnects over TLS and reclaims its opens
 #     and locks in the grace period; the copies finish intact.
 #  4. Link down 30 s (the client's veth); RST (ss -K) on the client and
-#     on the server side.
+#     on the server side; and the client's RST while its transport waits
+#     for send-buffer space with the link down (kTLS's close waits for
+#     the socket's pending writers: the transport must hand its count
+#     back, or the close, and the mount, wait forever).
 #  5. A peer (tests/pynfs-tls/peer.py relaying to nfsd) sends, once: a
 #     fatal alert, close_notify, a TLS 1.3 KeyUpdate (the client replaces
 #     the connection: a rekey, counted and traced), NewSessionTickets
@@ -363,12 +366,30 @@ case_run "3b. server host torn down and rebuilt (a reboot) under the same writer
 	restart_case host
 
 # --- 4. Link down 30 s; RST on either side -----------------------------------
+# xprt_write_space_wait: a TLS transport of the client waits for write space
+# (XPRT_WRITE_SPACE, bit 11 of the state in SunRPC's debugfs)
+xprt_write_space_wait() {
+	local f s
+	for f in /sys/kernel/debug/sunrpc/rpc_xprt/*/info; do
+		grep -q "^xprtsec: tls" "$f" 2>/dev/null || continue
+		s=$(awk '$1 == "state:" { print $2 }' "$f")
+		[ -n "$s" ] && (( s & 0x800 )) && return 0
+	done
+	return 1
+}
 link_case() {
-	local what=$1 name=c4-$1 why= tend hs0 hs1
-	mnt /mnt/f1 vers=4.2,xprtsec=tls,hard || { echo "mount"; return 1; }
+	local what=$1 name=c4-$1 why= tend hs0 hs1 wmem=
+	if [ "$what" = rst-full ]; then
+		# a send buffer of 64 KiB at most, which one 1 MiB WRITE fills
+		wmem=$(in_ns client sysctl -n net.ipv4.tcp_wmem)
+		in_ns client sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
+	fi
+	# (the new connection after the RST gets the usual send buffer)
+	wmem_restore() { [ -z "$wmem" ] || in_ns client sysctl -qw net.ipv4.tcp_wmem="$wmem"; }
+	mnt /mnt/f1 vers=4.2,xprtsec=tls,hard || { wmem_restore; echo "mount"; return 1; }
 	cap_start "$name"
 	copy_start "$name" /mnt/f1 "$MB"
-	copy_wait "$name" $((BYTES / 4)) 120 || { echo "copy did not start"; return 1; }
+	copy_wait "$name" $((BYTES / 4)) 120 || { wmem_restore; echo "copy did not start"; return 1; }
 	hs0=$(grep -c "result=ok" "$TLSHD_DIR/tlshd-client.log")
 	case "$what" in
 	link)
@@ -382,6 +403,17 @@ link_case() {
 	rst-server)
 		[ "$(in_ns server ss -HK state established sport = :2049 | wc -l)" -ge 1 ] ||
 			why="ss -K cut nothing" ;;
+	rst-full)
+		# nothing is acknowledged with the link down: the send buffer
+		# fills and the transport waits for write space
+		in_ns client ip link set veth-c down
+		until_true 30 xprt_write_space_wait ||
+			why="no transport waited for send-buffer space with the link down"
+		echo "# the client's send queue: $(in_ns client ss -Htn state established dst "$SERVER_IP4:2049" | awk '{ print $2 }') bytes"
+		[ "$(in_ns client ss -HK state established dst "$SERVER_IP4:2049" | wc -l)" -ge 1 ] ||
+			why="${why:+$why; }ss -K cut nothing"
+		wmem_restore
+		in_ns client ip link set veth-c up ;;
 	esac
 	tend=$(now)
 	finish "$name" /mnt/f1 "$2" "$tend" || why="${why:+$why; }$FINISH_WHY"
@@ -398,6 +430,8 @@ case_run "4b. RST on the client's side (ss -K): reconnects with a handshake, int
 	link_case rst-client "RST, client side"
 case_run "4c. RST from the server's side (ss -K): reconnects with a handshake, intact" \
 	link_case rst-server "RST, server side"
+case_run "4d. RST on the client's side while it waits for send-buffer space: the close ends, reconnects, intact" \
+	link_case rst-full "RST, client waiting for send space"
 
 # --- 5. The peer's TLS messages mid-stream ------------------------------------
 # peer_start NAME ARGS...: peer.py on 20049, its event log $work/NAME.peer

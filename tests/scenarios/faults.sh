@@ -377,19 +377,20 @@ xprt_write_space_wait() {
 	done
 	return 1
 }
+# client_wmem [VALUE]: set the client host's net.ipv4.tcp_wmem (no VALUE:
+# nothing to do)
+client_wmem() { [ -z "$1" ] || in_ns client sysctl -qw net.ipv4.tcp_wmem="$1"; }
 link_case() {
 	local what=$1 name=c4-$1 why= tend hs0 hs1 wmem=
 	if [ "$what" = rst-full ]; then
 		# a send buffer of 64 KiB at most, which one 1 MiB WRITE fills
 		wmem=$(in_ns client sysctl -n net.ipv4.tcp_wmem)
-		in_ns client sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
+		client_wmem "4096 16384 65536"
 	fi
-	# (the new connection after the RST gets the usual send buffer)
-	wmem_restore() { [ -z "$wmem" ] || in_ns client sysctl -qw net.ipv4.tcp_wmem="$wmem"; }
-	mnt /mnt/f1 vers=4.2,xprtsec=tls,hard || { wmem_restore; echo "mount"; return 1; }
+	mnt /mnt/f1 vers=4.2,xprtsec=tls,hard || { client_wmem "$wmem"; echo "mount"; return 1; }
 	cap_start "$name"
 	copy_start "$name" /mnt/f1 "$MB"
-	copy_wait "$name" $((BYTES / 4)) 120 || { wmem_restore; echo "copy did not start"; return 1; }
+	copy_wait "$name" $((BYTES / 4)) 120 || { client_wmem "$wmem"; echo "copy did not start"; return 1; }
 	hs0=$(grep -c "result=ok" "$TLSHD_DIR/tlshd-client.log")
 	case "$what" in
 	link)
@@ -414,7 +415,8 @@ link_case() {
 		echo "# the client's send queue: $(in_ns client ss -Htn state established dst "$SERVER_IP4:2049" | awk '{ print $2 }') bytes"
 		[ "$(in_ns client ss -HK state established dst "$SERVER_IP4:2049" | wc -l)" -ge 1 ] ||
 			why="${why:+$why; }ss -K cut nothing"
-		wmem_restore
+		# the new connection gets the usual send buffer
+		client_wmem "$wmem"
 		in_ns server ip route del blackhole "$CLIENT_IP4/32" ;;
 	esac
 	tend=$(now)

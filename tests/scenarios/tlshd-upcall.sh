@@ -88,7 +88,7 @@ until_true 20 log_has "$L/tlshd-server.log" ready
 tap_run "tlshd started in both test hosts" log_has "$L/tlshd-server.log" ready
 # In NFS writeback's path (tlshd(8), MEMORY PRESSURE): every thread an I/O
 # flusher (PF_MEMALLOC_NOIO 0x80000 and PF_LOCAL_THROTTLE 0x100000 in the
-# flags field of /proc/TID/stat), and pages locked as they fault in (VmLck).
+# flags field of /proc/TID/stat), pages locked as they fault in (VmLck).
 flushers() {
 	local t n=0 all=0
 	for t in /proc/"$1"/task/*/stat; do
@@ -103,6 +103,11 @@ tap_expect "tlshd is an I/O flusher in every thread ($f)" 0 $?
 lck=$(awk '$1 == "VmLck:" { print $2 }' /proc/"$TLSHD_S"/status)
 [ "${lck:-0}" -gt 0 ]
 tap_expect "tlshd locks its pages as they fault in (VmLck $lck KiB)" 0 $?
+# and out of the OOM killer's choice: killed, it could not reconnect the
+# mounts whose writeback would free memory
+adj=$(cat /proc/"$TLSHD_S"/oom_score_adj)
+[ "$adj" = -1000 ]
+tap_expect "tlshd is out of the OOM killer's choice (oom_score_adj $adj)" 0 $?
 
 # --- client handshakes: tlsh_test in "client", peers in "server" -------------------
 # hello_case NAME WANT-STATUS PEER-CMD -- CONNECT-ADDR HELLO-ARGS...

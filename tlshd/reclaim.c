@@ -13,10 +13,10 @@
  * its few MiB of locked libraries make it the largest of the small
  * processes a memory-starved NFS client runs, and killing it leaves every
  * dropped TLS connection unable to reconnect, so the dirty pages that
- * would free memory stay dirty.  Each needs a privilege
- * (CAP_SYS_RESOURCE; CAP_IPC_LOCK or RLIMIT_MEMLOCK; CAP_SYS_RESOURCE):
- * what could not be done is logged with its cause, and tlshd serves
- * anyway.
+ * would free memory stay dirty.  The flag and the exemption need
+ * CAP_SYS_RESOURCE, the locking CAP_IPC_LOCK or an unlimited
+ * RLIMIT_MEMLOCK: what could not be done is logged with its cause, and
+ * tlshd serves anyway.
  */
 #include <errno.h>
 #include <fcntl.h>
